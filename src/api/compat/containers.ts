@@ -1,0 +1,143 @@
+/** Container endpoints: create, start, wait, stop, kill, list, inspect, remove, attach, logs, resize. */
+import type { Engine } from '../../engine/engine.js';
+import { invalid } from '../../engine/errors.js';
+import type { CreateBody } from '../../engine/container/types.js';
+import type { WaitCondition } from '../../engine/container/service.js';
+import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
+import type { Router } from '../router.js';
+import { startHijackedStream, versionAtLeast } from '../server.js';
+
+const RAW = 'application/vnd.docker.raw-stream';
+const MULTIPLEXED = 'application/vnd.docker.multiplexed-stream';
+
+/** Docker's `since`/`until` values: unix seconds with optional fraction, or RFC 3339. */
+function timeParam(v: string | null): number {
+  if (!v) return 0;
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalid(`invalid value for time: ${v}`);
+  return t / 1000;
+}
+
+export function containerRoutes(router: Router, engine: Engine): void {
+  const containers = engine.containers;
+
+  router.on('POST', '/containers/create', async ({ req, res, query }) => {
+    const body = await readJsonBody<CreateBody>(req);
+    if (!body) throw invalid('config cannot be empty in order to create a container');
+    const name = query.get('name') || undefined;
+    sendJson(res, 201, await containers.create(body, name));
+  });
+
+  router.on('GET', '/containers/json', async ({ res, query }) => {
+    sendJson(
+      res,
+      200,
+      await containers.list({
+        all: boolParam(query, 'all'),
+        limit: intParam(query, 'limit'),
+        size: boolParam(query, 'size'),
+        filters: filtersParam(query),
+      }),
+    );
+  });
+
+  router.on('GET', '/containers/{id}/json', async ({ res, params, query }) => {
+    sendJson(res, 200, await containers.inspect(params.id!, boolParam(query, 'size')));
+  });
+
+  router.on('POST', '/containers/{id}/start', async ({ req, res, params }) => {
+    req.resume();
+    await containers.start(params.id!);
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/stop', async ({ res, params, query }) => {
+    await containers.stop(params.id!, intParam(query, 't'), query.get('signal') || undefined);
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/kill', async ({ res, params, query }) => {
+    await containers.kill(params.id!, query.get('signal') || 'SIGKILL');
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/wait', async ({ req, res, params, query }) => {
+    const condition = (query.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
+    const abort = new AbortController();
+    const waiting = containers.wait(params.id!, condition, abort.signal);
+    // Headers go out at once: the CLI starts the container only after the wait is in place.
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    res.on('close', () => abort.abort());
+    req.resume();
+    try {
+      const r = await waiting;
+      res.end(`${JSON.stringify({ Error: r.Error, StatusCode: r.StatusCode })}\n`);
+    } catch (err) {
+      if (!res.writableEnded) res.end(`${JSON.stringify({ Error: { Message: (err as Error).message }, StatusCode: -1 })}\n`);
+    }
+  });
+
+  router.on('DELETE', '/containers/{id}', async ({ res, params, query }) => {
+    await containers.remove(params.id!, { force: boolParam(query, 'force') });
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/resize', async ({ res, params, query }) => {
+    const h = intParam(query, 'h') ?? 0;
+    const w = intParam(query, 'w') ?? 0;
+    await containers.resize(params.id!, h, w);
+    sendEmpty(res, 200);
+  });
+
+  router.on('GET', '/containers/{id}/logs', async ({ req, res, params, query, version }) => {
+    const stdout = boolParam(query, 'stdout');
+    const stderr = boolParam(query, 'stderr');
+    if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
+    const tailRaw = query.get('tail');
+    const tail = !tailRaw || tailRaw === 'all' ? undefined : Number.parseInt(tailRaw, 10);
+    const c = containers.store.resolve(params.id!);
+    const abort = new AbortController();
+    req.on('close', () => abort.abort());
+    res.on('close', () => abort.abort());
+    const tty = !!c.Config.Tty;
+    res.writeHead(200, { 'Content-Type': tty || !versionAtLeast(version, '1.42') ? RAW : MULTIPLEXED });
+    res.flushHeaders();
+    await containers.logs(
+      c.Id,
+      {
+        stdout,
+        stderr,
+        follow: boolParam(query, 'follow'),
+        tail: Number.isNaN(tail) ? undefined : tail,
+        since: timeParam(query.get('since')),
+        until: timeParam(query.get('until')),
+        timestamps: boolParam(query, 'timestamps'),
+      },
+      (b) => res.write(b),
+      abort.signal,
+    );
+    res.end();
+  });
+
+  router.onHijack('POST', '/containers/{id}/attach', async (ctx) => {
+    const c = containers.store.resolve(ctx.params.id!);
+    const q = ctx.query;
+    const tty = !!c.Config.Tty;
+    startHijackedStream(ctx, tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MULTIPLEXED);
+    if (ctx.head.length) ctx.socket.unshift(ctx.head);
+    await containers.attach(
+      c.Id,
+      {
+        stdin: boolParam(q, 'stdin'),
+        stdout: boolParam(q, 'stdout'),
+        stderr: boolParam(q, 'stderr'),
+        logs: boolParam(q, 'logs'),
+        stream: boolParam(q, 'stream'),
+      },
+      ctx.socket,
+    );
+  });
+}

@@ -1,0 +1,68 @@
+/** Image endpoints: /images/create (import), /images/json, inspect, tag, delete. */
+import type { Engine } from '../../engine/engine.js';
+import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
+import { displayName } from '../../engine/image/store.js';
+import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
+import type { Router } from '../router.js';
+import { versionAtLeast } from '../server.js';
+
+export function imageRoutes(router: Router, engine: Engine): void {
+  const images = engine.images;
+
+  router.on('POST', '/images/create', async ({ req, res, query }) => {
+    const fromSrc = query.get('fromSrc');
+    const fromImage = query.get('fromImage');
+    if (fromSrc !== null) {
+      if (fromSrc !== '-') throw new EngineError('notimplemented', 'importing from a URL is not supported yet; pipe the tarball on stdin ("-")');
+      const img = await images.importTarball(req, {
+        repo: query.get('repo') || undefined,
+        tag: query.get('tag') || undefined,
+        message: query.get('message') || undefined,
+        changes: query.getAll('changes'),
+      });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(`${JSON.stringify({ status: img.id })}\r\n`);
+      return;
+    }
+    if (fromImage) {
+      const tag = query.get('tag');
+      const ref = tag && !fromImage.includes('@') ? `${fromImage}:${tag}` : fromImage;
+      // Drain the (empty) body so the connection stays usable.
+      req.resume();
+      throw new EngineError('notimplemented', `pull access for ${displayName(ref)} is not available: berth has no registry client yet`);
+    }
+    throw invalid('fromSrc or fromImage must be set');
+  });
+
+  router.on('GET', '/images/json', async ({ res, query, version }) => {
+    const list = await images.list({ all: boolParam(query, 'all'), filters: filtersParam(query) });
+    if (!versionAtLeast(version, '1.44')) for (const i of list as Record<string, unknown>[]) i.VirtualSize = i.Size;
+    sendJson(res, 200, list);
+  });
+
+  router.on('GET', '/images/{name:.*}/json', async ({ res, params, version }) => {
+    const out = await images.inspect(params.name!);
+    if (!versionAtLeast(version, '1.44')) out.VirtualSize = out.Size;
+    if (!versionAtLeast(version, '1.45')) {
+      out.Container = '';
+      out.ContainerConfig = out.Config;
+    }
+    sendJson(res, 200, out);
+  });
+
+  router.on('POST', '/images/{name:.*}/tag', async ({ res, params, query }) => {
+    const repo = query.get('repo');
+    if (!repo) throw invalid('repository name must have at least one component');
+    await images.tag(params.name!, repo, query.get('tag') || undefined);
+    sendEmpty(res, 201);
+  });
+
+  router.on('DELETE', '/images/{name:.*}', async ({ res, params, query }) => {
+    try {
+      sendJson(res, 200, await images.remove(params.name!, boolParam(query, 'force')));
+    } catch (err) {
+      if (err instanceof EngineError) throw err;
+      throw new EngineError('system', errorMessage(err));
+    }
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * What an API handler gets: the parsed request (params, query, version) and
+ * helpers to read the body and write Docker-style responses.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { invalid } from '../engine/errors.js';
+
+export interface RequestContext {
+  req: IncomingMessage;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Negotiated API version of this request ("1.51"). */
+  version: string;
+}
+
+/** A normal request/response handler. */
+export interface HttpContext extends RequestContext {
+  res: ServerResponse;
+}
+
+/** A hijacked connection (attach, exec start): the raw socket after the request head. */
+export interface HijackContext extends RequestContext {
+  socket: Duplex;
+  head: Buffer;
+  /** True when the client asked to upgrade (Connection: Upgrade). */
+  upgrade: boolean;
+  /** Without an upgrade, the response the stream is written through. */
+  res?: ServerResponse;
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Parses a JSON body; empty bodies are `undefined`, malformed ones are 400s as in dockerd. */
+export async function readJsonBody<T>(req: IncomingMessage): Promise<T | undefined> {
+  const raw = await readBody(req);
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString()) as T;
+  } catch (err) {
+    throw invalid(`invalid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
+  res.end(data);
+}
+
+export function sendEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status);
+  res.end();
+}
+
+/** Docker's boolean query values: "1", "true", "True" are true; absent and "0"/"false" are false. */
+export function boolParam(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  if (v === null) return false;
+  const s = v.trim().toLowerCase();
+  return s !== '' && s !== '0' && s !== 'false' && s !== 'no';
+}
+
+export function intParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw invalid(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+/** `filters` query parameter: {"key": ["v"]} or the legacy {"key": {"v": true}} form. */
+export function filtersParam(q: URLSearchParams): Record<string, string[]> {
+  const raw = q.get('filters');
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalid(`invalid filter: ${raw}`);
+  }
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries((parsed ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(v)) out[k] = v.map(String);
+    else if (v && typeof v === 'object') out[k] = Object.entries(v).filter(([, b]) => b).map(([s]) => s);
+  }
+  return out;
+}

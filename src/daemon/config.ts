@@ -1,0 +1,114 @@
+/**
+ * berthd's configuration: dockerd's flag names, and the same keys in the JSON
+ * config file (default /etc/berth/daemon.json). Flags win over the file.
+ */
+import { promises as fsp } from 'node:fs';
+import { Command, Option } from 'commander';
+
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  debug: boolean;
+  configFile: string;
+  seccompProfile?: string;
+  tls: boolean;
+  /** `--tls=false` given: plain TCP was asked for on purpose. */
+  tlsDisabled: boolean;
+  tlsverify: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+/** daemon.json keys berth understands (dockerd's names). */
+interface FileConfig {
+  hosts?: string[];
+  'data-root'?: string;
+  'exec-root'?: string;
+  pidfile?: string;
+  debug?: boolean;
+  'seccomp-profile'?: string;
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+export const DEFAULTS = {
+  host: 'unix:///run/berth/berth.sock',
+  dataRoot: '/var/lib/berth',
+  execRoot: '/run/berth',
+  pidfile: '/run/berth/berthd.pid',
+  configFile: '/etc/berth/daemon.json',
+};
+
+export class ConfigError extends Error {}
+
+export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
+  const cmd = new Command('berthd')
+    .description('berth daemon: a container engine serving the Docker Engine API')
+    .option('-H, --host <host>', 'daemon socket(s) to connect to (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--data-root <dir>', 'root directory of persistent berth state', undefined)
+    .option('--exec-root <dir>', 'root directory for execution state files', undefined)
+    .option('-p, --pidfile <file>', 'path to use for daemon PID file')
+    .option('-D, --debug', 'enable debug mode')
+    .option('--config-file <file>', 'daemon configuration file', DEFAULTS.configFile)
+    .option('--seccomp-profile <file>', 'path to seccomp profile')
+    .addOption(new Option('--tls [bool]', 'use TLS; implied by --tlsverify').argParser((v) => v !== 'false'))
+    .addOption(new Option('--tlsverify [bool]', 'use TLS and verify the remote').argParser((v) => v !== 'false'))
+    .option('--tlscacert <file>', 'trust certs signed only by this CA')
+    .option('--tlscert <file>', 'path to TLS certificate file')
+    .option('--tlskey <file>', 'path to TLS key file')
+    .version('berthd 0.1.0', '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts<{
+    host?: string[];
+    dataRoot?: string;
+    execRoot?: string;
+    pidfile?: string;
+    debug?: boolean;
+    configFile: string;
+    seccompProfile?: string;
+    tls?: boolean;
+    tlsverify?: boolean;
+    tlscacert?: string;
+    tlscert?: string;
+    tlskey?: string;
+  }>();
+  const explicitConfig = cmd.getOptionValueSource('configFile') === 'cli';
+  let file: FileConfig = {};
+  try {
+    file = JSON.parse(await fsp.readFile(o.configFile, 'utf8')) as FileConfig;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || explicitConfig) {
+      throw new ConfigError(`unable to configure the daemon with file ${o.configFile}: ${(err as Error).message}`);
+    }
+  }
+  if (o.host && file.hosts) {
+    throw new ConfigError(
+      `the following directives are specified both as a flag and in the configuration file: hosts: (from flag: [${o.host.join(' ')}], from file: [${file.hosts.join(' ')}])`,
+    );
+  }
+  const execRoot = o.execRoot ?? file['exec-root'] ?? DEFAULTS.execRoot;
+  return {
+    hosts: o.host ?? file.hosts ?? [DEFAULTS.host],
+    dataRoot: o.dataRoot ?? file['data-root'] ?? DEFAULTS.dataRoot,
+    execRoot,
+    pidfile: o.pidfile ?? file.pidfile ?? DEFAULTS.pidfile,
+    debug: o.debug ?? file.debug ?? false,
+    configFile: o.configFile,
+    seccompProfile: o.seccompProfile ?? file['seccomp-profile'],
+    tls: o.tls ?? file.tls ?? false,
+    tlsDisabled: o.tls === false || (o.tls === undefined && file.tls === false),
+    tlsverify: o.tlsverify ?? file.tlsverify ?? false,
+    tlscacert: o.tlscacert ?? file.tlscacert,
+    tlscert: o.tlscert ?? file.tlscert,
+    tlskey: o.tlskey ?? file.tlskey,
+  };
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+/**
+ * berthd: opens the engine on the data root and serves the Engine API on
+ * every -H address. Stopping berthd leaves containers running (conmon keeps
+ * them); the next berthd picks them up.
+ */
+import { promises as fsp, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type http from 'node:http';
+import type https from 'node:https';
+import { CommanderError } from 'commander';
+import { Engine } from '../engine/engine.js';
+import { Router } from '../api/router.js';
+import { createApiServer } from '../api/server.js';
+import { systemRoutes } from '../api/compat/system.js';
+import { imageRoutes } from '../api/compat/images.js';
+import { containerRoutes } from '../api/compat/containers.js';
+import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
+import { lockDataRoot, LockedError } from './lock.js';
+import { createLogger, type Logger } from './log.js';
+import { atomicWriteFile, readJsonIfExists, atomicWriteJson } from '../util/fs.js';
+
+function tlsOptions(cfg: DaemonConfig): https.ServerOptions | undefined {
+  if (!cfg.tls && !cfg.tlsverify) return undefined;
+  if (!cfg.tlscert || !cfg.tlskey) throw new ConfigError('TLS needs --tlscert and --tlskey');
+  if (cfg.tlsverify && !cfg.tlscacert) throw new ConfigError('--tlsverify needs --tlscacert');
+  return {
+    cert: readFileSync(cfg.tlscert),
+    key: readFileSync(cfg.tlskey),
+    ...(cfg.tlscacert ? { ca: readFileSync(cfg.tlscacert) } : {}),
+    requestCert: cfg.tlsverify,
+    rejectUnauthorized: cfg.tlsverify,
+  };
+}
+
+async function listen(server: http.Server, host: string, log: Logger): Promise<() => Promise<void>> {
+  if (host.startsWith('unix://')) {
+    const file = host.slice('unix://'.length);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    // We hold the data-root lock, so a socket file here is a dead daemon's.
+    await fsp.rm(file, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(file, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // The socket is root's (group root): anyone who can reach it can run containers as root.
+    await fsp.chmod(file, 0o660);
+    log.info(`API listen on ${file}`);
+    return async () => {
+      await fsp.rm(file, { force: true });
+    };
+  }
+  const m = /^tcp:\/\/(\[[^\]]+\]|[^:]*)(?::(\d+))?$/.exec(host);
+  if (m) {
+    const addr = (m[1] || '127.0.0.1').replace(/^\[|\]$/g, '');
+    const port = Number(m[2] ?? 2376);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, addr, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    log.info(`API listen on ${addr}:${port}`);
+    return async () => undefined;
+  }
+  throw new ConfigError(`invalid host: ${host} (use unix:///path or tcp://addr:port)`);
+}
+
+async function main(): Promise<number> {
+  let cfg: DaemonConfig;
+  try {
+    cfg = await parseDaemonArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`berthd: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const log = createLogger(cfg.debug);
+  if (process.getuid?.() !== 0) {
+    log.error('berthd needs to be started with root privileges');
+    return 1;
+  }
+  for (const h of cfg.hosts) {
+    if (h.startsWith('tcp://') && !cfg.tls && !cfg.tlsverify && !cfg.tlsDisabled) {
+      log.error(`refusing to listen on ${h} without TLS: pass --tlsverify with --tlscacert, --tlscert and --tlskey, or --tls=false to accept unauthenticated plain-text connections`);
+      return 1;
+    }
+  }
+  await fsp.mkdir(cfg.dataRoot, { recursive: true, mode: 0o710 });
+  await fsp.mkdir(cfg.execRoot, { recursive: true, mode: 0o700 });
+  try {
+    await lockDataRoot(path.resolve(cfg.dataRoot));
+  } catch (err) {
+    if (err instanceof LockedError) {
+      const pid = await fsp.readFile(cfg.pidfile, 'utf8').catch(() => '');
+      log.error(`${err.message}${pid ? ` (pid ${pid.trim()})` : ''}`);
+      return 1;
+    }
+    throw err;
+  }
+  await fsp.mkdir(path.dirname(cfg.pidfile), { recursive: true });
+  await atomicWriteFile(cfg.pidfile, `${process.pid}`);
+
+  const idFile = path.join(cfg.dataRoot, 'engine-id.json');
+  let id = (await readJsonIfExists<{ id: string }>(idFile))?.id;
+  if (!id) {
+    id = randomUUID();
+    await atomicWriteJson(idFile, { id });
+  }
+
+  log.info(`starting berthd (data root ${cfg.dataRoot}, exec root ${cfg.execRoot})`);
+  const engine = await Engine.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, seccompProfile: cfg.seccompProfile });
+  const router = new Router();
+  systemRoutes(router, engine, { debug: cfg.debug, id });
+  imageRoutes(router, engine);
+  containerRoutes(router, engine);
+
+  const closers: (() => Promise<void>)[] = [];
+  const servers: http.Server[] = [];
+  for (const host of cfg.hosts) {
+    const server = createApiServer(router, log, host.startsWith('tcp://') ? tlsOptions(cfg) : undefined);
+    servers.push(server);
+    closers.push(await listen(server, host, log));
+  }
+  log.info('daemon has completed initialization');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`processing signal '${signal}'`);
+    for (const s of servers) {
+      s.close();
+      s.closeAllConnections();
+    }
+    engine.close();
+    for (const c of closers) await c();
+    await fsp.rm(cfg.pidfile, { force: true });
+    log.info('daemon shut down; containers keep running');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('terminated'));
+  process.on('SIGINT', () => void shutdown('interrupt'));
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`berthd: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

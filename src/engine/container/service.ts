@@ -1,0 +1,762 @@
+/**
+ * The container service: every container lifecycle operation, for both front
+ * ends. State transitions (Docker's):
+ *
+ *   created --start--> running --exit--> exited --start--> running ...
+ *   running --pause--> paused --unpause--> running
+ *   any --remove--> (gone)
+ *
+ * start: mount the rootfs, write the OCI bundle, conmon+runc create, connect
+ * waiting attach clients, runc start. The exit file conmon writes ends a run:
+ * handleExit() records the code, deletes runc state, unmounts, wakes waiters
+ * and honours AutoRemove.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { SeqpacketSocket } from 'node-unix-socket';
+import type { ImageService } from '../image/service.js';
+import { fullRunConfig, labelMatches } from '../image/service.js';
+import type { OverlaySnapshotter } from '../snapshot/overlay.js';
+import { ConmonRuntime, RuntimeError } from '../runtime/conmon.js';
+import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
+import { conflict, EngineError, errorMessage, invalid, notFound } from '../errors.js';
+import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
+import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
+import { Mutex } from '../../util/mutex.js';
+import { ContainerStore } from './store.js';
+import { randomName, validateName } from './names.js';
+import { statusString } from './state.js';
+import {
+  ZERO_TIME,
+  type ContainerConfig,
+  type ContainerRecord,
+  type ContainerState,
+  type CreateBody,
+  type HostConfig,
+} from './types.js';
+
+export interface ContainerServiceOptions {
+  execRoot: string;
+  seccompProfile?: string;
+}
+
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** Replay the log before streaming. */
+  logs: boolean;
+  stream: boolean;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
+  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19,
+  SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28,
+  SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+};
+
+/** Parses "TERM", "SIGTERM", "15" into a signal number, as Docker's signal.ParseSignal. */
+export function parseSignal(s: string): number {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > 64) throw invalid(`Invalid signal: ${s}`);
+    return n;
+  }
+  const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+  const n = SIGNALS[name];
+  if (!n) throw invalid(`Invalid signal: ${s}`);
+  return n;
+}
+
+function newState(): ContainerState {
+  return {
+    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+  };
+}
+
+function mergeEnv(base: string[], over: string[]): string[] {
+  const out = [...base];
+  for (const e of over) {
+    const key = e.split('=')[0]!;
+    const i = out.findIndex((x) => x.split('=')[0] === key);
+    if (i >= 0) out[i] = e;
+    else out.push(e);
+  }
+  return out;
+}
+
+/** Which exit code Docker assigns a failed start, from the runtime's message. */
+function startFailureCode(msg: string): number {
+  if (/executable file not found|no such file or directory/.test(msg)) return 127;
+  if (/permission denied|is a directory/i.test(msg)) return 126;
+  return 128;
+}
+
+export class ContainerService {
+  /** Per-container events: 'started', 'exited', 'removed'. */
+  private readonly events = new EventEmitter();
+  /** Clients waiting for a container's next start to attach. */
+  private readonly pendingAttach = new Map<string, ((sock: SeqpacketSocket | undefined) => void)[]>();
+  private readonly locks = new Map<string, Mutex>();
+  private readonly bundleRoot: string;
+
+  constructor(
+    readonly store: ContainerStore,
+    private readonly images: ImageService,
+    private readonly snapshots: OverlaySnapshotter,
+    readonly runtime: ConmonRuntime,
+    private readonly opts: ContainerServiceOptions,
+  ) {
+    this.events.setMaxListeners(0);
+    this.bundleRoot = path.join(opts.execRoot, 'containers');
+    images.users = {
+      containersUsing: (id) =>
+        this.store.list().filter((c) => c.Image === id).map((c) => ({ id: c.Id, running: c.State.Running })),
+      chainsInUse: () => new Set(this.store.list().flatMap((c) => c.LayerChain)),
+    };
+  }
+
+  private lock(id: string): Mutex {
+    let m = this.locks.get(id);
+    if (!m) this.locks.set(id, (m = new Mutex()));
+    return m;
+  }
+
+  bundleDir(id: string): string {
+    return path.join(this.bundleRoot, id);
+  }
+
+  /** Reconciles records with reality after a daemon (re)start: containers keep running under conmon. */
+  async restore(): Promise<void> {
+    await fsp.mkdir(this.bundleRoot, { recursive: true, mode: 0o700 });
+    this.runtime.watchExits((id) => void this.handleExit(id));
+    for (const c of this.store.list()) {
+      if (!c.State.Running) continue;
+      const code = await this.runtime.exitCode(c.Id);
+      if (code !== undefined) {
+        await this.handleExit(c.Id);
+      } else if (!(await this.runtime.conmonAlive(this.bundleDir(c.Id)))) {
+        // conmon is gone without recording an exit (host reboot, or killed): the process is gone too.
+        await this.finishRun(c, 255, 'container monitor exited unexpectedly');
+      }
+    }
+    // AutoRemove containers whose removal was interrupted.
+    for (const c of this.store.list()) {
+      if (c.HostConfig.AutoRemove && !c.State.Running && c.State.Status === 'exited') await this.remove(c.Id, { force: true }).catch(() => undefined);
+    }
+  }
+
+  // ---- create ----------------------------------------------------------------
+
+  async create(body: CreateBody, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+    if (!body || typeof body !== 'object') throw invalid('config cannot be empty in order to create a container');
+    if (!body.Image) throw invalid('No command specified');
+    const hostConfig: HostConfig = { ...(body.HostConfig ?? {}) };
+    if (hostConfig.AutoRemove && hostConfig.RestartPolicy?.Name && !['', 'no'].includes(hostConfig.RestartPolicy.Name)) {
+      throw invalid('can\'t create \'AutoRemove\' container with restart policy');
+    }
+    return this.images.lock.run(async () => {
+      const img = this.images.resolve(body.Image!);
+      const imgCfg = img.config.config ?? {};
+      const entrypoint = body.Entrypoint && body.Entrypoint.length ? body.Entrypoint : body.Entrypoint ? null : imgCfg.Entrypoint ?? null;
+      // An explicit entrypoint discards the image's Cmd (Docker's rule).
+      const cmd = body.Cmd && body.Cmd.length ? body.Cmd : body.Entrypoint?.length ? null : imgCfg.Cmd ?? null;
+      const args = [...(entrypoint ?? []), ...(cmd ?? [])];
+      if (args.length === 0) throw invalid('No command specified');
+      const workingDir = body.WorkingDir || imgCfg.WorkingDir || '';
+      if (workingDir && !workingDir.startsWith('/')) {
+        throw invalid(`the working directory '${workingDir}' is invalid, it needs to be an absolute path`);
+      }
+      const id = randomBytes(32).toString('hex');
+      let fullName: string;
+      if (name) {
+        fullName = validateName(name);
+        this.store.reserveName(fullName, id);
+      } else {
+        for (let retry = 0; ; retry++) {
+          fullName = `/${randomName(retry)}`;
+          if (!this.store.nameOwner(fullName)) break;
+        }
+        this.store.reserveName(fullName, id);
+      }
+      try {
+        const config: ContainerConfig = {
+          ...fullRunConfig({ ...body, Env: null, Cmd: null }),
+          Hostname: body.Hostname || id.slice(0, 12),
+          Domainname: body.Domainname ?? '',
+          User: body.User || imgCfg.User || '',
+          Env: mergeEnv(imgCfg.Env ?? [], body.Env ?? []),
+          Cmd: cmd,
+          Entrypoint: entrypoint,
+          Image: body.Image!,
+          Volumes: body.Volumes ?? imgCfg.Volumes ?? null,
+          WorkingDir: workingDir,
+          Labels: { ...(imgCfg.Labels ?? {}), ...(body.Labels ?? {}) },
+          OnBuild: null,
+          ...(body.ExposedPorts || imgCfg.ExposedPorts ? { ExposedPorts: { ...(imgCfg.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) } } : {}),
+          ...(body.StopSignal || imgCfg.StopSignal ? { StopSignal: body.StopSignal || imgCfg.StopSignal } : {}),
+          ...(body.StopTimeout !== undefined ? { StopTimeout: body.StopTimeout } : {}),
+        };
+        const dir = this.store.dir(id);
+        const rec: ContainerRecord = {
+          Id: id,
+          Created: new Date().toISOString(),
+          Path: args[0]!,
+          Args: args.slice(1),
+          State: newState(),
+          Image: img.id,
+          Name: fullName,
+          RestartCount: 0,
+          Config: config,
+          HostConfig: normalizeHostConfig(hostConfig),
+          LayerChain: this.images.chainOf(img),
+          LogPath: path.join(dir, `${id}-json.log`),
+          HostnamePath: path.join(dir, 'hostname'),
+          HostsPath: path.join(dir, 'hosts'),
+          ResolvConfPath: path.join(dir, 'resolv.conf'),
+        };
+        await this.snapshots.createRw(id);
+        await this.store.save(rec);
+        return { Id: id, Warnings: [] };
+      } catch (err) {
+        this.store.releaseName(fullName!, id);
+        await this.snapshots.removeRw(id).catch(() => undefined);
+        await fsp.rm(this.store.dir(id), { recursive: true, force: true });
+        throw err;
+      }
+    });
+  }
+
+  // ---- start -----------------------------------------------------------------
+
+  async start(idOrName: string): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    await this.lock(c.Id).run(async () => {
+      if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
+      if (c.State.Running) throw new EngineError('notmodified', 'container already started');
+      if (c.State.Status === 'removing') throw conflict('container is marked for removal and cannot be started');
+      const bundle = this.bundleDir(c.Id);
+      try {
+        await this.runtime.delete(c.Id, true);
+        await this.runtime.clearExit(c.Id);
+        const rootfs = await this.mountRootfs(c);
+        await this.writeEtcFiles(c);
+        const spec = await buildSpec(
+          {
+            rootfs,
+            args: [c.Path, ...c.Args],
+            env: c.Config.Env ?? [],
+            cwd: c.Config.WorkingDir || '/',
+            user: c.Config.User ?? '',
+            hostname: c.Config.Hostname ?? '',
+            domainname: c.Config.Domainname || undefined,
+            tty: !!c.Config.Tty,
+            openStdin: !!c.Config.OpenStdin,
+            readonlyRootfs: !!c.HostConfig.ReadonlyRootfs,
+            privileged: !!c.HostConfig.Privileged,
+            capAdd: c.HostConfig.CapAdd ?? undefined,
+            capDrop: c.HostConfig.CapDrop ?? undefined,
+            securityOpt: c.HostConfig.SecurityOpt ?? undefined,
+            shmSize: c.HostConfig.ShmSize || undefined,
+            tmpfs: c.HostConfig.Tmpfs ?? undefined,
+            ulimits: c.HostConfig.Ulimits ?? undefined,
+            mounts: [
+              { source: c.ResolvConfPath, destination: '/etc/resolv.conf', type: 'bind', options: ['rbind', 'rprivate'] },
+              { source: c.HostnamePath, destination: '/etc/hostname', type: 'bind', options: ['rbind', 'rprivate'] },
+              { source: c.HostsPath, destination: '/etc/hosts', type: 'bind', options: ['rbind', 'rprivate'] },
+            ],
+            cgroupsPath: `/berth/${c.Id}`,
+            resources: {
+              memory: c.HostConfig.Memory || undefined,
+              memorySwap: c.HostConfig.MemorySwap || undefined,
+              cpuShares: c.HostConfig.CpuShares || undefined,
+              nanoCpus: c.HostConfig.NanoCpus || undefined,
+              cpuQuota: c.HostConfig.CpuQuota || undefined,
+              cpuPeriod: c.HostConfig.CpuPeriod || undefined,
+              cpusetCpus: c.HostConfig.CpusetCpus || undefined,
+              cpusetMems: c.HostConfig.CpusetMems || undefined,
+              pidsLimit: c.HostConfig.PidsLimit || undefined,
+            },
+            stopSignal: c.Config.StopSignal,
+          },
+          { seccompProfilePath: this.opts.seccompProfile },
+        );
+        await fsp.rm(bundle, { recursive: true, force: true });
+        await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
+        await fsp.writeFile(path.join(bundle, 'config.json'), specToJSON(spec));
+        const pid = await this.runtime.create({
+          id: c.Id,
+          bundle,
+          logPath: c.LogPath,
+          tty: !!c.Config.Tty,
+          stdin: !!c.Config.OpenStdin,
+          leaveStdinOpen: c.Config.OpenStdin && !c.Config.StdinOnce,
+        });
+        await this.connectPendingAttach(c.Id);
+        await this.runtime.start(c.Id);
+        c.State = {
+          ...c.State,
+          Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+          Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(),
+        };
+        await this.store.save(c);
+        this.events.emit(`started:${c.Id}`);
+      } catch (err) {
+        this.failPendingAttach(c.Id);
+        await this.runtime.delete(c.Id, true);
+        await this.unmountRootfs(c);
+        let e = err;
+        if (err instanceof SpecError) {
+          e = new EngineError(err.kind === 'notfound' ? 'system' : 'invalid', err.message);
+        }
+        const msg = errorMessage(e);
+        if (e instanceof RuntimeError) {
+          const code = startFailureCode(msg);
+          c.State = { ...c.State, ExitCode: code, Error: msg };
+          // Docker reports a command that cannot be run as the caller's mistake.
+          if (code !== 128) e = new EngineError('invalid', `failed to create task for container: failed to create shim task: ${msg}`);
+          else e = new EngineError('system', `failed to create task for container: failed to create shim task: ${msg}`);
+        } else {
+          c.State = { ...c.State, ExitCode: 128, Error: msg };
+        }
+        await this.store.save(c);
+        if (c.HostConfig.AutoRemove) await this.removeNow(c);
+        throw e;
+      }
+    });
+  }
+
+  private async mountRootfs(c: ContainerRecord): Promise<string> {
+    const m = await this.snapshots.mounts(c.Id, c.LayerChain);
+    await this.snapshots.mount(m);
+    return m.target;
+  }
+
+  private async unmountRootfs(c: ContainerRecord): Promise<void> {
+    await this.snapshots.unmount(this.snapshots.rwPaths(c.Id).merged).catch(() => undefined);
+  }
+
+  /** /etc/hostname, /etc/hosts, /etc/resolv.conf, bind-mounted into the container like dockerd's. */
+  private async writeEtcFiles(c: ContainerRecord): Promise<void> {
+    const hostname = c.Config.Hostname ?? '';
+    await fsp.writeFile(c.HostnamePath, `${hostname}\n`);
+    const hosts = [
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      'fe00::\tip6-localnet',
+      'ff00::\tip6-mcastprefix',
+      'ff02::1\tip6-allnodes',
+      'ff02::2\tip6-allrouters',
+      ...(c.HostConfig.ExtraHosts ?? []).map((h) => {
+        const i = h.indexOf(':');
+        return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+      }),
+    ];
+    await fsp.writeFile(c.HostsPath, `${hosts.join('\n')}\n`);
+    let resolv: string;
+    try {
+      // The host's resolver config minus loopback servers, which mean nothing inside the container.
+      resolv = (await fsp.readFile('/etc/resolv.conf', 'utf8'))
+        .split('\n')
+        .filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l))
+        .join('\n');
+    } catch {
+      resolv = '';
+    }
+    await fsp.writeFile(c.ResolvConfPath, resolv);
+  }
+
+  // ---- exit ------------------------------------------------------------------
+
+  /** Called when conmon has written the exit file. */
+  async handleExit(id: string): Promise<void> {
+    const c = this.store.get(id);
+    if (!c || !c.State.Running) return;
+    const code = await this.runtime.exitCode(id);
+    if (code === undefined) return;
+    await this.lock(id).run(async () => {
+      if (!c.State.Running) return;
+      await this.finishRun(c, code, '');
+    });
+  }
+
+  private async finishRun(c: ContainerRecord, code: number, error: string): Promise<void> {
+    await this.runtime.delete(c.Id, true);
+    await this.unmountRootfs(c);
+    await this.runtime.clearExit(c.Id);
+    await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
+    c.State = {
+      ...c.State,
+      Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+      ExitCode: code, Error: error, FinishedAt: new Date().toISOString(),
+    };
+    await this.store.save(c);
+    this.events.emit(`exited:${c.Id}`, code);
+    if (c.HostConfig.AutoRemove) await this.removeNow(c);
+  }
+
+  // ---- wait / stop / kill ----------------------------------------------------
+
+  /**
+   * Resolves with the exit code once the condition holds. `registered`
+   * resolves as soon as the waiter is in place (the API flushes headers then).
+   */
+  wait(idOrName: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const c = this.store.resolve(idOrName);
+    return new Promise((resolve, reject) => {
+      const done = (code: number) => {
+        cleanup();
+        resolve({ StatusCode: code, Error: null });
+      };
+      const onExit = (code: number) => {
+        if (condition !== 'removed') done(code);
+      };
+      const onRemoved = () => done(c.State.ExitCode);
+      const onAbort = () => {
+        cleanup();
+        reject(new EngineError('system', 'context canceled'));
+      };
+      const cleanup = () => {
+        this.events.off(`exited:${c.Id}`, onExit);
+        this.events.off(`removed:${c.Id}`, onRemoved);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (condition === 'not-running' && !c.State.Running) {
+        resolve({ StatusCode: c.State.ExitCode, Error: null });
+        return;
+      }
+      if (condition === 'removed' && !this.store.get(c.Id)) {
+        resolve({ StatusCode: c.State.ExitCode, Error: null });
+        return;
+      }
+      this.events.on(`exited:${c.Id}`, onExit);
+      this.events.on(`removed:${c.Id}`, onRemoved);
+      signal?.addEventListener('abort', onAbort);
+    });
+  }
+
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    const sig = parseSignal(signal);
+    if (!c.State.Running) throw conflict(`Cannot kill container: ${idOrName}: container ${c.Id} is not running`);
+    await this.runtime.kill(c.Id, String(sig), true).catch(async (err) => {
+      // Already gone: the exit is on its way.
+      if (!(await this.runtime.state(c.Id))) return;
+      throw err;
+    });
+  }
+
+  /** Sends the stop signal, then SIGKILL after `timeout` seconds; resolves once exited. */
+  async stop(idOrName: string, timeout?: number, signal?: string): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    if (!c.State.Running) throw new EngineError('notmodified', 'container already stopped');
+    const exited = this.wait(c.Id, 'not-running');
+    const secs = timeout ?? c.Config.StopTimeout ?? 10;
+    const sig = signal || c.Config.StopSignal || 'SIGTERM';
+    if (c.State.Paused) await this.runtime.resume(c.Id).catch(() => undefined);
+    await this.runtime.kill(c.Id, String(parseSignal(sig))).catch(() => undefined);
+    const timer = secs >= 0 ? new Promise((r) => setTimeout(r, secs * 1000, 'timeout')) : new Promise(() => undefined);
+    if ((await Promise.race([exited, timer])) === 'timeout') {
+      await this.runtime.kill(c.Id, '9', true).catch(() => undefined);
+      await exited;
+    }
+  }
+
+  // ---- remove ----------------------------------------------------------------
+
+  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    if (c.State.Running) {
+      if (!opts.force) {
+        throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
+      }
+      const exited = this.wait(c.Id, 'not-running');
+      await this.runtime.kill(c.Id, '9', true).catch(() => undefined);
+      await exited;
+    }
+    await this.lock(c.Id).run(() => this.removeNow(c));
+  }
+
+  private async removeNow(c: ContainerRecord): Promise<void> {
+    if (!this.store.get(c.Id)) return;
+    c.State.Status = 'removing';
+    await this.runtime.delete(c.Id, true);
+    await this.snapshots.removeRw(c.Id);
+    await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
+    await this.store.delete(c.Id);
+    this.locks.delete(c.Id);
+    this.events.emit(`removed:${c.Id}`);
+    // The image may have been deleted while this container kept its layers.
+    if (!this.images.store.get(c.Image)) await this.images.lock.run(() => this.images.collectGarbage());
+  }
+
+  // ---- attach ----------------------------------------------------------------
+
+  private async connectPendingAttach(id: string): Promise<void> {
+    const waiters = this.pendingAttach.get(id) ?? [];
+    this.pendingAttach.delete(id);
+    for (const w of waiters) {
+      const sock = await this.runtime.connectAttach(id).catch(() => undefined);
+      w(sock);
+    }
+  }
+
+  private failPendingAttach(id: string): void {
+    const waiters = this.pendingAttach.get(id) ?? [];
+    this.pendingAttach.delete(id);
+    for (const w of waiters) w(undefined);
+  }
+
+  /**
+   * Streams a container's stdio over `client` (a hijacked connection): output
+   * as stdcopy frames (raw with a TTY), client bytes to the container's stdin.
+   * Before start, waits for the start; ends when the container's output ends.
+   */
+  async attach(idOrName: string, o: AttachOptions, client: Duplex): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    const tty = !!c.Config.Tty;
+    const send = (stream: number, payload: Buffer) => {
+      if (client.destroyed || client.writableEnded) return;
+      if (stream === STDOUT && !o.stdout) return;
+      if (stream === STDERR && !o.stderr) return;
+      client.write(tty ? payload : frame(stream, payload));
+    };
+    if (o.logs) {
+      await readLog(
+        c.LogPath,
+        { stdout: o.stdout, stderr: o.stderr, follow: false },
+        (e) => send(e.stream === 'stderr' ? STDERR : STDOUT, e.text),
+        Promise.resolve(),
+        new AbortController().signal,
+      );
+    }
+    if (!o.stream) {
+      client.end();
+      return;
+    }
+    let sock: SeqpacketSocket | undefined;
+    if (c.State.Running) {
+      sock = await this.runtime.connectAttach(c.Id).catch(() => undefined);
+    } else {
+      sock = await new Promise<SeqpacketSocket | undefined>((resolve) => {
+        const list = this.pendingAttach.get(c.Id) ?? [];
+        list.push(resolve);
+        this.pendingAttach.set(c.Id, list);
+        client.once('close', () => {
+          const l = this.pendingAttach.get(c.Id);
+          if (l) this.pendingAttach.set(c.Id, l.filter((x) => x !== resolve));
+          resolve(undefined);
+        });
+      });
+    }
+    if (!sock) {
+      client.end();
+      return;
+    }
+    const s = sock;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        s.destroy();
+        if (!client.destroyed) client.end();
+        resolve();
+      };
+      s.on('data', (buf: Buffer) => {
+        // conmon prefixes each packet with its stream: 2 stdout, 3 stderr.
+        if (buf.length < 1) return;
+        send(buf[0] === 3 ? STDERR : STDOUT, buf.subarray(1));
+      });
+      s.on('end', finish);
+      s.on('close', finish);
+      s.on('error', finish);
+      if (o.stdin && c.Config.OpenStdin) {
+        client.on('data', (d: Buffer) => s.write(d));
+        client.on('end', () => s.end());
+      } else {
+        client.resume();
+      }
+      client.on('close', () => s.destroy());
+      client.on('error', () => s.destroy());
+    });
+  }
+
+  async resize(idOrName: string, h: number, w: number): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (!c.Config.Tty) return;
+    await this.runtime.resize(this.bundleDir(c.Id), h, w).catch(() => undefined);
+  }
+
+  // ---- logs ------------------------------------------------------------------
+
+  /** Streams log entries to `write` (framed unless TTY); with follow, until exit or abort. */
+  async logs(idOrName: string, o: LogReadOptions & { timestamps: boolean }, write: (b: Buffer) => void, signal: AbortSignal): Promise<{ tty: boolean }> {
+    const c = this.store.resolve(idOrName);
+    const tty = !!c.Config.Tty;
+    const stopped = c.State.Running ? this.wait(c.Id, 'not-running', signal).catch(() => undefined) : Promise.resolve();
+    await readLog(
+      c.LogPath,
+      { ...o, follow: o.follow && c.State.Running },
+      (e) => {
+        const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), e.text]) : e.text;
+        write(tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload));
+      },
+      stopped,
+      signal,
+    );
+    return { tty };
+  }
+
+  // ---- list / inspect --------------------------------------------------------
+
+  async list(o: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> } = {}): Promise<object[]> {
+    let cs = this.store.list().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    const f = o.filters ?? {};
+    const limit = o.limit && o.limit > 0 ? o.limit : 0;
+    if (!o.all && !limit && !f.status) cs = cs.filter((c) => c.State.Running || c.State.Paused);
+    cs = cs.filter((c) => matchesFilters(c, f));
+    if (limit) cs = cs.slice(0, limit);
+    const out: object[] = [];
+    for (const c of cs) {
+      const img = this.images.store.get(c.Image);
+      out.push({
+        Id: c.Id,
+        Names: [c.Name],
+        Image: img ? c.Config.Image : c.Image,
+        ImageID: c.Image,
+        Command: [c.Path, ...c.Args].join(' '),
+        Created: Math.floor(Date.parse(c.Created) / 1000),
+        Ports: [],
+        ...(o.size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: (img ? await this.images.size(img) : 0) + (await this.snapshots.rwSize(c.Id)) } : {}),
+        Labels: c.Config.Labels ?? {},
+        State: c.State.Status,
+        Status: statusString(c.State),
+        HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'none' },
+        NetworkSettings: { Networks: {} },
+        Mounts: [],
+      });
+    }
+    return out;
+  }
+
+  async inspect(idOrName: string, size = false): Promise<Record<string, unknown>> {
+    const c = this.store.resolve(idOrName);
+    const rw = this.snapshots.rwPaths(c.Id);
+    const lower = [...c.LayerChain].reverse().map((d) => `${this.snapshots.root}/layers/${d.slice(7)}/diff`).join(':');
+    return {
+      Id: c.Id,
+      Created: c.Created,
+      Path: c.Path,
+      Args: c.Args,
+      State: { ...c.State },
+      Image: c.Image,
+      ResolvConfPath: c.ResolvConfPath,
+      HostnamePath: c.HostnamePath,
+      HostsPath: c.HostsPath,
+      LogPath: c.LogPath,
+      Name: c.Name,
+      RestartCount: c.RestartCount,
+      Driver: 'overlay2',
+      Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: null,
+      HostConfig: c.HostConfig,
+      GraphDriver: {
+        Data: { LowerDir: lower, MergedDir: rw.merged, UpperDir: rw.upper, WorkDir: rw.work },
+        Name: 'overlay2',
+      },
+      ...(size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: 0 } : {}),
+      Mounts: [],
+      Config: c.Config,
+      NetworkSettings: {
+        Bridge: '',
+        SandboxID: '',
+        SandboxKey: '',
+        Ports: {},
+        HairpinMode: false,
+        LinkLocalIPv6Address: '',
+        LinkLocalIPv6PrefixLen: 0,
+        SecondaryIPAddresses: null,
+        SecondaryIPv6Addresses: null,
+        EndpointID: '',
+        Gateway: '',
+        GlobalIPv6Address: '',
+        GlobalIPv6PrefixLen: 0,
+        IPAddress: '',
+        IPPrefixLen: 0,
+        IPv6Gateway: '',
+        MacAddress: '',
+        Networks: {},
+      },
+    };
+  }
+
+  /** Containers still running: the daemon's shutdown leaves them be. */
+  running(): ContainerRecord[] {
+    return this.store.list().filter((c) => c.State.Running);
+  }
+}
+
+/** Fills the defaults dockerd stores in HostConfig. */
+function normalizeHostConfig(h: HostConfig): HostConfig {
+  const networkMode = !h.NetworkMode || h.NetworkMode === 'default' ? 'none' : h.NetworkMode;
+  if (!['none', 'host', 'bridge'].includes(networkMode) && !networkMode.startsWith('container:')) {
+    throw notFound(`network ${networkMode} not found`);
+  }
+  if (networkMode !== 'none') {
+    throw new EngineError('notimplemented', `network mode "${networkMode}" is not supported yet: berth runs containers with loopback only (use --network none)`);
+  }
+  return {
+    ...h,
+    Binds: h.Binds ?? null,
+    LogConfig: h.LogConfig?.Type ? h.LogConfig : { Type: 'json-file', Config: {} },
+    NetworkMode: networkMode,
+    PortBindings: h.PortBindings ?? {},
+    RestartPolicy: h.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },
+    AutoRemove: h.AutoRemove ?? false,
+    CapAdd: h.CapAdd ?? null,
+    CapDrop: h.CapDrop ?? null,
+    CgroupnsMode: h.CgroupnsMode || 'host',
+    IpcMode: h.IpcMode || 'private',
+    Privileged: h.Privileged ?? false,
+    ReadonlyRootfs: h.ReadonlyRootfs ?? false,
+    ShmSize: h.ShmSize || 67108864,
+    Runtime: h.Runtime || 'runc',
+    MaskedPaths: h.MaskedPaths,
+    ReadonlyPaths: h.ReadonlyPaths,
+  };
+}
+
+function matchesFilters(c: ContainerRecord, f: Record<string, string[]>): boolean {
+  for (const [key, values] of Object.entries(f)) {
+    if (!values.length) continue;
+    const ok = values.some((v) => {
+      switch (key) {
+        case 'id':
+          return c.Id.startsWith(v);
+        case 'name':
+          return new RegExp(v).test(c.Name.slice(1)) || new RegExp(v).test(c.Name);
+        case 'status':
+          return c.State.Status === v;
+        case 'label':
+          return labelMatches(c.Config.Labels ?? {}, v);
+        case 'exited':
+          return c.State.Status === 'exited' && String(c.State.ExitCode) === v;
+        case 'ancestor':
+          return c.Config.Image === v || c.Image === v || c.Image.slice(7).startsWith(v);
+        default:
+          throw invalid(`invalid filter '${key}'`);
+      }
+    });
+    if (!ok) return false;
+  }
+  return true;
+}

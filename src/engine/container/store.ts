@@ -1,0 +1,102 @@
+/**
+ * Container records on disk (`<root>/<id>/config.v2.json`, written
+ * atomically) with an in-memory index by ID and name. Lookup follows
+ * dockerd: full ID, then name, then unique ID prefix.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { atomicWriteJson, readJsonIfExists } from '../../util/fs.js';
+import { conflict, notFound } from '../errors.js';
+import type { ContainerRecord } from './types.js';
+
+export class ContainerStore {
+  private readonly byId = new Map<string, ContainerRecord>();
+  private readonly byName = new Map<string, string>();
+
+  private constructor(readonly root: string) {}
+
+  static async open(root: string): Promise<ContainerStore> {
+    await fsp.mkdir(root, { recursive: true, mode: 0o710 });
+    const store = new ContainerStore(root);
+    for (const id of await fsp.readdir(root)) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      const rec = await readJsonIfExists<ContainerRecord>(path.join(root, id, 'config.v2.json'));
+      if (!rec) {
+        // Created dir without a record: a create that died half-way.
+        await fsp.rm(path.join(root, id), { recursive: true, force: true });
+        continue;
+      }
+      store.byId.set(id, rec);
+      store.byName.set(rec.Name, id);
+    }
+    return store;
+  }
+
+  dir(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Finds by full ID, name (with or without "/") or unique ID prefix; throws 404. */
+  resolve(idOrName: string): ContainerRecord {
+    const found = this.find(idOrName);
+    if (!found) throw notFound(`No such container: ${idOrName}`);
+    return found;
+  }
+
+  find(idOrName: string): ContainerRecord | undefined {
+    if (!idOrName) return undefined;
+    const direct = this.byId.get(idOrName);
+    if (direct) return direct;
+    const byName = this.byName.get(idOrName.startsWith('/') ? idOrName : `/${idOrName}`);
+    if (byName) return this.byId.get(byName);
+    if (/^[0-9a-f]+$/.test(idOrName)) {
+      const matches = [...this.byId.keys()].filter((id) => id.startsWith(idOrName));
+      if (matches.length > 1) throw conflict(`multiple IDs found with provided prefix: ${idOrName}`);
+      if (matches.length === 1) return this.byId.get(matches[0]!);
+    }
+    return undefined;
+  }
+
+  nameOwner(name: string): string | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Reserves a name for an ID (the record is saved separately). */
+  reserveName(name: string, id: string): void {
+    const owner = this.byName.get(name);
+    if (owner && owner !== id) {
+      throw conflict(
+        `Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    this.byName.set(name, id);
+  }
+
+  releaseName(name: string, id: string): void {
+    if (this.byName.get(name) === id) this.byName.delete(name);
+  }
+
+  async save(rec: ContainerRecord): Promise<void> {
+    await fsp.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    await atomicWriteJson(path.join(this.dir(rec.Id), 'config.v2.json'), rec, 0o600);
+    this.byId.set(rec.Id, rec);
+    this.byName.set(rec.Name, rec.Id);
+  }
+
+  async delete(id: string): Promise<void> {
+    const rec = this.byId.get(id);
+    // Drop the record first: a crash after this leaves a dir without a record, which open() cleans.
+    await fsp.rm(path.join(this.dir(id), 'config.v2.json'), { force: true });
+    await fsp.rm(this.dir(id), { recursive: true, force: true });
+    this.byId.delete(id);
+    if (rec) this.releaseName(rec.Name, id);
+  }
+}

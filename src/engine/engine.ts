@@ -1,0 +1,52 @@
+/**
+ * The engine: opens every store under the data root and wires the services
+ * together. Both front ends reach the domain only through this object.
+ */
+import path from 'node:path';
+import { ContentStore } from './content/store.js';
+import { OverlaySnapshotter } from './snapshot/overlay.js';
+import { ImageStore } from './image/store.js';
+import { ImageService } from './image/service.js';
+import { ContainerStore } from './container/store.js';
+import { ContainerService } from './container/service.js';
+import { ConmonRuntime } from './runtime/conmon.js';
+
+export interface EngineOptions {
+  dataRoot: string;
+  execRoot: string;
+  seccompProfile?: string;
+  runc?: string;
+  conmon?: string;
+}
+
+export class Engine {
+  private constructor(
+    readonly opts: EngineOptions,
+    readonly images: ImageService,
+    readonly containers: ContainerService,
+    readonly startedAt: Date,
+  ) {}
+
+  static async open(opts: EngineOptions): Promise<Engine> {
+    const content = await ContentStore.open(path.join(opts.dataRoot, 'content'));
+    const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'));
+    const imageStore = await ImageStore.open(path.join(opts.dataRoot, 'image'), content);
+    const images = new ImageService(imageStore, content, snapshots);
+    const runtime = new ConmonRuntime({ execRoot: opts.execRoot, runc: opts.runc, conmon: opts.conmon });
+    await runtime.init();
+    const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'));
+    const containers = new ContainerService(containerStore, images, snapshots, runtime, {
+      execRoot: opts.execRoot,
+      seccompProfile: opts.seccompProfile,
+    });
+    await containers.restore();
+    // Layers left unreferenced by an interrupted delete or import.
+    await images.lock.run(() => images.collectGarbage());
+    return new Engine(opts, images, containers, new Date());
+  }
+
+  /** Stops watching; running containers are left to their conmon. */
+  close(): void {
+    this.containers.runtime.close();
+  }
+}

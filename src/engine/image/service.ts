@@ -1,0 +1,319 @@
+/**
+ * The image service: import, list, inspect, tag and delete, with layer
+ * garbage collection by reachability (a layer stays while any image or
+ * container reaches it). Shapes returned here are Docker's API shapes, since
+ * both front ends (API and CLI through the API) want exactly those.
+ */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { decompressStream } from '../layer/index.js';
+import { InvalidLayerError, LayerEscapeError } from '../layer/index.js';
+import type { ContentStore } from '../content/store.js';
+import { chainIds, type OverlaySnapshotter } from '../snapshot/overlay.js';
+import type { Digest } from '../reference/digest.js';
+import { familiarString, parseDockerRef, referenceString } from '../reference/reference.js';
+import { conflict, invalid } from '../errors.js';
+import { applyChanges } from './changes.js';
+import { ImageStore, parseTagReference } from './store.js';
+import { MEDIA_TYPE_LAYER_TAR, type ImageConfigBlob, type ImageRecord, type ImageRunConfig } from './types.js';
+import { Mutex } from '../../util/mutex.js';
+import { ENGINE_VERSION } from '../version.js';
+
+/** What the image service needs to know about containers (wired by the engine). */
+export interface ImageUsers {
+  /** Containers created from an image. */
+  containersUsing(id: Digest): { id: string; running: boolean }[];
+  /** Every layer chain ID some container still needs. */
+  chainsInUse(): Set<Digest>;
+}
+
+export interface ImportOptions {
+  repo?: string;
+  tag?: string;
+  message?: string;
+  changes?: string[];
+  platform?: string;
+}
+
+export interface DeleteResponseItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+export class ImageService {
+  /** Serialises operations that add or drop references to layers. */
+  readonly lock = new Mutex();
+  users: ImageUsers = { containersUsing: () => [], chainsInUse: () => new Set() };
+
+  constructor(
+    readonly store: ImageStore,
+    private readonly content: ContentStore,
+    readonly snapshots: OverlaySnapshotter,
+  ) {}
+
+  resolve(nameOrId: string): ImageRecord {
+    return this.store.resolve(nameOrId);
+  }
+
+  /** Chain IDs of an image's layers, bottom first. */
+  chainOf(img: ImageRecord): Digest[] {
+    return chainIds(img.config.rootfs.diff_ids);
+  }
+
+  /** `docker import`: one tarball (plain, gzip, xz, zstd) becomes a one-layer image. */
+  async importTarball(body: Readable, opts: ImportOptions): Promise<ImageRecord> {
+    const ref = opts.repo ? parseTagReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo) : undefined;
+    let runConfig: ImageRunConfig = {};
+    if (opts.changes?.length) runConfig = applyChanges(runConfig, opts.changes);
+    const { stream } = await decompressStream(body);
+    const staged = await this.content.stage(stream);
+    return this.lock.run(async () => {
+      try {
+        const layer = await this.snapshots.addLayer(null, staged.digest, () => createReadStream(staged.path));
+        await staged.commit();
+        const now = new Date().toISOString();
+        const comment = opts.message || 'Imported from -';
+        const config: ImageConfigBlob = {
+          architecture: 'amd64',
+          comment,
+          config: fullRunConfig(runConfig),
+          created: now,
+          docker_version: ENGINE_VERSION,
+          history: [{ created: now, comment }],
+          os: 'linux',
+          rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+        };
+        const img = await this.store.put(config, {
+          layers: [{ diffId: layer.diffId, blob: { digest: staged.digest, mediaType: MEDIA_TYPE_LAYER_TAR, size: staged.size } }],
+        });
+        if (ref) await this.store.tag(referenceString(ref), img.id);
+        return img;
+      } catch (err) {
+        await staged.abort();
+        await this.collectGarbage();
+        if (err instanceof InvalidLayerError || err instanceof LayerEscapeError) throw invalid(err.message, err);
+        throw err;
+      }
+    });
+  }
+
+  async tag(source: string, repo: string, tag?: string): Promise<void> {
+    const img = this.resolve(source);
+    const ref = parseTagReference(tag ? `${repo}:${tag}` : repo);
+    if (ref.digest) throw invalid('refusing to create a tag with a digest reference');
+    await this.lock.run(async () => {
+      await this.store.tag(referenceString(ref), img.id);
+    });
+  }
+
+  /**
+   * `docker rmi`: untags a reference, and deletes the image once no reference
+   * is left, following dockerd's conflict rules (running containers can never
+   * lose their image; stopped ones only with force).
+   */
+  async remove(nameOrId: string, force: boolean): Promise<DeleteResponseItem[]> {
+    return this.lock.run(async () => {
+      const img = this.resolve(nameOrId);
+      const out: DeleteResponseItem[] = [];
+      const refs = this.store.refsOf(img.id);
+      const byRef = matchingRef(nameOrId, refs);
+      const users = this.users.containersUsing(img.id);
+      if (byRef) {
+        // Removing one name of an image that has others only untags it.
+        if (refs.length > 1 || (users.length > 0 && force)) {
+          await this.store.untag(byRef);
+          out.push({ Untagged: familiarString(parseDockerRef(byRef)) });
+          return out;
+        }
+        if (users.length > 0) {
+          throw conflict(
+            `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${img.id.slice(7, 19)}`,
+          );
+        }
+      } else {
+        const running = users.find((u) => u.running);
+        if (running) {
+          throw conflict(
+            `conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`,
+          );
+        }
+        if (!force && users.length > 0) {
+          throw conflict(
+            `conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)}`,
+          );
+        }
+        if (!force && refs.length > 1) {
+          throw conflict(
+            `conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`,
+          );
+        }
+      }
+      for (const r of refs) {
+        await this.store.untag(r);
+        out.push({ Untagged: familiarString(parseDockerRef(r)) });
+      }
+      await this.store.delete(img.id);
+      out.push({ Deleted: img.id });
+      for (const chain of await this.collectGarbage()) out.push({ Deleted: chain });
+      return out;
+    });
+  }
+
+  /** Removes layers no image or container reaches; returns their chain IDs (top first). Call under `lock`. */
+  async collectGarbage(): Promise<Digest[]> {
+    const live = this.users.chainsInUse();
+    for (const img of this.store.list()) for (const c of this.chainOf(img)) live.add(c);
+    const removed: Digest[] = [];
+    const layers = await this.snapshots.listLayers();
+    // Children before parents, so the output reads top layer first like dockerd's.
+    layers.sort((a, b) => depth(layers, b) - depth(layers, a));
+    for (const l of layers) {
+      if (live.has(l.chainId)) continue;
+      await this.snapshots.removeLayer(l.chainId);
+      removed.push(l.chainId);
+    }
+    // Layer blobs no image lists any more.
+    const blobsInUse = new Set<Digest>();
+    for (const img of this.store.list()) {
+      blobsInUse.add(img.id);
+      for (const l of img.layers) if (l.blob) blobsInUse.add(l.blob.digest);
+    }
+    for (const l of layers) if (!live.has(l.chainId) && !blobsInUse.has(l.diffId)) await this.content.delete(l.diffId);
+    return removed;
+  }
+
+  /** Image size as Docker reports it: the sum of its layers' unpacked sizes. */
+  async size(img: ImageRecord): Promise<number> {
+    let total = 0;
+    for (const c of this.chainOf(img)) total += (await this.snapshots.getLayer(c))?.size ?? 0;
+    return total;
+  }
+
+  /** GET /images/json */
+  async list(opts: { all?: boolean; filters?: Record<string, string[]> } = {}): Promise<object[]> {
+    const filters = opts.filters ?? {};
+    const out: object[] = [];
+    for (const img of this.store.list()) {
+      const refs = this.store.refsOf(img.id);
+      const tags = refs.filter((r) => !r.includes('@')).map((r) => familiarString(parseDockerRef(r)));
+      if (filters.dangling?.length) {
+        const want = filters.dangling[0] === 'true' || filters.dangling[0] === '1';
+        if (want !== (tags.length === 0)) continue;
+      }
+      if (filters.reference?.length && !tags.some((t) => filters.reference!.some((p) => matchReference(p, t)))) continue;
+      if (filters.label?.length && !filters.label.every((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
+      out.push({
+        Containers: -1,
+        Created: Math.floor(Date.parse(img.config.created ?? '') / 1000) || 0,
+        Id: img.id,
+        Labels: img.config.config?.Labels ?? null,
+        ParentId: img.parent ?? '',
+        RepoDigests: refs.filter((r) => r.includes('@')).map((r) => familiarString(parseDockerRef(r))),
+        RepoTags: tags,
+        SharedSize: -1,
+        Size: await this.size(img),
+      });
+    }
+    return out.sort((a, b) => (b as { Created: number }).Created - (a as { Created: number }).Created);
+  }
+
+  /** GET /images/{name}/json */
+  async inspect(nameOrId: string): Promise<Record<string, unknown>> {
+    const img = this.resolve(nameOrId);
+    const refs = this.store.refsOf(img.id);
+    const chain = this.chainOf(img);
+    const lowerDirs = [...chain].reverse().map((c) => `${this.snapshots.root}/layers/${c.slice(7)}/diff`);
+    return {
+      Id: img.id,
+      RepoTags: refs.filter((r) => !r.includes('@')).map((r) => familiarString(parseDockerRef(r))),
+      RepoDigests: refs.filter((r) => r.includes('@')).map((r) => familiarString(parseDockerRef(r))),
+      Parent: img.parent ?? '',
+      Comment: img.config.comment ?? '',
+      Created: img.config.created ?? '',
+      DockerVersion: img.config.docker_version ?? '',
+      Author: img.config.author ?? '',
+      Config: fullRunConfig(img.config.config ?? {}),
+      Architecture: img.config.architecture,
+      ...(img.config.variant ? { Variant: img.config.variant } : {}),
+      Os: img.config.os,
+      Size: await this.size(img),
+      GraphDriver: {
+        Data: lowerDirs.length > 0 ? { MergedDir: '', UpperDir: lowerDirs[0], WorkDir: '', ...(lowerDirs.length > 1 ? { LowerDir: lowerDirs.slice(1).join(':') } : {}) } : {},
+        Name: 'overlay2',
+      },
+      RootFS: { Type: 'layers', Layers: img.config.rootfs.diff_ids },
+      Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },
+    };
+  }
+}
+
+function depth(layers: { chainId: Digest; parent: Digest | null }[], l: { parent: Digest | null }): number {
+  let d = 0;
+  let p = l.parent;
+  while (p) {
+    d++;
+    p = layers.find((x) => x.chainId === p)?.parent ?? null;
+  }
+  return d;
+}
+
+/** The full reference string `nameOrId` names among an image's refs, if it is a name. */
+function matchingRef(nameOrId: string, refs: string[]): string | undefined {
+  if (/^(sha256:)?[0-9a-f]{1,64}$/.test(nameOrId)) {
+    // A hex string could still be a repository name ("deadbeef:latest" is tagged); prefer the ID reading like dockerd.
+    return undefined;
+  }
+  try {
+    const full = referenceString(parseDockerRef(nameOrId));
+    return refs.includes(full) ? full : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Docker's `reference=` filter: a familiar-name pattern with `*` wildcards, optionally with a tag. */
+function matchReference(pattern: string, tagged: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map(escapeRe).join('[^/]*')}$`);
+  if (re.test(tagged)) return true;
+  const name = tagged.slice(0, tagged.lastIndexOf(':'));
+  return re.test(name);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function labelMatches(labels: Record<string, string>, filter: string): boolean {
+  const i = filter.indexOf('=');
+  if (i < 0) return filter in labels;
+  return labels[filter.slice(0, i)] === filter.slice(i + 1);
+}
+
+/** The run config with every field Docker prints, defaults filled in. */
+export function fullRunConfig(c: ImageRunConfig): ImageRunConfig {
+  return {
+    Hostname: c.Hostname ?? '',
+    Domainname: c.Domainname ?? '',
+    User: c.User ?? '',
+    AttachStdin: c.AttachStdin ?? false,
+    AttachStdout: c.AttachStdout ?? false,
+    AttachStderr: c.AttachStderr ?? false,
+    ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
+    Tty: c.Tty ?? false,
+    OpenStdin: c.OpenStdin ?? false,
+    StdinOnce: c.StdinOnce ?? false,
+    Env: c.Env ?? null,
+    Cmd: c.Cmd ?? null,
+    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
+    ...(c.ArgsEscaped ? { ArgsEscaped: c.ArgsEscaped } : {}),
+    Image: c.Image ?? '',
+    Volumes: c.Volumes ?? null,
+    WorkingDir: c.WorkingDir ?? '',
+    Entrypoint: c.Entrypoint ?? null,
+    OnBuild: c.OnBuild ?? null,
+    Labels: c.Labels ?? null,
+    ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    ...(c.Shell ? { Shell: c.Shell } : {}),
+  };
+}
+

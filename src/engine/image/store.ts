@@ -1,0 +1,175 @@
+/**
+ * Image store: image records (keyed by config digest) and the reference
+ * store (repository:tag → image ID), both on disk under `<root>`:
+ *   images/<hex>.json      ImageRecord minus the config (which is a blob)
+ *   repositories.json      {"refs": {"docker.io/library/busybox:latest": "sha256:…"}}
+ * Lookup follows dockerd's rules: full ID, then reference, then ID prefix.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { ContentStore } from '../content/store.js';
+import { digestHex, type Digest } from '../reference/digest.js';
+import {
+  familiarString,
+  parseDockerRef,
+  referenceString,
+  InvalidReferenceError,
+  type Reference,
+} from '../reference/reference.js';
+import { atomicWriteJson, readJsonIfExists } from '../../util/fs.js';
+import { conflict, invalid, notFound } from '../errors.js';
+import type { ImageConfigBlob, ImageRecord } from './types.js';
+
+type StoredRecord = Omit<ImageRecord, 'config'>;
+
+interface RepositoriesFile {
+  refs: Record<string, Digest>;
+}
+
+export class ImageStore {
+  private readonly images = new Map<Digest, ImageRecord>();
+  private refs: Record<string, Digest> = {};
+
+  private constructor(
+    private readonly root: string,
+    private readonly content: ContentStore,
+  ) {}
+
+  static async open(root: string, content: ContentStore): Promise<ImageStore> {
+    await fsp.mkdir(path.join(root, 'images'), { recursive: true });
+    const store = new ImageStore(root, content);
+    await store.load();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    for (const name of await fsp.readdir(path.join(this.root, 'images'))) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue;
+      const rec = await readJsonIfExists<StoredRecord>(path.join(this.root, 'images', name));
+      if (!rec) continue;
+      try {
+        const config = JSON.parse((await this.content.readBlob(rec.id)).toString()) as ImageConfigBlob;
+        this.images.set(rec.id, { ...rec, config });
+      } catch {
+        // A record whose config blob is gone cannot be used; leave it out.
+      }
+    }
+    const repos = await readJsonIfExists<RepositoriesFile>(path.join(this.root, 'repositories.json'));
+    this.refs = {};
+    for (const [ref, id] of Object.entries(repos?.refs ?? {})) if (this.images.has(id)) this.refs[ref] = id;
+  }
+
+  /** Stores the config blob and the record; returns the image ID. */
+  async put(config: ImageConfigBlob, rest: Omit<StoredRecord, 'id'>, rawConfig?: Buffer): Promise<ImageRecord> {
+    const bytes = rawConfig ?? Buffer.from(JSON.stringify(config));
+    const { digest } = await this.content.writeBlob(bytes);
+    const rec: ImageRecord = { ...rest, id: digest, config };
+    const stored: StoredRecord = { ...rest, id: digest };
+    await atomicWriteJson(path.join(this.root, 'images', `${digestHex(digest)}.json`), stored);
+    this.images.set(digest, rec);
+    return rec;
+  }
+
+  get(id: Digest): ImageRecord | undefined {
+    return this.images.get(id);
+  }
+
+  list(): ImageRecord[] {
+    return [...this.images.values()];
+  }
+
+  /** References (full strings) that point at an image. */
+  refsOf(id: Digest): string[] {
+    return Object.entries(this.refs)
+      .filter(([, v]) => v === id)
+      .map(([k]) => k)
+      .sort();
+  }
+
+  /**
+   * Finds an image by full or short ID, or by reference ("busybox" means
+   * docker.io/library/busybox:latest). Throws 404 "No such image".
+   */
+  resolve(nameOrId: string): ImageRecord {
+    const found = this.find(nameOrId);
+    if (!found) throw notFound(`No such image: ${displayName(nameOrId)}`);
+    return found;
+  }
+
+  find(nameOrId: string): ImageRecord | undefined {
+    const full = /^sha256:([0-9a-f]{64})$/.exec(nameOrId);
+    if (full) return this.images.get(nameOrId as Digest);
+    let ref: Reference | undefined;
+    try {
+      ref = parseDockerRef(nameOrId);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const id = this.refs[referenceString(ref)];
+      if (id) return this.images.get(id);
+    }
+    const prefix = /^(?:sha256:)?([0-9a-f]{1,64})$/.exec(nameOrId);
+    if (prefix) {
+      const matches = [...this.images.keys()].filter((id) => digestHex(id).startsWith(prefix[1]!));
+      if (matches.length === 1) return this.images.get(matches[0]!);
+      if (matches.length > 1) throw conflict(`multiple IDs found with provided prefix: ${nameOrId}`);
+    }
+    return undefined;
+  }
+
+  /** Points `ref` (a full reference string) at an image, replacing any previous target. */
+  async tag(ref: string, id: Digest): Promise<Digest | undefined> {
+    const rec = this.images.get(id);
+    if (!rec) throw notFound(`No such image: ${id}`);
+    const previous = this.refs[ref];
+    this.refs[ref] = id;
+    await this.saveRefs();
+    rec.lastTagTime = new Date().toISOString();
+    await this.saveRecord(rec);
+    return previous !== id ? previous : undefined;
+  }
+
+  async untag(ref: string): Promise<void> {
+    delete this.refs[ref];
+    await this.saveRefs();
+  }
+
+  /** Deletes the image record (the caller removes tags first and garbage-collects layers). */
+  async delete(id: Digest): Promise<void> {
+    for (const [ref, target] of Object.entries(this.refs)) if (target === id) delete this.refs[ref];
+    await this.saveRefs();
+    await fsp.rm(path.join(this.root, 'images', `${digestHex(id)}.json`), { force: true });
+    this.images.delete(id);
+    await this.content.delete(id);
+  }
+
+  private async saveRecord(rec: ImageRecord): Promise<void> {
+    const { config: _config, ...stored } = rec;
+    await atomicWriteJson(path.join(this.root, 'images', `${digestHex(rec.id)}.json`), stored);
+  }
+
+  private async saveRefs(): Promise<void> {
+    await atomicWriteJson(path.join(this.root, 'repositories.json'), { refs: this.refs } satisfies RepositoriesFile);
+  }
+}
+
+/** How Docker names a missing image: references get their default tag ("nosuch:latest"). */
+export function displayName(nameOrId: string): string {
+  if (/^(sha256:)?[0-9a-f]{1,64}$/.test(nameOrId)) return nameOrId;
+  try {
+    return familiarString(parseDockerRef(nameOrId));
+  } catch {
+    return nameOrId;
+  }
+}
+
+/** Parses a user-supplied reference for tagging, as a 400 error when malformed. */
+export function parseTagReference(s: string): Reference {
+  try {
+    return parseDockerRef(s);
+  } catch (err) {
+    if (err instanceof InvalidReferenceError) throw invalid(err.message);
+    throw err;
+  }
+}

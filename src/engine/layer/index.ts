@@ -1,0 +1,9 @@
+/**
+ * @module engine/layer
+ * Public entry point for layer handling: detecting a layer blob's compression
+ * and decompressing it, then applying the tar onto an overlay2-style diff
+ * directory.
+ */
+
+export { decompressStream, detectCompression, type Compression } from './compression.js';
+export { applyLayer, InvalidLayerError, LayerEscapeError, type ApplyResult } from './apply.js';

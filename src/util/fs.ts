@@ -1,0 +1,84 @@
+/**
+ * Small filesystem helpers shared by every store: atomic writes (temp file +
+ * fsync + rename) so a daemon killed at any moment leaves either the old or the
+ * new file, never a torn one.
+ */
+import { promises as fsp, constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+export async function atomicWriteFile(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.tmp-${path.basename(file)}-${randomBytes(6).toString('hex')}`);
+  const fh = await fsp.open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function atomicWriteJson(file: string, value: unknown, mode = 0o644): Promise<void> {
+  await atomicWriteFile(file, JSON.stringify(value), mode);
+}
+
+export async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
+}
+
+/** Reads a JSON file, or returns undefined when it does not exist. */
+export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
+  try {
+    return await readJson<T>(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Total bytes of regular files under a directory (hardlinks counted once), like `du -b` roughly. */
+export async function directorySize(dir: string): Promise<number> {
+  let total = 0;
+  const seen = new Set<string>();
+  const walk = async (d: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fsp.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        await walk(p);
+      } else if (e.isFile()) {
+        const st = await fsp.lstat(p);
+        const key = `${st.dev}:${st.ino}`;
+        if (st.nlink > 1) {
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+        total += st.size;
+      } else if (e.isSymbolicLink()) {
+        total += (await fsp.lstat(p)).size;
+      }
+    }
+  };
+  await walk(dir);
+  return total;
+}

@@ -308,6 +308,8 @@ export class ContainerService {
         };
         await this.store.save(c);
         this.events.emit(`started:${c.Id}`);
+        // A process that exits at once may have written its exit file before the watcher could act on it.
+        setImmediate(() => void this.handleExit(c.Id));
       } catch (err) {
         this.failPendingAttach(c.Id);
         await this.runtime.delete(c.Id, true);
@@ -375,14 +377,18 @@ export class ContainerService {
 
   // ---- exit ------------------------------------------------------------------
 
-  /** Called when conmon has written the exit file. */
+  /**
+   * Called when conmon has written the exit file. Runs under the container's
+   * lock, so an exit that lands while start() is still recording the start
+   * is handled right after it, not lost.
+   */
   async handleExit(id: string): Promise<void> {
     const c = this.store.get(id);
-    if (!c || !c.State.Running) return;
-    const code = await this.runtime.exitCode(id);
-    if (code === undefined) return;
+    if (!c) return;
     await this.lock(id).run(async () => {
-      if (!c.State.Running) return;
+      if (!c.State.Running || !this.store.get(id)) return;
+      const code = await this.runtime.exitCode(id);
+      if (code === undefined) return;
       await this.finishRun(c, code, '');
     });
   }
@@ -625,12 +631,19 @@ export class ContainerService {
     const out: object[] = [];
     for (const c of cs) {
       const img = this.images.store.get(c.Image);
+      // Keep the name the user gave while it still points at the container's image (moby's rule).
+      let sameImage = false;
+      try {
+        sameImage = this.images.store.find(c.Config.Image)?.id === c.Image;
+      } catch {
+        sameImage = false;
+      }
       out.push({
         Id: c.Id,
         Names: [c.Name],
-        Image: img ? c.Config.Image : c.Image,
+        Image: sameImage ? c.Config.Image : c.Image,
         ImageID: c.Image,
-        Command: [c.Path, ...c.Args].join(' '),
+        Command: [c.Path, ...c.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
         Created: Math.floor(Date.parse(c.Created) / 1000),
         Ports: [],
         ...(o.size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: (img ? await this.images.size(img) : 0) + (await this.snapshots.rwSize(c.Id)) } : {}),

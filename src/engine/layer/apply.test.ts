@@ -481,6 +481,19 @@ test('non-tar input is an InvalidLayerError (not a tar archive)', async (t) => {
   assert.ok(input.destroyed);
 });
 
+test('concurrent applies share the worker pool without interfering', async (t) => {
+  const roots = [tempRoot(t).root, tempRoot(t).root, tempRoot(t).root];
+  const bufs = await Promise.all(
+    roots.map((_, i) =>
+      makeTar(Array.from({ length: 600 }, (_, j) => ({ name: `dir${j % 7}/file${j}`, body: `layer ${i} file ${j}` }))),
+    ),
+  );
+  await Promise.all(roots.map((root, i) => applyLayer(root, chunked(bufs[i]!, 1000))));
+  roots.forEach((root, i) => {
+    assert.equal(fs.readFileSync(path.join(root, 'dir3/file598'), 'utf8'), `layer ${i} file 598`);
+  });
+});
+
 test('empty input is an empty layer; input errors propagate', async (t) => {
   const { root } = tempRoot(t);
   assert.deepEqual(await applyLayer(root, Readable.from([], { objectMode: false })), { size: 0 });

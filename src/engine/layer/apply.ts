@@ -192,7 +192,12 @@ class Applier {
     const st = await fsp.stat(B(this.rootAbs));
     if (!st.isDirectory()) throw new Error(`layer root ${show(this.rootAbs)} is not a directory`);
     // An empty root (the normal case) lets every lookup be answered from memory.
-    this.root.complete = (await fsp.readdir(B(this.rootAbs))).length === 0;
+    const dir = await fsp.opendir(B(this.rootAbs));
+    try {
+      this.root.complete = (await dir.read()) === null;
+    } finally {
+      await dir.close();
+    }
   }
 
   private makeNode(parent: FsNode | null, name: string, kind: Kind): FsNode {
@@ -449,7 +454,7 @@ class Applier {
     // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs, …) has no meaning for overlay.
     if (base.startsWith(WH_META_PREFIX)) return;
     const name = base.slice(WH_PREFIX.length);
-    if (name === '.' || name === '..') throw new InvalidLayerError(`invalid whiteout ${what()}`);
+    if (name === '' || name === '.' || name === '..') throw new InvalidLayerError(`invalid whiteout ${what()}`);
     const dir = await this.resolveDir(parts, parts.length - 1, true, what);
     // OCI image-spec: a whiteout only hides lower layers. If this layer itself has
     // the entry, that entry wins and the whiteout has nothing to do. (Docker would
@@ -598,7 +603,9 @@ class Applier {
     // Devices first, because creating them changes their directories' mtimes.
     await this.flushSpecials();
     // xattrs after every chown (chown drops security.capability) and after all
-    // file data is written.
+    // file data is written. Docker sets them before chmod. The only xattr that
+    // interacts with the mode is a POSIX ACL, and its mask equals the group bits
+    // in any tar taken from a real file, so the order doesn't change the result.
     const xattrs: XattrSpec[] = [];
     for (const x of this.xattrs) {
       if (Applier.attached(x.node)) xattrs.push({ path: this.abs(x.node), name: x.name, value: x.value });

@@ -248,3 +248,18 @@ test('applyLayer rejects sparse and unknown entry types', async (t) => {
     });
   }
 });
+
+test('a failing filesystem operation rejects, and the shared worker pool keeps working', async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-tar-test-'));
+  t.after(() => fs.rmSync(base, { recursive: true, force: true }));
+  const files = Array.from({ length: 50 }, (_, i) => entry({ name: `f${i}` }, Buffer.from(`${i}`)));
+  // symlink(2) refuses an empty target (ENOENT), as it does for Docker.
+  const bad = Buffer.concat([...files, entry({ name: 'bad', type: '2', linkname: '' }), ...files.slice(0, 1), END]);
+  const input = Readable.from([bad], { objectMode: false });
+  await assert.rejects(applyLayer(path.join(base), input), /ENOENT/);
+  assert.ok(input.destroyed);
+  const good = path.join(base, 'good');
+  fs.mkdirSync(good);
+  await applyLayer(good, Readable.from([Buffer.concat([...files, END])], { objectMode: false }));
+  assert.equal(fs.readdirSync(good).length, 50);
+});

@@ -632,7 +632,7 @@ export class ContainerService {
     for (const c of cs) {
       const img = this.images.store.get(c.Image);
       // Keep the name the user gave while it still points at the container's image (moby's rule).
-      let sameImage = false;
+      let sameImage: boolean;
       try {
         sameImage = this.images.store.find(c.Config.Image)?.id === c.Image;
       } catch {

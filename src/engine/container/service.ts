@@ -394,9 +394,12 @@ export class ContainerService {
   }
 
   private async finishRun(c: ContainerRecord, code: number, error: string): Promise<void> {
-    await this.runtime.delete(c.Id, true);
-    await this.unmountRootfs(c);
-    await this.runtime.clearExit(c.Id);
+    // Independent cleanups: run them together, this is on the path of every `run --rm`.
+    await Promise.all([
+      this.runtime.delete(c.Id, true),
+      this.unmountRootfs(c),
+      this.runtime.clearExit(c.Id),
+    ]);
     await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
     c.State = {
       ...c.State,
@@ -493,7 +496,7 @@ export class ContainerService {
   private async removeNow(c: ContainerRecord): Promise<void> {
     if (!this.store.get(c.Id)) return;
     c.State.Status = 'removing';
-    await this.runtime.delete(c.Id, true);
+    if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
     await this.snapshots.removeRw(c.Id);
     await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
     await this.store.delete(c.Id);

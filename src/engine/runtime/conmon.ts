@@ -156,6 +156,14 @@ export class ConmonRuntime {
     await run(this.runc, [`--root=${this.runcRoot}`, 'delete', ...(force ? ['--force'] : []), id], { allowFailure: true });
   }
 
+  /** True when runc has state for the container (cheaper than asking runc). */
+  async known(id: string): Promise<boolean> {
+    return fsp.access(path.join(this.runcRoot, id)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** runc's view of a container, or undefined when runc does not know it. */
   async state(id: string): Promise<{ status: string; pid: number } | undefined> {
     const r = await run(this.runc, [`--root=${this.runcRoot}`, 'state', id], { allowFailure: true });

@@ -80,6 +80,30 @@ export function containerRoutes(router: Router, engine: Engine): void {
     }
   });
 
+  router.on('POST', '/containers/{id}/restart', async ({ res, params, query }) => {
+    await containers.restart(params.id!, intParam(query, 't'), query.get('signal') || undefined);
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/pause', async ({ res, params }) => {
+    await containers.pause(params.id!);
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/unpause', async ({ res, params }) => {
+    await containers.unpause(params.id!);
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/rename', async ({ res, params, query }) => {
+    await containers.rename(params.id!, query.get('name') ?? '');
+    sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/prune', async ({ res, query }) => {
+    sendJson(res, 200, await containers.prune(filtersParam(query)));
+  });
+
   router.on('DELETE', '/containers/{id}', async ({ res, params, query }) => {
     await containers.remove(params.id!, { force: boolParam(query, 'force') });
     sendEmpty(res, 204);

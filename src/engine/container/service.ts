@@ -460,6 +460,8 @@ export class ContainerService {
       if (!(await this.runtime.state(c.Id))) return;
       throw err;
     });
+    // A frozen process only acts on a fatal signal once thawed (as dockerd does for kill on a paused container).
+    if (c.State.Paused && (sig === 9 || sig === 15)) await this.runtime.resume(c.Id).catch(() => undefined);
   }
 
   /** Sends the stop signal, then SIGKILL after `timeout` seconds; resolves once exited. */
@@ -478,6 +480,73 @@ export class ContainerService {
     }
   }
 
+  /** Stops (if running) and starts again, as `docker restart`. */
+  async restart(idOrName: string, timeout?: number, signal?: string): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    if (c.State.Running) await this.stop(c.Id, timeout, signal);
+    await this.start(c.Id);
+  }
+
+  /** Freezes every process of the container (cgroup freezer, through runc). */
+  async pause(idOrName: string): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    await this.lock(c.Id).run(async () => {
+      if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+      if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
+      await this.runtime.pause(c.Id);
+      c.State = { ...c.State, Paused: true, Status: 'paused' };
+      await this.store.save(c);
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    await this.lock(c.Id).run(async () => {
+      if (!c.State.Paused) throw conflict(`Container ${c.Id} is not paused`);
+      await this.runtime.resume(c.Id);
+      c.State = { ...c.State, Paused: false, Status: 'running' };
+      await this.store.save(c);
+    });
+  }
+
+  async rename(idOrName: string, newName: string): Promise<void> {
+    const c = this.store.resolve(idOrName);
+    if (!newName) throw invalid('Neither old nor new names may be empty');
+    const full = validateName(newName);
+    if (full === c.Name) throw invalid('Renaming a container with the same name as its current name');
+    await this.lock(c.Id).run(async () => {
+      const old = c.Name;
+      this.store.reserveName(full, c.Id);
+      c.Name = full;
+      try {
+        await this.store.save(c);
+      } catch (err) {
+        c.Name = old;
+        this.store.releaseName(full, c.Id);
+        throw err;
+      }
+      this.store.releaseName(old, c.Id);
+    });
+  }
+
+  /** Removes stopped containers matching the filters (`until`, `label`); returns what it removed. */
+  async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let space = 0;
+    const until = filters.until?.[0];
+    const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
+    for (const c of this.store.list()) {
+      if (c.State.Running || c.State.Paused) continue;
+      if (filters.label?.length && !filters.label.every((l) => labelMatches(c.Config.Labels ?? {}, l))) continue;
+      if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(c.Config.Labels ?? {}, l))) continue;
+      if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) continue;
+      space += await this.snapshots.rwSize(c.Id);
+      await this.remove(c.Id, {});
+      deleted.push(c.Id);
+    }
+    return { ContainersDeleted: deleted, SpaceReclaimed: space };
+  }
+
   // ---- remove ----------------------------------------------------------------
 
   async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -488,6 +557,7 @@ export class ContainerService {
       }
       const exited = this.wait(c.Id, 'not-running');
       await this.runtime.kill(c.Id, '9', true).catch(() => undefined);
+      if (c.State.Paused) await this.runtime.resume(c.Id).catch(() => undefined);
       await exited;
     }
     await this.lock(c.Id).run(() => this.removeNow(c));

@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { EngineError } from '../engine/errors.js';
+import { EngineError, errorKind } from '../engine/errors.js';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../engine/version.js';
 import { errorBody, statusOf } from './errors.js';
 import type { Router } from './router.js';
@@ -67,7 +67,7 @@ export function createApiServer(router: Router, log: ApiLogger, tls?: https.Serv
 
 function fail(res: http.ServerResponse, err: unknown, log: ApiLogger): void {
   const status = statusOf(err);
-  if (status >= 500) log.error(`handler error: ${(err as Error)?.stack ?? String(err)}`);
+  if (errorKind(err) === 'system') log.error(`handler error: ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
     res.destroy();
     return;

@@ -15,7 +15,10 @@ import { Router } from '../api/router.js';
 import { createApiServer } from '../api/server.js';
 import { systemRoutes } from '../api/compat/system.js';
 import { imageRoutes } from '../api/compat/images.js';
+import { archiveRoutes } from '../api/compat/archive.js';
 import { containerRoutes } from '../api/compat/containers.js';
+import { execRoutes } from '../api/compat/exec.js';
+import { commitRoutes } from '../api/compat/commit.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
@@ -118,7 +121,10 @@ async function main(): Promise<number> {
   const router = new Router();
   systemRoutes(router, engine, { debug: cfg.debug, id });
   imageRoutes(router, engine);
+  archiveRoutes(router, engine);
   containerRoutes(router, engine);
+  execRoutes(router, engine);
+  commitRoutes(router, engine);
 
   const closers: (() => Promise<void>)[] = [];
   const servers: http.Server[] = [];

@@ -40,6 +40,21 @@ export function imageRoutes(router: Router, engine: Engine): void {
     sendJson(res, 200, list);
   });
 
+  router.on('POST', '/images/prune', async ({ res, query }) => {
+    sendJson(res, 200, await images.prune(filtersParam(query)));
+  });
+
+  router.on('GET', '/system/df', async ({ res }) => {
+    const containers = (await engine.containers.list({ all: true, size: true })) as Record<string, unknown>[];
+    sendJson(res, 200, {
+      LayersSize: await images.layersSize(),
+      Images: await images.list({ all: true, containers: true }),
+      Containers: containers,
+      Volumes: [],
+      BuildCache: [],
+    });
+  });
+
   router.on('GET', '/images/{name:.*}/json', async ({ res, params, version }) => {
     const out = await images.inspect(params.name!);
     if (!versionAtLeast(version, '1.44')) out.VirtualSize = out.Size;

@@ -15,7 +15,7 @@ import { familiarString, parseDockerRef, referenceString } from '../reference/re
 import { conflict, invalid } from '../errors.js';
 import { applyChanges } from './changes.js';
 import { ImageStore, parseTagReference } from './store.js';
-import { MEDIA_TYPE_LAYER_TAR, type ImageConfigBlob, type ImageRecord, type ImageRunConfig } from './types.js';
+import { MEDIA_TYPE_LAYER_TAR, type HistoryEntry, type ImageConfigBlob, type ImageRecord, type ImageRunConfig } from './types.js';
 import { Mutex } from '../../util/mutex.js';
 import { ENGINE_VERSION } from '../version.js';
 
@@ -182,6 +182,125 @@ export class ImageService {
     return removed;
   }
 
+  /**
+   * Makes a new image from `parent` plus one layer read from `tar` (an
+   * uncompressed layer tar): `docker commit`. The layer is staged, verified
+   * by digest, unpacked once, and only then recorded; on failure nothing stays.
+   */
+  async createChild(
+    parent: ImageRecord | undefined,
+    tar: Readable,
+    o: { config: ImageRunConfig; history: HistoryEntry; author?: string; comment?: string; container?: string; containerConfig?: ImageRunConfig; ref?: string },
+  ): Promise<ImageRecord> {
+    const ref = o.ref ? parseTagReference(o.ref) : undefined;
+    const staged = await this.content.stage(tar);
+    return this.lock.run(async () => {
+      try {
+        const parentChain = parent ? this.chainOf(parent) : [];
+        const top = parentChain.length ? parentChain[parentChain.length - 1]! : null;
+        const layer = await this.snapshots.addLayer(top, staged.digest, () => createReadStream(staged.path));
+        await staged.commit();
+        const base = parent?.config;
+        const config: ImageConfigBlob = {
+          architecture: base?.architecture ?? 'amd64',
+          ...(o.author ? { author: o.author } : {}),
+          ...(o.comment ? { comment: o.comment } : {}),
+          config: fullRunConfig(o.config),
+          ...(o.container ? { container: o.container } : {}),
+          ...(o.containerConfig ? { container_config: fullRunConfig(o.containerConfig) } : {}),
+          created: o.history.created ?? new Date().toISOString(),
+          docker_version: ENGINE_VERSION,
+          history: [...(base?.history ?? []), o.history],
+          os: base?.os ?? 'linux',
+          rootfs: { type: 'layers', diff_ids: [...(base?.rootfs.diff_ids ?? []), layer.diffId] },
+        };
+        const img = await this.store.put(config, {
+          ...(parent ? { parent: parent.id } : {}),
+          layers: [
+            ...(parent?.layers ?? []),
+            { diffId: layer.diffId, blob: { digest: staged.digest, mediaType: MEDIA_TYPE_LAYER_TAR, size: staged.size } },
+          ],
+        });
+        if (ref) await this.store.tag(referenceString(ref), img.id);
+        return img;
+      } catch (err) {
+        await staged.abort();
+        await this.collectGarbage();
+        throw err;
+      }
+    });
+  }
+
+  /** GET /images/{name}/history: newest first, "<missing>" for history entries without a local image. */
+  async history(nameOrId: string): Promise<object[]> {
+    const img = this.resolve(nameOrId);
+    const hist = img.config.history ?? [];
+    const chain = this.chainOf(img);
+    // Pair history entries with layers: every entry not marked empty_layer consumes the next layer.
+    let layerIndex = 0;
+    const rows: { Created: number; CreatedBy: string; Comment: string; Size: number }[] = [];
+    for (const h of hist) {
+      let size = 0;
+      if (!h.empty_layer) {
+        const c = chain[layerIndex++];
+        if (c) size = (await this.snapshots.getLayer(c))?.size ?? 0;
+      }
+      rows.push({ Created: Math.floor(Date.parse(h.created ?? '') / 1000) || 0, CreatedBy: h.created_by ?? '', Comment: h.comment ?? '', Size: size });
+    }
+    // The parent images that are still here give their IDs and tags to the matching rows.
+    const ids: (string | undefined)[] = new Array(rows.length).fill(undefined);
+    let cur: ImageRecord | undefined = img;
+    while (cur) {
+      const n = cur.config.history?.length ?? 0;
+      if (n > 0 && n <= rows.length && !ids[n - 1]) ids[n - 1] = cur.id;
+      cur = cur.parent ? this.store.get(cur.parent) : undefined;
+    }
+    return rows
+      .map((r, i) => ({
+        Comment: r.Comment,
+        Created: r.Created,
+        CreatedBy: r.CreatedBy,
+        Id: ids[i] ?? '<missing>',
+        Size: r.Size,
+        Tags: ids[i] ? this.store.refsOf(ids[i] as Digest).filter((x) => !x.includes('@')).map((x) => familiarString(parseDockerRef(x))) : null,
+      }))
+      .reverse();
+  }
+
+  /**
+   * `docker image prune`: removes dangling images (no tags), or with
+   * `dangling=false` every image no container uses, as dockerd does.
+   */
+  async prune(filters: Record<string, string[]>): Promise<{ ImagesDeleted: DeleteResponseItem[] | null; SpaceReclaimed: number }> {
+    const all = filters.dangling?.[0] === 'false' || filters.dangling?.[0] === '0';
+    const until = filters.until?.[0];
+    const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
+    const deleted: DeleteResponseItem[] = [];
+    let space = 0;
+    const before = new Set((await this.snapshots.listLayers()).map((l) => l.chainId));
+    const sizes = new Map((await this.snapshots.listLayers()).map((l) => [l.chainId, l.size]));
+    for (const img of this.store.list()) {
+      if (!this.store.get(img.id)) continue;
+      const tags = this.store.refsOf(img.id);
+      if (!all && tags.length > 0) continue;
+      if (this.users.containersUsing(img.id).length > 0) continue;
+      // Parents of other images stay (they are the "intermediate" layers of a build).
+      if (this.store.list().some((o) => o.parent === img.id)) continue;
+      if (untilMs !== undefined && Date.parse(img.config.created ?? '') >= untilMs) continue;
+      if (filters.label?.length && !filters.label.every((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
+      if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
+      deleted.push(...(await this.remove(img.id, true)));
+    }
+    const after = new Set((await this.snapshots.listLayers()).map((l) => l.chainId));
+    for (const c of before) if (!after.has(c)) space += sizes.get(c) ?? 0;
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+  }
+
+  /** Sum of every unpacked layer: `system df`'s LayersSize. */
+  async layersSize(): Promise<number> {
+    return (await this.snapshots.listLayers()).reduce((n, l) => n + l.size, 0);
+  }
+
   /** Image size as Docker reports it: the sum of its layers' unpacked sizes. */
   async size(img: ImageRecord): Promise<number> {
     let total = 0;
@@ -190,7 +309,7 @@ export class ImageService {
   }
 
   /** GET /images/json */
-  async list(opts: { all?: boolean; filters?: Record<string, string[]> } = {}): Promise<object[]> {
+  async list(opts: { all?: boolean; filters?: Record<string, string[]>; containers?: boolean } = {}): Promise<object[]> {
     const filters = opts.filters ?? {};
     const out: object[] = [];
     for (const img of this.store.list()) {
@@ -202,8 +321,11 @@ export class ImageService {
       }
       if (filters.reference?.length && !tags.some((t) => filters.reference!.some((p) => matchReference(p, t)))) continue;
       if (filters.label?.length && !filters.label.every((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
+      const created = Date.parse(img.config.created ?? '');
+      if (filters.before?.length && !(created < Date.parse(this.resolve(filters.before[0]!).config.created ?? ''))) continue;
+      if (filters.since?.length && !(created > Date.parse(this.resolve(filters.since[0]!).config.created ?? ''))) continue;
       out.push({
-        Containers: -1,
+        Containers: opts.containers ? this.users.containersUsing(img.id).length : -1,
         Created: Math.floor(Date.parse(img.config.created ?? '') / 1000) || 0,
         Id: img.id,
         Labels: img.config.config?.Labels ?? null,

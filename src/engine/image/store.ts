@@ -32,7 +32,8 @@ export class ImageStore {
 
   private constructor(
     private readonly root: string,
-    private readonly content: ContentStore,
+    /** The content store holding config blobs (and layer blobs): image archives read and stage through it. */
+    readonly content: ContentStore,
   ) {}
 
   static async open(root: string, content: ContentStore): Promise<ImageStore> {
@@ -76,6 +77,11 @@ export class ImageStore {
 
   list(): ImageRecord[] {
     return [...this.images.values()];
+  }
+
+  /** The image a reference (full string, e.g. "docker.io/library/busybox:latest") points at. */
+  refTarget(ref: string): Digest | undefined {
+    return this.refs[ref];
   }
 
   /** References (full strings) that point at an image. */

@@ -143,12 +143,24 @@ export class OverlaySnapshotter {
     return path.join(this.root, 'rw', id);
   }
 
-  /** Creates a container's writable layer. */
+  /**
+   * Creates a container's writable layer, and under it the container's init
+   * layer (like dockerd's `<id>-init`): the mount points berth binds files
+   * onto (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev/…) and
+   * /.dockerenv, so that runc creating them never shows up as a change of
+   * the container (docker diff, commit).
+   */
   async createRw(id: string): Promise<void> {
     const dir = this.rwDir(id);
     await fsp.mkdir(path.join(dir, 'diff'), { recursive: true, mode: 0o755 });
     await fsp.mkdir(path.join(dir, 'work'), { recursive: true, mode: 0o700 });
     await fsp.mkdir(path.join(dir, 'merged'), { recursive: true, mode: 0o700 });
+    const init = path.join(dir, 'init');
+    for (const d of ['dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) await fsp.mkdir(path.join(init, d), { recursive: true, mode: 0o755 });
+    for (const f of ['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'dev/console']) {
+      await fsp.writeFile(path.join(init, f), '', { mode: f === '.dockerenv' ? 0o755 : 0o644 });
+    }
+    await fsp.symlink('/proc/mounts', path.join(init, 'etc', 'mtab'));
   }
 
   async removeRw(id: string): Promise<void> {
@@ -172,8 +184,8 @@ export class OverlaySnapshotter {
       const short = (await fsp.readFile(path.join(this.layerDir(c), 'link'), 'utf8')).trim();
       lowers.push(path.join('l', short));
     }
-    if (lowers.length === 0) lowers.push('empty');
     const rel = path.join('rw', id);
+    lowers.unshift(path.join(rel, 'init'));
     return {
       type: 'overlay',
       source: 'overlay',

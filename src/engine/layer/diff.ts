@@ -1,0 +1,162 @@
+/**
+ * @module engine/layer/diff
+ * The other direction of apply.ts: turning an overlay upper directory (a
+ * container's writable layer) back into what Docker calls changes — the A/C/D
+ * list of `docker diff` — and into a layer tar for `docker commit`, with
+ * overlay whiteouts (char device 0:0) written as `.wh.<name>` entries and
+ * opaque directories as `.wh..wh..opq`.
+ *
+ * Paths are handled as UTF-8 strings; names that are not valid UTF-8 are not
+ * supported here yet.
+ */
+import { createReadStream, promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import { pack, type Header as Headers } from 'tar-stream';
+import type { Readable } from 'node:stream';
+import { run } from '../../util/exec.js';
+
+export type ChangeKind = 0 | 1 | 2; // Modified, Added, Deleted (Docker's numbering)
+
+export interface Change {
+  Path: string;
+  Kind: ChangeKind;
+}
+
+interface UpperEntry {
+  /** Path inside the layer, "/"-rooted. */
+  rel: string;
+  abs: string;
+  st: Stats;
+}
+
+function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+/** Directories marked opaque (trusted.overlay.opaque=y) under `upper`, as "/"-rooted paths. */
+async function opaqueDirs(upper: string): Promise<Set<string>> {
+  const r = await run('getfattr', ['-R', '-P', '--absolute-names', '-d', '-m', '^trusted\\.overlay\\.opaque$', upper], { allowFailure: true });
+  const out = new Set<string>();
+  let current: string | undefined;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('# file: ')) current = line.slice(8);
+    else if (current && /^trusted\.overlay\.opaque="y"$/.test(line)) {
+      const rel = path.relative(upper, current);
+      out.add(`/${rel}`);
+    }
+  }
+  return out;
+}
+
+/** Walks `upper` in sorted order (parents before children), not descending into whiteouts. */
+async function walk(upper: string): Promise<UpperEntry[]> {
+  const out: UpperEntry[] = [];
+  const visit = async (relDir: string): Promise<void> => {
+    const absDir = path.join(upper, relDir);
+    const names = (await fsp.readdir(absDir)).sort();
+    for (const name of names) {
+      const rel = path.posix.join(relDir, name);
+      const abs = path.join(upper, rel);
+      const st = await fsp.lstat(abs);
+      out.push({ rel, abs, st });
+      if (st.isDirectory()) await visit(rel);
+    }
+  };
+  await visit('/');
+  return out;
+}
+
+/** Does `rel` exist in the image below (lowers top first), honouring whiteouts and opaque dirs there? */
+async function existsBelow(lowers: string[], rel: string): Promise<boolean> {
+  for (const lower of lowers) {
+    const st = await fsp.lstat(path.join(lower, rel)).catch(() => undefined);
+    if (st) return !isWhiteout(st);
+  }
+  return false;
+}
+
+/** `docker diff`: what a container changed relative to its image. */
+export async function changes(upper: string, lowers: string[]): Promise<Change[]> {
+  const out: Change[] = [];
+  for (const e of await walk(upper)) {
+    if (isWhiteout(e.st)) out.push({ Path: e.rel, Kind: 2 });
+    else out.push({ Path: e.rel, Kind: (await existsBelow(lowers, e.rel)) ? 0 : 1 });
+  }
+  return out;
+}
+
+function major(rdev: number): number {
+  return ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff);
+}
+
+function minor(rdev: number): number {
+  return (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+}
+
+/**
+ * A layer tar of `upper` (uncompressed), as Docker's overlay2 diff writes it:
+ * whiteouts become `.wh.` files, opaque directories get a `.wh..wh..opq`
+ * entry, hardlinks within the layer are kept as links.
+ */
+export function diffTar(upper: string): Readable {
+  const tar = pack();
+  void (async () => {
+    const opaque = await opaqueDirs(upper);
+    const inodes = new Map<string, string>();
+    for (const e of await walk(upper)) {
+      const name = e.rel.slice(1);
+      const base: Partial<Headers> & { name: string } = {
+        name,
+        mode: e.st.mode & 0o7777,
+        uid: e.st.uid,
+        gid: e.st.gid,
+        mtime: e.st.mtime,
+      };
+      if (isWhiteout(e.st)) {
+        const wh = path.posix.join(path.posix.dirname(name), `.wh.${path.posix.basename(name)}`);
+        // Docker's overlay converter: a regular empty file, mode 0600, owner and times kept.
+        await entry(tar, { ...base, name: wh, type: 'file', size: 0, mode: 0o600 });
+      } else if (e.st.isDirectory()) {
+        await entry(tar, { ...base, type: 'directory' });
+        // The opaque marker carries the directory's permission bits, as Docker writes it.
+        if (opaque.has(e.rel)) await entry(tar, { ...base, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: e.st.mode & 0o777 });
+      } else if (e.st.isSymbolicLink()) {
+        await entry(tar, { ...base, type: 'symlink', linkname: await fsp.readlink(e.abs) });
+      } else if (e.st.isFile()) {
+        const key = `${e.st.dev}:${e.st.ino}`;
+        const first = e.st.nlink > 1 ? inodes.get(key) : undefined;
+        if (first) {
+          await entry(tar, { ...base, type: 'link', linkname: first, size: 0 });
+          continue;
+        }
+        if (e.st.nlink > 1) inodes.set(key, name);
+        await fileEntry(tar, { ...base, type: 'file', size: e.st.size }, e.abs);
+      } else if (e.st.isCharacterDevice() || e.st.isBlockDevice()) {
+        await entry(tar, { ...base, type: e.st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
+      } else if (e.st.isFIFO()) {
+        await entry(tar, { ...base, type: 'fifo' });
+      }
+      // Sockets are not archived (as Docker).
+    }
+    tar.finalize();
+  })().catch((err: Error) => tar.destroy(err));
+  return tar as unknown as Readable;
+}
+
+function entry(tar: ReturnType<typeof pack>, h: Partial<Headers> & { name: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null) => (err ? reject(err) : resolve());
+    // A file entry without a body would wait for one to be streamed in: give it an empty one.
+    if (h.type === 'file') tar.entry(h, Buffer.alloc(0), done);
+    else tar.entry(h, done);
+  });
+}
+
+function fileEntry(tar: ReturnType<typeof pack>, h: Partial<Headers> & { name: string }, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sink = tar.entry(h, (err) => (err ? reject(err) : resolve()));
+    const src = createReadStream(file);
+    src.on('error', reject);
+    src.pipe(sink);
+  });
+}

@@ -10,6 +10,7 @@ import { ImageService } from './image/service.js';
 import { ContainerStore } from './container/store.js';
 import { ContainerService } from './container/service.js';
 import { ConmonRuntime } from './runtime/conmon.js';
+import { ExecService } from './exec/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -24,6 +25,7 @@ export class Engine {
     readonly opts: EngineOptions,
     readonly images: ImageService,
     readonly containers: ContainerService,
+    readonly exec: ExecService,
     readonly startedAt: Date,
   ) {}
 
@@ -39,14 +41,16 @@ export class Engine {
       execRoot: opts.execRoot,
       seccompProfile: opts.seccompProfile,
     });
+    const exec = new ExecService(containers, runtime);
     await containers.restore();
     // Layers left unreferenced by an interrupted delete or import.
     await images.lock.run(() => images.collectGarbage());
-    return new Engine(opts, images, containers, new Date());
+    return new Engine(opts, images, containers, exec, new Date());
   }
 
   /** Stops watching; running containers are left to their conmon. */
   close(): void {
+    this.exec.close();
     this.containers.runtime.close();
   }
 }

@@ -21,10 +21,13 @@ import type { ImageService } from '../image/service.js';
 import { fullRunConfig, labelMatches } from '../image/service.js';
 import type { OverlaySnapshotter } from '../snapshot/overlay.js';
 import { ConmonRuntime, RuntimeError } from '../runtime/conmon.js';
+import { bridgeAttach } from '../runtime/attach.js';
 import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
 import { conflict, EngineError, errorMessage, invalid, notFound } from '../errors.js';
 import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
+import { changes, diffTar, type Change } from '../layer/diff.js';
+import { applyChanges } from '../image/changes.js';
 import { Mutex } from '../../util/mutex.js';
 import { ContainerStore } from './store.js';
 import { randomName, validateName } from './names.js';
@@ -53,6 +56,19 @@ export interface AttachOptions {
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+/**
+ * What the exec service (src/engine/exec) lends the container service: the
+ * IDs shown as a container's ExecIDs, and word of stops and removals so it
+ * can drop sessions. A hook rather than an import: exec depends on
+ * containers, not the other way round.
+ */
+export interface ExecHooks {
+  /** Exec sessions of the container that have not finished, oldest first. */
+  idsFor(containerId: string): string[];
+  containerStopped(containerId: string): void;
+  containerRemoved(containerId: string): void;
+}
 
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
@@ -106,6 +122,8 @@ export class ContainerService {
   private readonly pendingAttach = new Map<string, ((sock: SeqpacketSocket | undefined) => void)[]>();
   private readonly locks = new Map<string, Mutex>();
   private readonly bundleRoot: string;
+  /** Set by the exec service when there is one. */
+  execHooks?: ExecHooks;
 
   constructor(
     readonly store: ContainerStore,
@@ -288,6 +306,9 @@ export class ContainerService {
           },
           { seccompProfilePath: this.opts.seccompProfile },
         );
+        // HostConfig.ConsoleSize ([h, w]): runc sizes the terminal before the process runs.
+        const [rows, cols] = c.HostConfig.ConsoleSize ?? [0, 0];
+        if (c.Config.Tty && rows > 0 && cols > 0) spec.process.consoleSize = { height: rows, width: cols };
         await fsp.rm(bundle, { recursive: true, force: true });
         await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
         await fsp.writeFile(path.join(bundle, 'config.json'), specToJSON(spec));
@@ -407,6 +428,7 @@ export class ContainerService {
       ExitCode: code, Error: error, FinishedAt: new Date().toISOString(),
     };
     await this.store.save(c);
+    this.execHooks?.containerStopped(c.Id);
     this.events.emit(`exited:${c.Id}`, code);
     if (c.HostConfig.AutoRemove) await this.removeNow(c);
   }
@@ -547,6 +569,54 @@ export class ContainerService {
     return { ContainersDeleted: deleted, SpaceReclaimed: space };
   }
 
+  /** `docker diff`: the container's changes relative to its image (A/C/D). */
+  async changes(idOrName: string): Promise<Change[]> {
+    const c = this.store.resolve(idOrName);
+    return changes(this.snapshots.rwPaths(c.Id).upper, this.lowerDirs(c));
+  }
+
+  /** Lower directories of a container's rootfs, top first (init layer, then the image's). */
+  private lowerDirs(c: ContainerRecord): string[] {
+    const rw = this.snapshots.rwPaths(c.Id);
+    return [path.join(path.dirname(rw.upper), 'init'), ...[...c.LayerChain].reverse().map((d) => `${this.snapshots.root}/layers/${d.slice(7)}/diff`)];
+  }
+
+  /**
+   * `docker commit`: the container's upper layer becomes one new layer on its
+   * image. The image's own layers are shared, not copied. A running container
+   * is paused meanwhile unless `pause` is false.
+   */
+  async commit(
+    idOrName: string,
+    o: { ref?: string; author?: string; comment?: string; changes?: string[]; config?: Partial<ContainerConfig>; pause?: boolean },
+  ): Promise<string> {
+    const c = this.store.resolve(idOrName);
+    const pause = (o.pause ?? true) && c.State.Running && !c.State.Paused;
+    if (pause) await this.pause(c.Id);
+    try {
+      let config: ContainerConfig = { ...c.Config, ...(o.config ?? {}) } as ContainerConfig;
+      if (o.changes?.length) config = applyChanges(config, o.changes) as ContainerConfig;
+      const parent = this.images.store.get(c.Image);
+      const img = await this.images.createChild(parent, diffTar(this.snapshots.rwPaths(c.Id).upper), {
+        config,
+        history: {
+          created: new Date().toISOString(),
+          ...(o.author ? { author: o.author } : {}),
+          created_by: (c.Config.Cmd ?? []).join(' '),
+          ...(o.comment ? { comment: o.comment } : {}),
+        },
+        author: o.author,
+        comment: o.comment,
+        container: c.Id,
+        containerConfig: c.Config,
+        ref: o.ref,
+      });
+      return img.id;
+    } finally {
+      if (pause) await this.unpause(c.Id).catch(() => undefined);
+    }
+  }
+
   // ---- remove ----------------------------------------------------------------
 
   async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -571,6 +641,7 @@ export class ContainerService {
     await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
     await this.store.delete(c.Id);
     this.locks.delete(c.Id);
+    this.execHooks?.containerRemoved(c.Id);
     this.events.emit(`removed:${c.Id}`);
     // The image may have been deleted while this container kept its layers.
     if (!this.images.store.get(c.Image)) await this.images.lock.run(() => this.images.collectGarbage());
@@ -639,30 +710,8 @@ export class ContainerService {
       client.end();
       return;
     }
-    const s = sock;
-    await new Promise<void>((resolve) => {
-      const finish = () => {
-        s.destroy();
-        if (!client.destroyed) client.end();
-        resolve();
-      };
-      s.on('data', (buf: Buffer) => {
-        // conmon prefixes each packet with its stream: 2 stdout, 3 stderr.
-        if (buf.length < 1) return;
-        send(buf[0] === 3 ? STDERR : STDOUT, buf.subarray(1));
-      });
-      s.on('end', finish);
-      s.on('close', finish);
-      s.on('error', finish);
-      if (o.stdin && c.Config.OpenStdin) {
-        client.on('data', (d: Buffer) => s.write(d));
-        client.on('end', () => s.end());
-      } else {
-        client.resume();
-      }
-      client.on('close', () => s.destroy());
-      client.on('error', () => s.destroy());
-    });
+    await bridgeAttach(sock, client, { tty, stdin: o.stdin && !!c.Config.OpenStdin, stdout: o.stdout, stderr: o.stderr });
+    if (!client.destroyed) client.end();
   }
 
   async resize(idOrName: string, h: number, w: number): Promise<void> {
@@ -734,7 +783,7 @@ export class ContainerService {
   async inspect(idOrName: string, size = false): Promise<Record<string, unknown>> {
     const c = this.store.resolve(idOrName);
     const rw = this.snapshots.rwPaths(c.Id);
-    const lower = [...c.LayerChain].reverse().map((d) => `${this.snapshots.root}/layers/${d.slice(7)}/diff`).join(':');
+    const lower = this.lowerDirs(c).join(':');
     return {
       Id: c.Id,
       Created: c.Created,
@@ -753,7 +802,8 @@ export class ContainerService {
       MountLabel: '',
       ProcessLabel: '',
       AppArmorProfile: '',
-      ExecIDs: null,
+      // Docker's list is nil (null) when empty.
+      ExecIDs: this.execHooks?.idsFor(c.Id).length ? this.execHooks.idsFor(c.Id) : null,
       HostConfig: c.HostConfig,
       GraphDriver: {
         Data: { LowerDir: lower, MergedDir: rw.merged, UpperDir: rw.upper, WorkDir: rw.work },

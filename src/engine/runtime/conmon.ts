@@ -8,6 +8,9 @@
  * Lifecycle: create() (conmon runs `runc create`; the process exists but has
  * not exec'd yet, so attach sockets can be connected without missing output)
  * → start() (`runc start`) → exit file appears → delete().
+ *
+ * Exec sessions get a conmon of their own in exec mode (exec(): conmon runs
+ * `runc exec`), with its own directory, attach socket, ctl FIFO and exit dir.
  */
 import { spawn } from 'node:child_process';
 import { promises as fsp, watch, type FSWatcher } from 'node:fs';
@@ -33,6 +36,36 @@ export interface CreateOptions {
   leaveStdinOpen?: boolean;
 }
 
+export interface ExecSpawnOptions {
+  containerId: string;
+  sessionId: string;
+  /**
+   * The session's own directory, conmon's "bundle": process spec, pidfile,
+   * ctl FIFO, attach socket and exit dir live here. Exits must not land in
+   * the shared exit dir, where they would read as the container's exit.
+   */
+  dir: string;
+  /** The OCI process JSON for `runc exec --process`. */
+  processSpec: string;
+  tty: boolean;
+  stdin: boolean;
+}
+
+/** A conmon in exec mode, waiting for start() to run `runc exec`. */
+export interface ExecProcess {
+  /** The session's attach socket; it accepts connections once exec() resolved. */
+  readonly attachPath: string;
+  /** Lets conmon run `runc exec`; resolves with the PID, rejects with runc's error. */
+  start(): Promise<number>;
+  /** After start() resolved: the exit status, once conmon has drained the output. */
+  readonly exited: Promise<number>;
+  /** Gives up before start(): kills the waiting conmon. */
+  abort(): void;
+}
+
+/** conmon receives attach packets into a 32 KiB buffer less one byte: longer packets are truncated. */
+export const ATTACH_MAX_PACKET = 32 * 1024 - 1;
+
 /** A failure reported by runc, with its message cleaned of logrus decoration. */
 export class RuntimeError extends EngineError {
   constructor(message: string) {
@@ -47,6 +80,8 @@ export class ConmonRuntime {
   readonly runcRoot: string;
   readonly exitDir: string;
   readonly socketDir: string;
+  /** Exec session directories (exec/<exec id>/). */
+  readonly execDir: string;
   private watcher?: FSWatcher;
 
   constructor(readonly paths: RuntimePaths) {
@@ -55,10 +90,14 @@ export class ConmonRuntime {
     this.runcRoot = path.join(paths.execRoot, 'runc');
     this.exitDir = path.join(paths.execRoot, 'exits');
     this.socketDir = path.join(paths.execRoot, 's');
+    this.execDir = path.join(paths.execRoot, 'exec');
   }
 
   async init(): Promise<void> {
     for (const d of [this.runcRoot, this.exitDir, this.socketDir]) await fsp.mkdir(d, { recursive: true, mode: 0o700 });
+    // Exec sessions do not outlive the daemon's memory of them.
+    await fsp.rm(this.execDir, { recursive: true, force: true });
+    await fsp.mkdir(this.execDir, { recursive: true, mode: 0o700 });
   }
 
   /** Calls `onExit(id)` whenever conmon writes an exit file. */
@@ -206,12 +245,17 @@ export class ConmonRuntime {
    * byte (2 = stdout, 3 = stderr); bytes written go to the container's stdin.
    */
   connectAttach(id: string): Promise<SeqpacketSocket> {
+    return this.connectAttachPath(this.attachSocketPath(id));
+  }
+
+  /** Connects to an attach socket by path (an exec session's). */
+  connectAttachPath(socketPath: string): Promise<SeqpacketSocket> {
     return new Promise((resolve, reject) => {
       const sock = new SeqpacketSocket();
       sock.setInternalReadBufferSize(64 * 1024);
       sock.once('error', reject);
       try {
-        sock.connect(this.attachSocketPath(id), () => {
+        sock.connect(socketPath, () => {
           sock.off('error', reject);
           resolve(sock);
         });
@@ -231,6 +275,131 @@ export class ConmonRuntime {
     }
   }
 
+  /**
+   * Starts conmon in exec mode (podman's protocol, libpod/oci_conmon_exec_common.go):
+   * three socketpairs, fd 3 sync (conmon → us: PID, then exit status), fd 4
+   * start (us → conmon: once to let it fork, once to run `runc exec`), fd 5
+   * attach (conmon → us: attach socket ready). Resolves when the attach
+   * socket listens; nothing runs before start(), so no output is missed.
+   */
+  async exec(o: ExecSpawnOptions): Promise<ExecProcess> {
+    const exitDir = path.join(o.dir, 'exit');
+    await fsp.mkdir(exitDir, { recursive: true, mode: 0o700 });
+    // Not hex, so never the name of a container's socket directory.
+    const socketName = `x${o.sessionId.slice(0, 15)}`;
+    const args = [
+      '--api-version', '1',
+      '-c', o.containerId,
+      '-u', socketName,
+      '-r', this.runc,
+      '-b', o.dir,
+      '-p', path.join(o.dir, 'pidfile'),
+      '-n', o.containerId,
+      '--exit-dir', exitDir,
+      '--socket-dir-path', this.socketDir,
+      // Docker keeps exec output out of the container's log.
+      '-l', 'none',
+      '--log-level', 'error',
+      '--conmon-pidfile', path.join(o.dir, 'conmon.pid'),
+      '--runtime-arg', `--root=${this.runcRoot}`,
+      '-e', '--exec-attach', '--exec-process-spec', o.processSpec,
+    ];
+    if (o.tty) args.push('-t');
+    if (o.stdin) args.push('-i');
+    const child = spawn(this.conmon, args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: { _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      detached: true,
+    });
+    // Node's stdio typing stops at fd 4; the array holds every fd asked for.
+    const fds = child.stdio as unknown as (NodeJS.ReadableStream | null)[];
+    const sync = new LineReader(fds[3]!);
+    const startPipe = fds[4] as unknown as NodeJS.WritableStream & { destroy(): void };
+    const attachPipe = new LineReader(fds[5]!);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A conmon that died makes writes fail (EPIPE): the sync pipe tells what happened, not these.
+    child.stderr!.on('error', () => undefined);
+    (startPipe as unknown as NodeJS.EventEmitter).on('error', () => undefined);
+    child.on('error', () => undefined);
+    child.unref();
+    const cleanupPipes = () => {
+      startPipe.destroy();
+      attachPipe.destroy();
+      child.stderr!.destroy();
+    };
+    const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+    // First start message: conmon blocks on it before forking (podman moves it to a cgroup here).
+    startPipe.write(Buffer.from([0]));
+    const ready = await Promise.race([attachPipe.next(), spawnError]).catch((err: Error) => {
+      cleanupPipes();
+      sync.destroy();
+      throw new RuntimeError(`conmon failed: ${err.message}`);
+    });
+    if (ready === undefined || parseSyncMessage(ready).data < 0) {
+      cleanupPipes();
+      sync.destroy();
+      throw new RuntimeError(`conmon failed: ${stderr.trim() || ready?.trim() || 'no attach message'}`);
+    }
+    attachPipe.destroy();
+    child.stderr!.destroy();
+
+    let resolveExit!: (code: number) => void;
+    const exited = new Promise<number>((r) => (resolveExit = r));
+    const readExitFile = async (): Promise<number> => {
+      const s = (await fsp.readFile(path.join(exitDir, o.containerId), 'utf8').catch(() => '')).trim();
+      // 255: conmon died without recording the status (killed): unknown, as a shell would report it.
+      return s === '' ? 255 : Number.parseInt(s, 10);
+    };
+    let started = false;
+    return {
+      attachPath: path.join(this.socketDir, socketName, 'attach'),
+      start: async () => {
+        if (started) throw new Error('exec process already started');
+        started = true;
+        // Second start message: the forked child now runs `runc exec`.
+        startPipe.end(Buffer.from([0]));
+        const first = await sync.next();
+        startPipe.destroy();
+        if (first === undefined) {
+          sync.destroy();
+          throw new RuntimeError('OCI runtime exec failed: conmon exited without reporting the process: unknown');
+        }
+        const msg = parseSyncMessage(first);
+        if (msg.data <= 0) {
+          sync.destroy();
+          throw new RuntimeError(`OCI runtime exec failed: ${cleanRuncMessage(msg.message ?? '')}: unknown`);
+        }
+        // The second message is the exit status; the exit file is the fallback when the pipe breaks.
+        void sync.next().then(async (line) => {
+          sync.destroy();
+          resolveExit(line !== undefined ? parseSyncMessage(line).data : await readExitFile());
+        });
+        return msg.data;
+      },
+      exited,
+      abort: () => {
+        // Kill before closing the start pipe: at EOF on it, conmon's child would run `runc exec`.
+        // (Its child dies with it: conmon gives it PDEATHSIG SIGKILL.)
+        void (async () => {
+          const pidfile = path.join(o.dir, 'conmon.pid');
+          // conmon's first process writes the pidfile as it forks; it may still be on its way.
+          for (let i = 0; !started && i < 20; i++) {
+            const pid = Number.parseInt(await fsp.readFile(pidfile, 'utf8').catch(() => ''), 10);
+            if (pid > 0) {
+              const cmdline = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+              if (cmdline.includes('conmon') && cmdline.includes(o.dir)) process.kill(pid, 'SIGKILL');
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          cleanupPipes();
+          sync.destroy();
+        })().catch(() => undefined);
+      },
+    };
+  }
+
   private async runcCmd(args: string[], what: string): Promise<void> {
     try {
       await run(this.runc, [`--root=${this.runcRoot}`, ...args]);
@@ -239,6 +408,66 @@ export class ConmonRuntime {
       throw err;
     }
   }
+}
+
+/** Reads newline-terminated messages from one of conmon's pipes. */
+class LineReader {
+  private buf = '';
+  private ended = false;
+  private waiter?: () => void;
+
+  constructor(private readonly stream: NodeJS.ReadableStream) {
+    stream.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      this.waiter?.();
+    });
+    const end = () => {
+      this.ended = true;
+      this.waiter?.();
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+  }
+
+  /** The next line, or undefined once the pipe has closed. */
+  async next(): Promise<string | undefined> {
+    for (;;) {
+      const i = this.buf.indexOf('\n');
+      if (i >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        return line;
+      }
+      if (this.ended) return undefined;
+      await new Promise<void>((r) => (this.waiter = r));
+      this.waiter = undefined;
+    }
+  }
+
+  destroy(): void {
+    (this.stream as unknown as { destroy(): void }).destroy();
+  }
+}
+
+/**
+ * `{"data": N, "message": "…"}` from conmon. Older conmons do not escape
+ * every control character in the message, so a parse failure falls back to
+ * picking the fields out.
+ */
+export function parseSyncMessage(line: string): { data: number; message?: string } {
+  try {
+    const m = JSON.parse(line) as { data?: unknown; message?: unknown };
+    if (typeof m.data === 'number') return { data: m.data, ...(typeof m.message === 'string' ? { message: m.message } : {}) };
+  } catch {
+    // fall through
+  }
+  const data = /"data"\s*:\s*(-?\d+)/.exec(line);
+  const message = /"message"\s*:\s*"([\s\S]*)"\s*}\s*$/.exec(line);
+  return {
+    data: data ? Number(data[1]) : -1,
+    ...(message ? { message: message[1]!.replace(/\\(["\\/])/g, '$1').replace(/\\n/g, '\n') } : {}),
+  };
 }
 
 function fsConstantsWriteNonBlock(): number {

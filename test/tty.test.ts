@@ -1,0 +1,170 @@
+/**
+ * Interactive containers and terminals with the real docker CLI: piped
+ * stdin into `docker run -i` (half-close, large input), `docker run -it`
+ * and `docker exec -it` inside tmux panes (terminal size, resize, exit
+ * codes), and HostConfig.ConsoleSize / exec ConsoleSize over the API.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DOCKER, docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { api } from './helpers/http.js';
+import { busyboxRootfs } from './helpers/rootfs.js';
+
+const execFileP = promisify(execFile);
+
+let d: TestDaemon;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * tmux on a server of our own, its socket in the daemon's temp dir: tests
+ * never touch anyone else's sessions, and nothing is left behind.
+ */
+async function tmux(...args: string[]): Promise<string> {
+  const { stdout } = await execFileP('tmux', ['-S', path.join(d.dir, 'tmux.sock'), ...args]);
+  return stdout;
+}
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs a docker command in a new 100x30 tmux pane; once it exits the pane
+ * shows EXIT=<code> and stays open (the shell sleeps) for capture.
+ */
+async function tmuxDocker(session: string, args: string[]): Promise<void> {
+  const cmd = `env DOCKER_HOST=${shq(d.host)} DOCKER_CONFIG=/tmp/bt-docker-config ${DOCKER} ${args.map(shq).join(' ')}; echo EXIT=$?; sleep 600`;
+  await tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', cmd);
+}
+
+/** Polls the pane until `re` matches its text; returns the text. */
+async function waitPane(session: string, re: RegExp, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await tmux('capture-pane', '-p', '-t', session);
+    if (re.test(text)) return text;
+    await sleep(100);
+  }
+  throw new Error(`pane ${session} never matched ${re}:\n${text}`);
+}
+
+async function typeLine(session: string, line: string): Promise<void> {
+  await tmux('send-keys', '-t', session, '-l', line);
+  await tmux('send-keys', '-t', session, 'Enter');
+}
+
+before(async () => {
+  d = await startDaemon();
+  const { tarXz } = await busyboxRootfs();
+  const r = await docker(d, ['import', '-c', 'CMD ["sh"]', tarXz, 'busybox']);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+after(async () => {
+  if (d) await tmux('kill-server').catch(() => undefined);
+  await d?.cleanup();
+});
+
+test('echo data | docker run -i busybox cat', async () => {
+  const r = await docker(d, ['run', '--rm', '-i', 'busybox', 'cat'], { input: 'data\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'data\n');
+});
+
+test('docker run -i: half-closing stdin closes the container\'s stdin, output keeps flowing', async () => {
+  const r = await docker(d, ['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat >/dev/null; echo saw-eof; sleep 0.5; echo still-here >&2; exit 6'], { input: 'ignored\n' });
+  assert.equal(r.code, 6);
+  assert.equal(r.stdout, 'saw-eof\n');
+  assert.equal(r.stderr, 'still-here\n');
+  // An empty stdin is closed at once too.
+  const empty = await docker(d, ['run', '--rm', '-i', 'busybox', 'wc', '-c']);
+  assert.equal(empty.stdout.trim(), '0');
+});
+
+test('docker run -i passes large input intact (more than conmon\'s 32 KiB packets)', async () => {
+  const input = Buffer.alloc(500_000);
+  for (let i = 0; i < input.length; i++) input[i] = 97 + (i % 26);
+  const r = await docker(d, ['run', '--rm', '-i', 'busybox', 'md5sum'], { input });
+  assert.equal(r.code, 0, r.stderr);
+  const { createHash } = await import('node:crypto');
+  assert.equal(r.stdout.split(' ')[0], createHash('md5').update(input).digest('hex'));
+});
+
+test('docker run -it --rm busybox sh in a terminal: size, resize, exit code', async () => {
+  const s = 'run-it';
+  try {
+    await tmuxDocker(s, ['run', '-it', '--rm', '--name', 'tty1', 'busybox', 'sh']);
+    await waitPane(s, /^\/ #\s*$/m);
+    await typeLine(s, 'stty size; echo "T=$TERM"');
+    let text = await waitPane(s, /T=xterm/);
+    assert.match(text, /^30 100$/m);
+    // The CLI follows SIGWINCH with POST /containers/{id}/resize.
+    await tmux('resize-window', '-t', s, '-x', '90', '-y', '25');
+    await sleep(500);
+    await typeLine(s, 'stty size; echo "R=done"');
+    text = await waitPane(s, /R=done/);
+    assert.match(text, /^25 90$/m);
+    await typeLine(s, 'exit 5');
+    await waitPane(s, /EXIT=5/);
+    assert.equal((await docker(d, ['ps', '-aq', '--filter', 'name=tty1'])).stdout.trim(), '');
+  } finally {
+    await tmux('kill-session', '-t', s).catch(() => undefined);
+    await docker(d, ['rm', '-f', 'tty1']);
+  }
+});
+
+test('docker exec -it in a terminal: a tty of the client\'s size, exit code', async () => {
+  const s = 'exec-it';
+  const run = await docker(d, ['run', '-d', '--name', 'tty2', 'busybox', 'sleep', '1000']);
+  assert.equal(run.code, 0, run.stderr);
+  try {
+    await tmuxDocker(s, ['exec', '-it', 'tty2', 'sh']);
+    await waitPane(s, /^\/ #\s*$/m);
+    await typeLine(s, 'stty size; tty; echo "T=$TERM"');
+    const text = await waitPane(s, /T=xterm/);
+    assert.match(text, /^30 100$/m);
+    assert.match(text, /^\/dev\/pts\/\d+$/m);
+    await typeLine(s, 'exit 7');
+    await waitPane(s, /EXIT=7/);
+  } finally {
+    await tmux('kill-session', '-t', s).catch(() => undefined);
+    await docker(d, ['rm', '-f', 'tty2']);
+  }
+});
+
+test('HostConfig.ConsoleSize sizes the terminal before the process runs', async () => {
+  const create = await api(d.socket, 'POST', '/v1.51/containers/create', {
+    Image: 'busybox', Cmd: ['stty', 'size'], Tty: true, HostConfig: { ConsoleSize: [22, 77] },
+  });
+  assert.equal(create.status, 201, create.body.toString());
+  const id = create.json<{ Id: string }>().Id;
+  try {
+    assert.equal((await api(d.socket, 'POST', `/v1.51/containers/${id}/start`)).status, 204);
+    const wait = await api(d.socket, 'POST', `/v1.51/containers/${id}/wait`);
+    assert.equal(wait.json<{ StatusCode: number }>().StatusCode, 0);
+    const logs = await api(d.socket, 'GET', `/v1.51/containers/${id}/logs?stdout=1`);
+    assert.equal(logs.body.toString().trim(), '22 77');
+  } finally {
+    await api(d.socket, 'DELETE', `/v1.51/containers/${id}?force=1`);
+  }
+});
+
+test('exec start ConsoleSize sizes the exec\'s terminal; output is raw with Tty', async () => {
+  const run = await docker(d, ['run', '-d', '--name', 'tty3', 'busybox', 'sleep', '1000']);
+  assert.equal(run.code, 0, run.stderr);
+  try {
+    const create = await api(d.socket, 'POST', '/v1.51/containers/tty3/exec', { AttachStdout: true, Tty: true, Cmd: ['stty', 'size'] });
+    const id = create.json<{ Id: string }>().Id;
+    const r = await api(d.socket, 'POST', `/v1.51/exec/${id}/start`, { Tty: true, ConsoleSize: [11, 44] });
+    assert.equal(r.headers['content-type'], 'application/vnd.docker.raw-stream');
+    assert.equal(r.body.toString(), '11 44\r\n');
+    const info = (await api(d.socket, 'GET', `/v1.51/exec/${id}/json`)).json<{ ExitCode: number; Running: boolean }>();
+    assert.equal(info.Running, false);
+    assert.equal(info.ExitCode, 0);
+  } finally {
+    await docker(d, ['rm', '-f', 'tty3']);
+  }
+});

@@ -1,6 +1,9 @@
 /** docker images filters, image prune and system df against berthd. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import { createReadStream } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { busyboxRootfs } from './helpers/rootfs.js';
 
@@ -57,4 +60,25 @@ test('system df reports images, containers and layer sizes', async () => {
   const rows = r.stdout.trim().split('\n');
   assert.match(rows[0]!, /^Images 2 \d$/);
   assert.equal(rows[1], 'Containers 1 0');
+});
+
+test('docker import from a URL downloads the tarball (loopback server); a dead URL is an error', async (t) => {
+  const { tarXz } = await busyboxRootfs();
+  const server = http.createServer((req, res) => {
+    if (req.url === '/rootfs.tar.xz') createReadStream(tarXz).pipe(res);
+    else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as AddressInfo).port;
+  const r = await docker(d, ['import', '-m', 'from the web', `http://127.0.0.1:${port}/rootfs.tar.xz`, 'fromurl:1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await docker(d, ['run', '--rm', 'fromurl:1', 'echo', 'ok'])).stdout, 'ok\n');
+  assert.equal((await docker(d, ['image', 'inspect', '-f', '{{.Comment}}', 'fromurl:1'])).stdout.trim(), 'from the web');
+  const missing = await docker(d, ['import', `http://127.0.0.1:${port}/nope.tar`, 'fromurl:2']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /unexpected status 404/);
 });

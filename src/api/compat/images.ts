@@ -1,4 +1,6 @@
 /** Image endpoints: /images/create (import), /images/json, inspect, tag, delete. */
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
 import { displayName } from '../../engine/image/store.js';
@@ -13,8 +15,13 @@ export function imageRoutes(router: Router, engine: Engine): void {
     const fromSrc = query.get('fromSrc');
     const fromImage = query.get('fromImage');
     if (fromSrc !== null) {
-      if (fromSrc !== '-') throw new EngineError('notimplemented', 'importing from a URL is not supported yet; pipe the tarball on stdin ("-")');
-      const img = await images.importTarball(req, {
+      let body: Readable = req;
+      if (fromSrc !== '-') {
+        // `docker import URL`: the daemon downloads the tarball itself, as dockerd does.
+        req.resume();
+        body = await download(fromSrc);
+      }
+      const img = await images.importTarball(body, {
         repo: query.get('repo') || undefined,
         tag: query.get('tag') || undefined,
         message: query.get('message') || undefined,
@@ -80,4 +87,22 @@ export function imageRoutes(router: Router, engine: Engine): void {
       throw new EngineError('system', errorMessage(err));
     }
   });
+}
+
+async function download(src: string): Promise<Readable> {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z]+:\/\//i.test(src) ? src : `http://${src}`);
+  } catch {
+    throw invalid(`invalid URL: ${src}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`unsupported URL scheme: ${url.protocol}`);
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw new EngineError('system', `Get "${url.href}": ${errorMessage((err as Error).cause ?? err)}`);
+  }
+  if (!res.ok || !res.body) throw new EngineError('system', `Get "${url.href}": unexpected status ${res.status}`);
+  return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
 }

@@ -19,6 +19,7 @@ import { archiveRoutes } from '../api/compat/archive.js';
 import { containerRoutes } from '../api/compat/containers.js';
 import { execRoutes } from '../api/compat/exec.js';
 import { commitRoutes } from '../api/compat/commit.js';
+import { eventRoutes } from '../api/compat/events.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
@@ -125,6 +126,7 @@ async function main(): Promise<number> {
   containerRoutes(router, engine);
   execRoutes(router, engine);
   commitRoutes(router, engine);
+  eventRoutes(router, engine);
 
   const closers: (() => Promise<void>)[] = [];
   const servers: http.Server[] = [];

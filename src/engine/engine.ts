@@ -10,6 +10,7 @@ import { ImageService } from './image/service.js';
 import { ContainerStore } from './container/store.js';
 import { ContainerService } from './container/service.js';
 import { ConmonRuntime } from './runtime/conmon.js';
+import { EventLog } from './events.js';
 import { ExecService } from './exec/service.js';
 
 export interface EngineOptions {
@@ -26,6 +27,7 @@ export class Engine {
     readonly images: ImageService,
     readonly containers: ContainerService,
     readonly exec: ExecService,
+    readonly events: EventLog,
     readonly startedAt: Date,
   ) {}
 
@@ -42,10 +44,13 @@ export class Engine {
       seccompProfile: opts.seccompProfile,
     });
     const exec = new ExecService(containers, runtime);
+    const events = new EventLog();
+    images.eventLog = events;
+    containers.eventLog = events;
     await containers.restore();
     // Layers left unreferenced by an interrupted delete or import.
     await images.lock.run(() => images.collectGarbage());
-    return new Engine(opts, images, containers, exec, new Date());
+    return new Engine(opts, images, containers, exec, events, new Date());
   }
 
   /** Stops watching; running containers are left to their conmon. */

@@ -12,6 +12,7 @@
  * and honours AutoRemove.
  */
 import { EventEmitter } from 'node:events';
+import type { EventLog } from '../events.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -116,6 +117,8 @@ function startFailureCode(msg: string): number {
 }
 
 export class ContainerService {
+  /** Where `docker events` hears of container lifecycle (set by the engine). */
+  eventLog?: EventLog;
   /** Per-container events: 'started', 'exited', 'removed'. */
   private readonly events = new EventEmitter();
   /** Clients waiting for a container's next start to attach. */
@@ -139,6 +142,11 @@ export class ContainerService {
         this.store.list().filter((c) => c.Image === id).map((c) => ({ id: c.Id, running: c.State.Running })),
       chainsInUse: () => new Set(this.store.list().flatMap((c) => c.LayerChain)),
     };
+  }
+
+  /** Publishes a container event with dockerd's attributes (image, name, labels). */
+  private publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.eventLog?.publish('container', action, c.Id, { ...(c.Config.Labels ?? {}), image: c.Config.Image, name: c.Name.slice(1), ...extra });
   }
 
   private lock(id: string): Mutex {
@@ -242,6 +250,7 @@ export class ContainerService {
         };
         await this.snapshots.createRw(id);
         await this.store.save(rec);
+        this.publish(rec, 'create');
         return { Id: id, Warnings: [] };
       } catch (err) {
         this.store.releaseName(fullName!, id);
@@ -329,6 +338,7 @@ export class ContainerService {
         };
         await this.store.save(c);
         this.events.emit(`started:${c.Id}`);
+        this.publish(c, 'start');
         // A process that exits at once may have written its exit file before the watcher could act on it.
         setImmediate(() => void this.handleExit(c.Id));
       } catch (err) {
@@ -430,6 +440,7 @@ export class ContainerService {
     await this.store.save(c);
     this.execHooks?.containerStopped(c.Id);
     this.events.emit(`exited:${c.Id}`, code);
+    this.publish(c, 'die', { exitCode: String(code) });
     if (c.HostConfig.AutoRemove) await this.removeNow(c);
   }
 
@@ -484,6 +495,7 @@ export class ContainerService {
     });
     // A frozen process only acts on a fatal signal once thawed (as dockerd does for kill on a paused container).
     if (c.State.Paused && (sig === 9 || sig === 15)) await this.runtime.resume(c.Id).catch(() => undefined);
+    this.publish(c, 'kill', { signal: String(sig) });
   }
 
   /** Sends the stop signal, then SIGKILL after `timeout` seconds; resolves once exited. */
@@ -495,11 +507,14 @@ export class ContainerService {
     const sig = signal || c.Config.StopSignal || 'SIGTERM';
     if (c.State.Paused) await this.runtime.resume(c.Id).catch(() => undefined);
     await this.runtime.kill(c.Id, String(parseSignal(sig))).catch(() => undefined);
+    this.publish(c, 'kill', { signal: String(parseSignal(sig)) });
     const timer = secs >= 0 ? new Promise((r) => setTimeout(r, secs * 1000, 'timeout')) : new Promise(() => undefined);
     if ((await Promise.race([exited, timer])) === 'timeout') {
       await this.runtime.kill(c.Id, '9', true).catch(() => undefined);
+      this.publish(c, 'kill', { signal: '9' });
       await exited;
     }
+    this.publish(c, 'stop');
   }
 
   /** Stops (if running) and starts again, as `docker restart`. */
@@ -507,6 +522,7 @@ export class ContainerService {
     const c = this.store.resolve(idOrName);
     if (c.State.Running) await this.stop(c.Id, timeout, signal);
     await this.start(c.Id);
+    this.publish(c, 'restart');
   }
 
   /** Freezes every process of the container (cgroup freezer, through runc). */
@@ -518,6 +534,7 @@ export class ContainerService {
       await this.runtime.pause(c.Id);
       c.State = { ...c.State, Paused: true, Status: 'paused' };
       await this.store.save(c);
+      this.publish(c, 'pause');
     });
   }
 
@@ -528,6 +545,7 @@ export class ContainerService {
       await this.runtime.resume(c.Id);
       c.State = { ...c.State, Paused: false, Status: 'running' };
       await this.store.save(c);
+      this.publish(c, 'unpause');
     });
   }
 
@@ -548,6 +566,7 @@ export class ContainerService {
         throw err;
       }
       this.store.releaseName(old, c.Id);
+      this.publish(c, 'rename', { oldName: old });
     });
   }
 
@@ -643,6 +662,7 @@ export class ContainerService {
     this.locks.delete(c.Id);
     this.execHooks?.containerRemoved(c.Id);
     this.events.emit(`removed:${c.Id}`);
+    this.publish(c, 'destroy');
     // The image may have been deleted while this container kept its layers.
     if (!this.images.store.get(c.Image)) await this.images.lock.run(() => this.images.collectGarbage());
   }
@@ -784,6 +804,7 @@ export class ContainerService {
     const c = this.store.resolve(idOrName);
     const rw = this.snapshots.rwPaths(c.Id);
     const lower = this.lowerDirs(c).join(':');
+    const execIds = this.execHooks?.idsFor(c.Id);
     return {
       Id: c.Id,
       Created: c.Created,
@@ -803,7 +824,7 @@ export class ContainerService {
       ProcessLabel: '',
       AppArmorProfile: '',
       // Docker's list is nil (null) when empty.
-      ExecIDs: this.execHooks?.idsFor(c.Id).length ? this.execHooks.idsFor(c.Id) : null,
+      ExecIDs: execIds?.length ? execIds : null,
       HostConfig: c.HostConfig,
       GraphDriver: {
         Data: { LowerDir: lower, MergedDir: rw.merged, UpperDir: rw.upper, WorkDir: rw.work },

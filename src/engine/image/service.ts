@@ -17,6 +17,7 @@ import { applyChanges } from './changes.js';
 import { ImageStore, parseTagReference } from './store.js';
 import { MEDIA_TYPE_LAYER_TAR, type HistoryEntry, type ImageConfigBlob, type ImageRecord, type ImageRunConfig } from './types.js';
 import { Mutex } from '../../util/mutex.js';
+import type { EventLog } from '../events.js';
 import { ENGINE_VERSION } from '../version.js';
 
 /** What the image service needs to know about containers (wired by the engine). */
@@ -43,6 +44,8 @@ export interface DeleteResponseItem {
 export class ImageService {
   /** Serialises operations that add or drop references to layers. */
   readonly lock = new Mutex();
+  /** Where `docker events` hears of image changes (set by the engine). */
+  eventLog?: EventLog;
   users: ImageUsers = { containersUsing: () => [], chainsInUse: () => new Set() };
 
   constructor(
@@ -87,6 +90,7 @@ export class ImageService {
           layers: [{ diffId: layer.diffId, blob: { digest: staged.digest, mediaType: MEDIA_TYPE_LAYER_TAR, size: staged.size } }],
         });
         if (ref) await this.store.tag(referenceString(ref), img.id);
+        this.eventLog?.publish('image', 'import', img.id, { name: img.id });
         return img;
       } catch (err) {
         await staged.abort();
@@ -104,6 +108,7 @@ export class ImageService {
     await this.lock.run(async () => {
       await this.store.tag(referenceString(ref), img.id);
     });
+    this.eventLog?.publish('image', 'tag', img.id, { name: familiarString(ref) });
   }
 
   /**
@@ -123,6 +128,7 @@ export class ImageService {
         if (refs.length > 1 || (users.length > 0 && force)) {
           await this.store.untag(byRef);
           out.push({ Untagged: familiarString(parseDockerRef(byRef)) });
+          this.eventLog?.publish('image', 'untag', img.id, { name: familiarString(parseDockerRef(byRef)) });
           return out;
         }
         if (users.length > 0) {
@@ -151,9 +157,11 @@ export class ImageService {
       for (const r of refs) {
         await this.store.untag(r);
         out.push({ Untagged: familiarString(parseDockerRef(r)) });
+        this.eventLog?.publish('image', 'untag', img.id, { name: familiarString(parseDockerRef(r)) });
       }
       await this.store.delete(img.id);
       out.push({ Deleted: img.id });
+      this.eventLog?.publish('image', 'delete', img.id, { name: img.id });
       for (const chain of await this.collectGarbage()) out.push({ Deleted: chain });
       return out;
     });

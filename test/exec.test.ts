@@ -6,6 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
 import { docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { api } from './helpers/http.js';
 import { busyboxRootfs } from './helpers/rootfs.js';
@@ -217,4 +219,26 @@ test('exec in a stopped container fails like Docker, and its sessions are droppe
   const after = await docker(d, ['inspect', '-f', '{{json .ExecIDs}}', 'ex2']);
   assert.equal(after.stdout.trim(), 'null');
   await docker(d, ['rm', 'ex2']);
+});
+
+test('dockerode: exec start hijacked with stdin, demultiplexed, then inspect', async () => {
+  const client = new Docker({ socketPath: d.socket });
+  const exec = await client.getContainer('ex1').exec({
+    Cmd: ['sh', '-c', 'cat; echo to-stderr >&2; exit 9'], AttachStdin: true, AttachStdout: true, AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: true });
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+  out.on('data', (c: Buffer) => chunks.out.push(c));
+  err.on('data', (c: Buffer) => chunks.err.push(c));
+  client.modem.demuxStream(stream, out, err);
+  const ended = new Promise((r) => stream.on('end', r));
+  stream.end('from dockerode\n');
+  await ended;
+  assert.equal(Buffer.concat(chunks.out).toString(), 'from dockerode\n');
+  assert.equal(Buffer.concat(chunks.err).toString(), 'to-stderr\n');
+  const info = await exec.inspect();
+  assert.equal(info.Running, false);
+  assert.equal(info.ExitCode, 9);
 });

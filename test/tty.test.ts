@@ -127,6 +127,11 @@ test('docker exec -it in a terminal: a tty of the client\'s size, exit code', as
     const text = await waitPane(s, /T=xterm/);
     assert.match(text, /^30 100$/m);
     assert.match(text, /^\/dev\/pts\/\d+$/m);
+    // SIGWINCH → POST /exec/{id}/resize → the session's own ctl FIFO.
+    await tmux('resize-window', '-t', s, '-x', '80', '-y', '20');
+    await sleep(500);
+    await typeLine(s, 'stty size; echo "R=done"');
+    assert.match(await waitPane(s, /R=done/), /^20 80$/m);
     await typeLine(s, 'exit 7');
     await waitPane(s, /EXIT=7/);
   } finally {

@@ -20,6 +20,7 @@ import { containerRoutes } from '../api/compat/containers.js';
 import { execRoutes } from '../api/compat/exec.js';
 import { commitRoutes } from '../api/compat/commit.js';
 import { eventRoutes } from '../api/compat/events.js';
+import { observeRoutes } from '../api/compat/observe.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
@@ -127,6 +128,7 @@ async function main(): Promise<number> {
   execRoutes(router, engine);
   commitRoutes(router, engine);
   eventRoutes(router, engine);
+  observeRoutes(router, engine);
 
   const closers: (() => Promise<void>)[] = [];
   const servers: http.Server[] = [];

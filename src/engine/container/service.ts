@@ -426,7 +426,8 @@ export class ContainerService {
 
   private async finishRun(c: ContainerRecord, code: number, error: string): Promise<void> {
     // Independent cleanups: run them together, this is on the path of every `run --rm`.
-    await Promise.all([
+    const [oomKilled] = await Promise.all([
+      this.runtime.oomKilled(this.bundleDir(c.Id)),
       this.runtime.delete(c.Id, true),
       this.unmountRootfs(c),
       this.runtime.clearExit(c.Id),
@@ -435,11 +436,12 @@ export class ContainerService {
     c.State = {
       ...c.State,
       Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
-      ExitCode: code, Error: error, FinishedAt: new Date().toISOString(),
+      ExitCode: code, Error: error, FinishedAt: new Date().toISOString(), OOMKilled: oomKilled,
     };
     await this.store.save(c);
     this.execHooks?.containerStopped(c.Id);
     this.events.emit(`exited:${c.Id}`, code);
+    if (oomKilled) this.publish(c, 'oom');
     this.publish(c, 'die', { exitCode: String(code) });
     if (c.HostConfig.AutoRemove) await this.removeNow(c);
   }

@@ -136,6 +136,8 @@ export class ConmonRuntime {
       '-l', `k8s-file:${o.logPath}`,
       '--log-level', 'error',
       '--conmon-pidfile', path.join(o.bundle, 'conmon.pid'),
+      // conmon records OOM kills here (a file named "oom"), read back by oomKilled().
+      '--persist-dir', o.bundle,
       '--runtime-arg', `--root=${this.runcRoot}`,
     ];
     if (o.tty) args.push('-t');
@@ -225,6 +227,14 @@ export class ConmonRuntime {
   async clearExit(id: string): Promise<void> {
     await fsp.rm(path.join(this.exitDir, id), { force: true });
     await fsp.rm(path.join(this.socketDir, this.socketName(id)), { recursive: true, force: true });
+  }
+
+  /** Whether the kernel's OOM killer hit the container during this run (conmon writes `oom` into its persist dir). */
+  async oomKilled(bundle: string): Promise<boolean> {
+    return fsp.access(path.join(bundle, 'oom')).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** True while the container's conmon is alive. */

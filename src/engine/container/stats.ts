@@ -1,0 +1,176 @@
+/**
+ * Container resource usage for `docker stats` and processes for `docker top`,
+ * read from the container's cgroups (v1: one hierarchy per controller under
+ * /sys/fs/cgroup/<ctrl>/berth/<id>; v2: /sys/fs/cgroup/berth/<id>) and /proc,
+ * in the JSON shape dockerd sends.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import { run } from '../../util/exec.js';
+import { invalid } from '../errors.js';
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const CLK_TCK = 100; // USER_HZ on Linux: /proc/stat counts in 1/100 s
+
+async function readText(file: string): Promise<string | undefined> {
+  return fsp.readFile(file, 'utf8').catch(() => undefined);
+}
+
+async function readNum(file: string): Promise<number | undefined> {
+  const t = (await readText(file))?.trim();
+  if (t === undefined || t === '' || t === 'max') return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function keyValues(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && /^\d+$/.test(v)) out[k] = Number(v);
+  }
+  return out;
+}
+
+let v2: Promise<boolean> | undefined;
+function isCgroupV2(): Promise<boolean> {
+  v2 ??= fsp.access(`${CGROUP_ROOT}/cgroup.controllers`).then(() => true, () => false);
+  return v2;
+}
+
+/** Host CPU time in nanoseconds, as dockerd's system_cpu_usage. */
+async function systemCpuUsage(): Promise<number> {
+  const first = (await readText('/proc/stat'))?.split('\n')[0] ?? '';
+  const ticks = first.trim().split(/\s+/).slice(1, 8).reduce((n, x) => n + Number(x), 0);
+  return (ticks * 1e9) / CLK_TCK;
+}
+
+interface CpuStats {
+  cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
+  system_cpu_usage: number;
+  online_cpus: number;
+  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
+}
+
+async function cpuStats(cgroup: (ctrl: string) => string, v2mode: boolean): Promise<CpuStats> {
+  const online = os.cpus().length;
+  if (v2mode) {
+    const st = keyValues(await readText(`${cgroup('')}/cpu.stat`));
+    return {
+      cpu_usage: { total_usage: (st.usage_usec ?? 0) * 1000, usage_in_kernelmode: (st.system_usec ?? 0) * 1000, usage_in_usermode: (st.user_usec ?? 0) * 1000 },
+      system_cpu_usage: await systemCpuUsage(),
+      online_cpus: online,
+      throttling_data: { periods: st.nr_periods ?? 0, throttled_periods: st.nr_throttled ?? 0, throttled_time: (st.throttled_usec ?? 0) * 1000 },
+    };
+  }
+  const acct = cgroup('cpuacct');
+  const percpu = ((await readText(`${acct}/cpuacct.usage_percpu`)) ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+  const times = keyValues(await readText(`${acct}/cpuacct.stat`));
+  const thr = keyValues(await readText(`${cgroup('cpu')}/cpu.stat`));
+  return {
+    cpu_usage: {
+      total_usage: (await readNum(`${acct}/cpuacct.usage`)) ?? 0,
+      percpu_usage: percpu,
+      usage_in_kernelmode: ((times.system ?? 0) * 1e9) / CLK_TCK,
+      usage_in_usermode: ((times.user ?? 0) * 1e9) / CLK_TCK,
+    },
+    system_cpu_usage: await systemCpuUsage(),
+    online_cpus: online,
+    throttling_data: { periods: thr.nr_periods ?? 0, throttled_periods: thr.nr_throttled ?? 0, throttled_time: thr.throttled_time ?? 0 },
+  };
+}
+
+function cgroupPaths(id: string, v2mode: boolean): (ctrl: string) => string {
+  return (ctrl) => (v2mode ? `${CGROUP_ROOT}/berth/${id}` : `${CGROUP_ROOT}/${ctrl}/berth/${id}`);
+}
+
+/** One stats sample (without precpu_stats; the caller pairs samples). */
+export async function sampleStats(id: string, name: string, running: boolean): Promise<Record<string, unknown>> {
+  const v2mode = await isCgroupV2();
+  const cg = cgroupPaths(id, v2mode);
+  const read = new Date().toISOString();
+  if (!running) {
+    return { read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: emptyBlkio(), num_procs: 0, storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, memory_stats: {}, name, id };
+  }
+  let memory: Record<string, unknown>;
+  if (v2mode) {
+    const st = keyValues(await readText(`${cg('')}/memory.stat`));
+    memory = { usage: (await readNum(`${cg('')}/memory.current`)) ?? 0, stats: st, limit: (await readNum(`${cg('')}/memory.max`)) ?? os.totalmem() };
+  } else {
+    const m = cg('memory');
+    const st = keyValues(await readText(`${m}/memory.stat`));
+    const limit = (await readNum(`${m}/memory.limit_in_bytes`)) ?? os.totalmem();
+    memory = {
+      usage: (await readNum(`${m}/memory.usage_in_bytes`)) ?? 0,
+      max_usage: (await readNum(`${m}/memory.max_usage_in_bytes`)) ?? 0,
+      stats: st,
+      failcnt: (await readNum(`${m}/memory.failcnt`)) ?? 0,
+      // An unlimited cgroup reports a huge number; dockerd shows the host's memory instead.
+      limit: Math.min(limit, os.totalmem()),
+    };
+  }
+  const pids = v2mode ? cg('') : cg('pids');
+  const pidsLimit = await readNum(`${pids}/pids.max`);
+  return {
+    read,
+    preread: '0001-01-01T00:00:00Z',
+    pids_stats: { current: (await readNum(`${pids}/pids.current`)) ?? 0, ...(pidsLimit !== undefined ? { limit: pidsLimit } : {}) },
+    blkio_stats: await blkioStats(cg, v2mode),
+    num_procs: 0,
+    storage_stats: {},
+    cpu_stats: await cpuStats(cg, v2mode),
+    precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
+    memory_stats: memory,
+    name,
+    id,
+  };
+}
+
+function emptyBlkio() {
+  return {
+    io_service_bytes_recursive: null,
+    io_serviced_recursive: null,
+    io_queue_recursive: null,
+    io_service_time_recursive: null,
+    io_wait_time_recursive: null,
+    io_merged_recursive: null,
+    io_time_recursive: null,
+    sectors_recursive: null,
+  };
+}
+
+async function blkioStats(cg: (ctrl: string) => string, v2mode: boolean) {
+  const out: Record<string, unknown> = emptyBlkio();
+  const entries: { major: number; minor: number; op: string; value: number }[] = [];
+  if (v2mode) {
+    for (const line of ((await readText(`${cg('')}/io.stat`)) ?? '').split('\n')) {
+      const m = /^(\d+):(\d+)\s+(.*)$/.exec(line.trim());
+      if (!m) continue;
+      const kv = Object.fromEntries(m[3]!.split(/\s+/).map((p) => p.split('=')));
+      entries.push({ major: Number(m[1]), minor: Number(m[2]), op: 'read', value: Number(kv.rbytes ?? 0) });
+      entries.push({ major: Number(m[1]), minor: Number(m[2]), op: 'write', value: Number(kv.wbytes ?? 0) });
+    }
+  } else {
+    for (const line of ((await readText(`${cg('blkio')}/blkio.throttle.io_service_bytes`)) ?? '').split('\n')) {
+      const m = /^(\d+):(\d+)\s+(\w+)\s+(\d+)$/.exec(line.trim());
+      if (m) entries.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3]!.toLowerCase(), value: Number(m[4]) });
+    }
+  }
+  out.io_service_bytes_recursive = entries.length ? entries : null;
+  return out;
+}
+
+/** `docker top`: `ps` with the caller's options, limited to the container's processes (runc ps does the filtering). */
+export async function top(runc: string, runcRoot: string, id: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+  const args = psArgs.trim() ? psArgs.trim().split(/\s+/) : ['-ef'];
+  const r = await run(runc, [`--root=${runcRoot}`, 'ps', id, ...args], { allowFailure: true });
+  if (r.code !== 0) throw invalid(`ps: ${r.stderr.trim() || r.stdout.trim()}`);
+  const lines = r.stdout.split('\n').filter((l) => l.trim());
+  const titles = (lines[0] ?? '').trim().split(/\s+/);
+  const processes = lines.slice(1).map((l) => {
+    const fields = l.trim().split(/\s+/);
+    // The last column (the command) may contain spaces: it takes the rest, as dockerd parses it.
+    return [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')];
+  });
+  return { Titles: titles, Processes: processes };
+}

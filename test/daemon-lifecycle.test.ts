@@ -121,3 +121,22 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     assert.throws(() => process.kill(Number(pid), 0));
   });
 }
+
+test('restart policies after a daemon restart: always starts again, unless-stopped remembers a manual stop', async (t) => {
+  const d = await startDaemon();
+  t.after(() => d.cleanup());
+  const { tar } = await busyboxRootfs();
+  assert.equal((await docker(d, ['import', tar, 'busybox'])).code, 0);
+  assert.equal((await docker(d, ['run', '-d', '--name', 'always1', '--restart', 'always', 'busybox', 'sleep', '60'])).code, 0);
+  assert.equal((await docker(d, ['run', '-d', '--name', 'unless1', '--restart', 'unless-stopped', 'busybox', 'sleep', '60'])).code, 0);
+  assert.equal((await docker(d, ['stop', '-t', '0', 'always1', 'unless1'])).code, 0);
+  await d.stop('SIGTERM');
+  await d.restart();
+  let status = '';
+  for (let i = 0; i < 50; i++) {
+    status = (await docker(d, ['ps', '-a', '--format', '{{.Names}}={{.State}}'])).stdout.trim().split('\n').sort().join(' ');
+    if (status === 'always1=running unless1=exited') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(status, 'always1=running unless1=exited');
+});

@@ -100,3 +100,31 @@ test('container prune removes stopped containers only', async () => {
   assert.equal(left.stdout.trim(), 'keeper');
   assert.equal((await docker(d, ['rm', '-f', 'keeper'])).code, 0);
 });
+
+test('restart policies: on-failure:N retries with back-off, always restarts, stop ends it', async () => {
+  assert.equal((await docker(d, ['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo try; exit 3'])).code, 0);
+  // 1 run + 2 restarts, with 100 ms and 200 ms back-off.
+  let info = '';
+  for (let i = 0; i < 60; i++) {
+    info = (await docker(d, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', 'flaky'])).stdout.trim();
+    if (info === 'exited 2 3') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(info, 'exited 2 3');
+  assert.equal((await docker(d, ['logs', 'flaky'])).stdout, 'try\ntry\ntry\n');
+  const bad = await docker(d, ['run', '-d', '--restart', 'sometimes', 'busybox', 'true']);
+  assert.equal(bad.code, 125);
+
+  assert.equal((await docker(d, ['run', '-d', '--name', 'phoenix', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2; exit 1'])).code, 0);
+  let count = 0;
+  for (let i = 0; i < 60 && count < 2; i++) {
+    count = Number((await docker(d, ['inspect', '-f', '{{.RestartCount}}', 'phoenix'])).stdout.trim());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(count >= 2, `restarted ${count} times`);
+  assert.equal((await docker(d, ['stop', '-t', '1', 'phoenix'])).code, 0);
+  const after = (await docker(d, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', 'phoenix'])).stdout.trim().split(' ');
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal((await docker(d, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', 'phoenix'])).stdout.trim(), `exited ${after[1]}`);
+  assert.equal((await docker(d, ['rm', 'phoenix'])).code, 0);
+});

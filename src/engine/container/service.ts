@@ -33,6 +33,7 @@ import { Mutex } from '../../util/mutex.js';
 import { ContainerStore } from './store.js';
 import { randomName, validateName } from './names.js';
 import { statusString } from './state.js';
+import { nextDelay, shouldRestart, startOnDaemonStart, validatePolicy } from './restart.js';
 import {
   ZERO_TIME,
   type ContainerConfig,
@@ -173,6 +174,14 @@ export class ContainerService {
         await this.finishRun(c, 255, 'container monitor exited unexpectedly');
       }
     }
+    // Restart policies at daemon start: always (even after a manual stop), unless-stopped, and any restart that was pending.
+    for (const c of this.store.list()) {
+      if (c.State.Running || c.State.Paused) continue;
+      const pending = c.State.Status === 'restarting';
+      if (pending || startOnDaemonStart(c.HostConfig.RestartPolicy, !!c.HasBeenManuallyStopped)) {
+        this.start(c.Id, { byPolicy: pending ? 'restart' : 'boot' }).catch(() => undefined);
+      }
+    }
     // AutoRemove containers whose removal was interrupted.
     for (const c of this.store.list()) {
       if (c.HostConfig.AutoRemove && !c.State.Running && c.State.Status === 'exited') await this.remove(c.Id, { force: true }).catch(() => undefined);
@@ -188,6 +197,7 @@ export class ContainerService {
     if (hostConfig.AutoRemove && hostConfig.RestartPolicy?.Name && !['', 'no'].includes(hostConfig.RestartPolicy.Name)) {
       throw invalid('can\'t create \'AutoRemove\' container with restart policy');
     }
+    validatePolicy(hostConfig.RestartPolicy);
     return this.images.lock.run(async () => {
       const img = this.images.resolve(body.Image!);
       const imgCfg = img.config.config ?? {};
@@ -263,9 +273,15 @@ export class ContainerService {
 
   // ---- start -----------------------------------------------------------------
 
-  async start(idOrName: string): Promise<void> {
+  /**
+   * `byPolicy`: 'restart' for a restart-policy restart (abandoned if the
+   * container was stopped meanwhile), 'boot' for policies applied at daemon start.
+   */
+  async start(idOrName: string, o: { byPolicy?: 'restart' | 'boot' } = {}): Promise<void> {
     const c = this.store.resolve(idOrName);
+    if (!o.byPolicy) this.cancelRestart(c.Id);
     await this.lock(c.Id).run(async () => {
+      if (o.byPolicy === 'restart' && (c.HasBeenManuallyStopped || c.State.Status !== 'restarting')) return;
       if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
       if (c.State.Running) throw new EngineError('notmodified', 'container already started');
       if (c.State.Status === 'removing') throw conflict('container is marked for removal and cannot be started');
@@ -336,6 +352,10 @@ export class ContainerService {
           Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
           Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(),
         };
+        if (!o.byPolicy) {
+          c.HasBeenManuallyStopped = false;
+          c.RestartsSinceStart = 0;
+        }
         await this.store.save(c);
         this.events.emit(`started:${c.Id}`);
         this.publish(c, 'start');
@@ -443,7 +463,44 @@ export class ContainerService {
     this.events.emit(`exited:${c.Id}`, code);
     if (oomKilled) this.publish(c, 'oom');
     this.publish(c, 'die', { exitCode: String(code) });
+    if (shouldRestart(c.HostConfig.RestartPolicy, code, !!c.HasBeenManuallyStopped, c.RestartsSinceStart ?? 0)) {
+      await this.scheduleRestart(c);
+      return;
+    }
     if (c.HostConfig.AutoRemove) await this.removeNow(c);
+  }
+
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+
+  /** Waits out the back-off, then starts the container again (Status "restarting" meanwhile). */
+  private async scheduleRestart(c: ContainerRecord): Promise<void> {
+    const ranFor = Date.now() - Date.parse(c.State.StartedAt);
+    const delay = nextDelay(c.RestartDelayMs ?? 0, ranFor);
+    c.RestartDelayMs = delay;
+    c.RestartCount += 1;
+    c.RestartsSinceStart = (c.RestartsSinceStart ?? 0) + 1;
+    c.State = { ...c.State, Status: 'restarting', Restarting: true };
+    await this.store.save(c);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(c.Id);
+      if (!this.store.get(c.Id) || c.State.Status !== 'restarting') return;
+      this.start(c.Id, { byPolicy: 'restart' }).catch(async (err: unknown) => {
+        // A restart that cannot start ends the policy's attempts, as in dockerd.
+        c.State = { ...c.State, Status: 'exited', Restarting: false, Error: errorMessage(err) };
+        await this.store.save(c).catch(() => undefined);
+      });
+    }, delay);
+    timer.unref();
+    this.restartTimers.set(c.Id, timer);
+  }
+
+  /** Drops a pending policy restart (docker stop/rm/start of a restarting container). */
+  private cancelRestart(id: string): boolean {
+    const t = this.restartTimers.get(id);
+    if (!t) return false;
+    clearTimeout(t);
+    this.restartTimers.delete(id);
+    return true;
   }
 
   // ---- wait / stop / kill ----------------------------------------------------
@@ -490,6 +547,7 @@ export class ContainerService {
     const c = this.store.resolve(idOrName);
     const sig = parseSignal(signal);
     if (!c.State.Running) throw conflict(`Cannot kill container: ${idOrName}: container ${c.Id} is not running`);
+    c.HasBeenManuallyStopped = true;
     await this.runtime.kill(c.Id, String(sig), true).catch(async (err) => {
       // Already gone: the exit is on its way.
       if (!(await this.runtime.state(c.Id))) return;
@@ -503,6 +561,17 @@ export class ContainerService {
   /** Sends the stop signal, then SIGKILL after `timeout` seconds; resolves once exited. */
   async stop(idOrName: string, timeout?: number, signal?: string): Promise<void> {
     const c = this.store.resolve(idOrName);
+    c.HasBeenManuallyStopped = true;
+    if (!this.cancelRestart(c.Id) && c.State.Status === 'restarting') {
+      // A policy restart is under way: let it finish, then stop what it started.
+      await this.lock(c.Id).run(async () => undefined);
+    }
+    if (!c.State.Running && c.State.Status === 'restarting') {
+      c.State = { ...c.State, Status: 'exited', Restarting: false };
+      await this.store.save(c);
+      this.publish(c, 'stop');
+      return;
+    }
     if (!c.State.Running) throw new EngineError('notmodified', 'container already stopped');
     const exited = this.wait(c.Id, 'not-running');
     const secs = timeout ?? c.Config.StopTimeout ?? 10;
@@ -642,6 +711,7 @@ export class ContainerService {
 
   async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const c = this.store.resolve(idOrName);
+    this.cancelRestart(c.Id);
     if (c.State.Running) {
       if (!opts.force) {
         throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);

@@ -109,6 +109,12 @@ export interface ContainerRecord {
   Image: Digest;
   Name: string;
   RestartCount: number;
+  /** Stopped by `docker stop`/`kill`: restart policies (but `always` at daemon start) leave it stopped. */
+  HasBeenManuallyStopped?: boolean;
+  /** Restarts since the last manual start, for on-failure's retry limit. */
+  RestartsSinceStart?: number;
+  /** Current restart back-off in ms (0 = none yet). */
+  RestartDelayMs?: number;
   Config: ContainerConfig;
   HostConfig: HostConfig;
   /** The image's layer chain (bottom first): what the container's rootfs stacks on, kept even if the image is deleted. */

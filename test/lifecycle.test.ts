@@ -128,3 +128,13 @@ test('restart policies: on-failure:N retries with back-off, always restarts, sto
   assert.equal((await docker(d, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', 'phoenix'])).stdout.trim(), `exited ${after[1]}`);
   assert.equal((await docker(d, ['rm', 'phoenix'])).code, 0);
 });
+
+test('--init runs tini as PID 1 in front of the command', async () => {
+  const r = await docker(d, ['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$']);
+  assert.equal(r.code, 0, r.stderr);
+  const [pid1, self] = r.stdout.trim().split('\n');
+  assert.match(pid1!, /^\/sbin\/docker-init -- sh -c /);
+  assert.notEqual(self, '1');
+  // The command's exit code comes through tini.
+  assert.equal((await docker(d, ['run', '--rm', '--init', 'busybox', 'sh', '-c', 'exit 6'])).code, 6);
+});

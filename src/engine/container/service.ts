@@ -43,8 +43,13 @@ import {
   type HostConfig,
 } from './types.js';
 
+/** Where --init's binary appears inside the container (dockerd's path). */
+const INIT_PATH = '/sbin/docker-init';
+
 export interface ContainerServiceOptions {
   execRoot: string;
+  /** Host binary bind-mounted for --init. */
+  initBinary?: string;
   seccompProfile?: string;
 }
 
@@ -294,7 +299,8 @@ export class ContainerService {
         const spec = await buildSpec(
           {
             rootfs,
-            args: [c.Path, ...c.Args],
+            // --init: tini (Debian's static build) as PID 1 reaps zombies and forwards signals, at dockerd's path.
+            args: c.HostConfig.Init ? [INIT_PATH, '--', c.Path, ...c.Args] : [c.Path, ...c.Args],
             env: c.Config.Env ?? [],
             cwd: c.Config.WorkingDir || '/',
             user: c.Config.User ?? '',
@@ -314,6 +320,7 @@ export class ContainerService {
               { source: c.ResolvConfPath, destination: '/etc/resolv.conf', type: 'bind', options: ['rbind', 'rprivate'] },
               { source: c.HostnamePath, destination: '/etc/hostname', type: 'bind', options: ['rbind', 'rprivate'] },
               { source: c.HostsPath, destination: '/etc/hosts', type: 'bind', options: ['rbind', 'rprivate'] },
+              ...(c.HostConfig.Init ? [{ source: this.opts.initBinary ?? '/usr/bin/tini-static', destination: INIT_PATH, type: 'bind', options: ['bind', 'ro'] }] : []),
             ],
             cgroupsPath: `/berth/${c.Id}`,
             resources: {

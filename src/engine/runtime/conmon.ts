@@ -147,6 +147,8 @@ export class ConmonRuntime {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: { _OCI_SYNCPIPE: '3', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
       detached: true,
+      // conmon drops an "oom" file into its working directory on an OOM kill: keep it in the bundle.
+      cwd: o.bundle,
     });
     const sync = child.stdio[3] as NodeJS.ReadableStream;
     let stderr = '';
@@ -320,6 +322,8 @@ export class ConmonRuntime {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
       detached: true,
+      // conmon writes files (e.g. "oom") into its working directory: keep them in the session's dir.
+      cwd: o.dir,
     });
     // Node's stdio typing stops at fd 4; the array holds every fd asked for.
     const fds = child.stdio as unknown as (NodeJS.ReadableStream | null)[];

@@ -33,6 +33,7 @@ import { Mutex } from '../../util/mutex.js';
 import { ContainerStore } from './store.js';
 import { randomName, validateName } from './names.js';
 import { statusString } from './state.js';
+import { inspectMounts, ociMounts, resolveMounts } from './mounts.js';
 import { nextDelay, shouldRestart, startOnDaemonStart, validatePolicy } from './restart.js';
 import {
   ZERO_TIME,
@@ -257,6 +258,7 @@ export class ContainerService {
           RestartCount: 0,
           Config: config,
           HostConfig: normalizeHostConfig(hostConfig),
+          UserMounts: await resolveMounts(hostConfig),
           LayerChain: this.images.chainOf(img),
           LogPath: path.join(dir, `${id}-json.log`),
           HostnamePath: path.join(dir, 'hostname'),
@@ -320,6 +322,7 @@ export class ContainerService {
               { source: c.ResolvConfPath, destination: '/etc/resolv.conf', type: 'bind', options: ['rbind', 'rprivate'] },
               { source: c.HostnamePath, destination: '/etc/hostname', type: 'bind', options: ['rbind', 'rprivate'] },
               { source: c.HostsPath, destination: '/etc/hosts', type: 'bind', options: ['rbind', 'rprivate'] },
+              ...ociMounts(c.UserMounts ?? [], c.HostConfig),
               ...(c.HostConfig.Init ? [{ source: this.opts.initBinary ?? '/usr/bin/tini-static', destination: INIT_PATH, type: 'bind', options: ['bind', 'ro'] }] : []),
             ],
             cgroupsPath: `/berth/${c.Id}`,
@@ -401,6 +404,28 @@ export class ContainerService {
 
   private async unmountRootfs(c: ContainerRecord): Promise<void> {
     await this.snapshots.unmount(this.snapshots.rwPaths(c.Id).merged).catch(() => undefined);
+  }
+
+  /**
+   * Runs `fn` on the container's root filesystem (the overlay's merged
+   * directory), for `docker cp` and `docker export` (./archive.ts). Under the
+   * container's lock, as dockerd holds the container lock until an archive
+   * has been read: no start, exit or removal can mount or unmount the rootfs
+   * meanwhile. A running container's rootfs is mounted already; any other is
+   * mounted for the call and unmounted after it.
+   */
+  async withRootfs<T>(idOrName: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
+    const c = this.store.resolve(idOrName);
+    return this.lock(c.Id).run(async () => {
+      if (!this.store.get(c.Id)) throw notFound(`No such container: ${idOrName}`);
+      if (c.State.Running) return fn(this.snapshots.rwPaths(c.Id).merged, c);
+      const rootfs = await this.mountRootfs(c);
+      try {
+        return await fn(rootfs, c);
+      } finally {
+        await this.unmountRootfs(c);
+      }
+    });
   }
 
   /** /etc/hostname, /etc/hosts, /etc/resolv.conf, bind-mounted into the container like dockerd's. */
@@ -873,7 +898,7 @@ export class ContainerService {
         Status: statusString(c.State),
         HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'none' },
         NetworkSettings: { Networks: {} },
-        Mounts: [],
+        Mounts: inspectMounts(c.UserMounts ?? []),
       });
     }
     return out;
@@ -910,7 +935,7 @@ export class ContainerService {
         Name: 'overlay2',
       },
       ...(size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: 0 } : {}),
-      Mounts: [],
+      Mounts: inspectMounts(c.UserMounts ?? []),
       Config: c.Config,
       NetworkSettings: {
         Bridge: '',

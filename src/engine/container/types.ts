@@ -123,4 +123,6 @@ export interface ContainerRecord {
   HostnamePath: string;
   HostsPath: string;
   ResolvConfPath: string;
+  /** Bind and tmpfs mounts, resolved at create. */
+  UserMounts?: import('./mounts.js').UserMount[];
 }

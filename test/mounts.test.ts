@@ -1,0 +1,60 @@
+/** -v host binds, --mount bind/tmpfs, --tmpfs and --read-only through the docker CLI. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { busyboxRootfs } from './helpers/rootfs.js';
+
+let d: TestDaemon;
+
+before(async () => {
+  d = await startDaemon();
+  const { tar } = await busyboxRootfs();
+  assert.equal((await docker(d, ['import', tar, 'busybox'])).code, 0);
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+test('-v binds a host directory read-write or read-only, and inspect shows it', async () => {
+  const host = path.join(d.dir, 'hostdir');
+  await fsp.mkdir(host);
+  await fsp.writeFile(path.join(host, 'hello.txt'), 'from host\n');
+  const r = await docker(d, ['run', '--name', 'binder', '-v', `${host}:/data`, 'busybox', 'sh', '-c', 'cat /data/hello.txt; echo back > /data/out.txt']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'from host\n');
+  assert.equal(await fsp.readFile(path.join(host, 'out.txt'), 'utf8'), 'back\n');
+  const m = await docker(d, ['inspect', '-f', '{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}}{{end}}', 'binder']);
+  assert.equal(m.stdout.trim(), `bind ${host} /data true`);
+
+  const ro = await docker(d, ['run', '--rm', '-v', `${host}:/data:ro`, 'busybox', 'sh', '-c', 'echo x > /data/nope']);
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.stderr, /Read-only file system/);
+
+  const created = path.join(d.dir, 'made-by-v');
+  assert.equal((await docker(d, ['run', '--rm', '-v', `${created}:/x`, 'busybox', 'true'])).code, 0);
+  assert.ok((await fsp.stat(created)).isDirectory(), '-v creates a missing host directory');
+});
+
+test('--mount type=bind needs an existing source; type=tmpfs and --tmpfs give a tmpfs', async () => {
+  const missing = await docker(d, ['run', '--rm', '--mount', `type=bind,source=${d.dir}/absent,target=/x`, 'busybox', 'true']);
+  assert.equal(missing.code, 125);
+  assert.match(missing.stderr, /bind source path does not exist/);
+  const t = await docker(d, ['run', '--rm', '--mount', 'type=tmpfs,target=/scratch', '--tmpfs', '/run2', 'busybox', 'sh', '-c', 'grep -E " /(scratch|run2) " /proc/mounts | cut -d" " -f2,3']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.deepEqual(t.stdout.trim().split('\n').sort(), ['/run2 tmpfs', '/scratch tmpfs']);
+});
+
+test('--read-only makes the root filesystem read-only', async () => {
+  const r = await docker(d, ['run', '--rm', '--read-only', 'busybox', 'sh', '-c', 'touch /x']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Read-only file system/);
+});
+
+test('named volumes are refused with a clear error until volumes exist', async () => {
+  const r = await docker(d, ['run', '--rm', '-v', 'myvol:/data', 'busybox', 'true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /named volumes are not supported yet/);
+});

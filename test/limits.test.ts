@@ -58,3 +58,14 @@ test('docker stats --no-stream shows memory usage against the limit and PIDs', a
   assert.match(cpu!, /^\d+\.\d\d%$/);
   assert.equal((await docker(d, ['rm', '-f', 'watched'])).code, 0);
 });
+
+test('docker update changes a running container\'s memory and pids limits', async () => {
+  assert.equal((await docker(d, ['run', '-d', '--name', 'grow', '-m', '32m', 'busybox', 'sleep', '60'])).code, 0);
+  const u = await docker(d, ['update', '-m', '64m', '--memory-swap', '128m', '--pids-limit', '50', 'grow']);
+  assert.equal(u.code, 0, u.stderr);
+  assert.equal(u.stdout.trim(), 'grow');
+  const inside = await docker(d, ['exec', 'grow', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max']);
+  assert.equal(inside.stdout.trim(), '67108864\n50');
+  assert.equal((await docker(d, ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}', 'grow'])).stdout.trim(), '67108864 50');
+  assert.equal((await docker(d, ['rm', '-f', 'grow'])).code, 0);
+});

@@ -1,7 +1,7 @@
 /** Container endpoints: create, start, wait, stop, kill, list, inspect, remove, attach, logs, resize. */
 import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
-import type { CreateBody } from '../../engine/container/types.js';
+import type { CreateBody, HostConfig } from '../../engine/container/types.js';
 import type { WaitCondition } from '../../engine/container/service.js';
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
@@ -98,6 +98,11 @@ export function containerRoutes(router: Router, engine: Engine): void {
   router.on('POST', '/containers/{id}/rename', async ({ res, params, query }) => {
     await containers.rename(params.id!, query.get('name') ?? '');
     sendEmpty(res, 204);
+  });
+
+  router.on('POST', '/containers/{id}/update', async ({ req, res, params }) => {
+    const body = (await readJsonBody<Partial<HostConfig>>(req)) ?? {};
+    sendJson(res, 200, await containers.update(params.id!, body));
   });
 
   router.on('POST', '/containers/prune', async ({ res, query }) => {

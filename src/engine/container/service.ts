@@ -673,6 +673,43 @@ export class ContainerService {
     });
   }
 
+  /**
+   * `docker update`: new resource limits (and restart policy), applied to a
+   * running container's cgroups through `runc update` and kept for later runs.
+   */
+  async update(idOrName: string, u: Partial<HostConfig>): Promise<{ Warnings: string[] }> {
+    const c = this.store.resolve(idOrName);
+    if (u.RestartPolicy) validatePolicy(u.RestartPolicy);
+    if (u.RestartPolicy?.Name && !['', 'no'].includes(u.RestartPolicy.Name) && c.HostConfig.AutoRemove) {
+      throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    }
+    const keys = ['Memory', 'MemorySwap', 'MemoryReservation', 'CpuShares', 'NanoCpus', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const;
+    await this.lock(c.Id).run(async () => {
+      if (u.NanoCpus && (u.CpuQuota || u.CpuPeriod)) throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+      const next: HostConfig = { ...c.HostConfig };
+      for (const k of keys) if (u[k] !== undefined && u[k] !== null && u[k] !== 0 && u[k] !== '') (next as Record<string, unknown>)[k] = u[k];
+      if (u.RestartPolicy?.Name) next.RestartPolicy = u.RestartPolicy;
+      if (c.State.Running) {
+        const args: string[] = [];
+        if (u.Memory) args.push('--memory', String(u.Memory));
+        if (u.MemorySwap) args.push('--memory-swap', String(u.MemorySwap));
+        if (u.MemoryReservation) args.push('--memory-reservation', String(u.MemoryReservation));
+        if (u.CpuShares) args.push('--cpu-shares', String(u.CpuShares));
+        if (u.NanoCpus) args.push('--cpu-period', '100000', '--cpu-quota', String(Math.round(u.NanoCpus / 1e4)));
+        if (u.CpuQuota) args.push('--cpu-quota', String(u.CpuQuota));
+        if (u.CpuPeriod) args.push('--cpu-period', String(u.CpuPeriod));
+        if (u.CpusetCpus) args.push('--cpuset-cpus', u.CpusetCpus);
+        if (u.CpusetMems) args.push('--cpuset-mems', u.CpusetMems);
+        if (u.PidsLimit) args.push('--pids-limit', String(u.PidsLimit));
+        if (args.length) await this.runtime.update(c.Id, args);
+      }
+      c.HostConfig = next;
+      await this.store.save(c);
+    });
+    this.publish(c, 'update');
+    return { Warnings: [] };
+  }
+
   /** Removes stopped containers matching the filters (`until`, `label`); returns what it removed. */
   async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];

@@ -186,6 +186,11 @@ export class ConmonRuntime {
     await this.runcCmd(['kill', ...(all ? ['--all'] : []), id, signal], 'OCI runtime kill failed');
   }
 
+  /** Changes a running container's cgroup limits (`runc update` flags). */
+  async update(id: string, args: string[]): Promise<void> {
+    await this.runcCmd(['update', ...args, id], 'Cannot update container');
+  }
+
   async pause(id: string): Promise<void> {
     await this.runcCmd(['pause', id], 'OCI runtime pause failed');
   }

@@ -19,6 +19,7 @@ import { archiveRoutes } from '../api/compat/archive.js';
 import { containerRoutes } from '../api/compat/containers.js';
 import { execRoutes } from '../api/compat/exec.js';
 import { commitRoutes } from '../api/compat/commit.js';
+import { containerArchiveRoutes } from '../api/compat/archive-container.js';
 import { eventRoutes } from '../api/compat/events.js';
 import { observeRoutes } from '../api/compat/observe.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
@@ -127,6 +128,7 @@ async function main(): Promise<number> {
   containerRoutes(router, engine);
   execRoutes(router, engine);
   commitRoutes(router, engine);
+  containerArchiveRoutes(router, engine);
   eventRoutes(router, engine);
   observeRoutes(router, engine);
 

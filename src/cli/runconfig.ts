@@ -1,0 +1,243 @@
+/**
+ * The flags `run` and `create` share, and how they become the create
+ * request body (docker/cli cli/command/container/opts.go: AddFlags and
+ * parse). The body has the fields and order the docker CLI sends, so a
+ * container looks the same whichever client made it.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import {
+  collect,
+  effectiveCaps,
+  labelsToMap,
+  parseCpus,
+  parseEnv,
+  parseEnvFile,
+  parseExtraHost,
+  parseIntFlag,
+  parseMemBytes,
+  parseMemSwapBytes,
+  parseRestartPolicy,
+  parseSecurityOpts,
+  parseUlimit,
+  ulimitList,
+  validateLabel,
+  type Ulimit,
+} from './opts.js';
+
+export interface CreateFlags {
+  attach?: string[];
+  addHost?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  cpuShares?: number;
+  cpus?: number;
+  cpusetCpus?: string;
+  domainname?: string;
+  entrypoint?: string;
+  env?: (string | undefined)[];
+  envFile?: string[];
+  hostname?: string;
+  init?: boolean;
+  interactive?: boolean;
+  label?: string[];
+  memory?: number;
+  memorySwap?: number;
+  name?: string;
+  network?: string;
+  pidsLimit?: number;
+  platform?: string;
+  privileged?: boolean;
+  pull: string;
+  quiet?: boolean;
+  readOnly?: boolean;
+  restart?: string;
+  rm?: boolean;
+  securityOpt?: string[];
+  shmSize?: number;
+  stopSignal?: string;
+  stopTimeout?: number;
+  tmpfs?: string[];
+  tty?: boolean;
+  ulimit?: Ulimit[];
+  user?: string;
+  workdir?: string;
+}
+
+function attachStream(v: string): string {
+  const s = v.toLowerCase();
+  if (!['stdin', 'stdout', 'stderr'].includes(s)) throw new InvalidArgumentError('valid streams are STDIN, STDOUT and STDERR');
+  return s;
+}
+
+/** Adds the container configuration flags (docker's AddFlags plus create's own). */
+export function addCreateFlags(cmd: Command): Command {
+  return cmd
+    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect(parseExtraHost))
+    .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect(attachStream))
+    .option('--cap-add <list>', 'Add Linux capabilities', collect())
+    .option('--cap-drop <list>', 'Drop Linux capabilities', collect())
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', parseIntFlag)
+    .option('--cpus <decimal>', 'Number of CPUs', parseCpus)
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--domainname <string>', 'Container NIS domain name')
+    .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
+    .option('-e, --env <list>', 'Set environment variables', collect(parseEnv))
+    .option('--env-file <list>', 'Read in a file of environment variables', collect())
+    .option('-h, --hostname <string>', 'Container host name')
+    .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-l, --label <list>', 'Set meta data on a container', collect(validateLabel))
+    .option('-m, --memory <bytes>', 'Memory limit', parseMemBytes)
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", parseMemSwapBytes)
+    .option('--name <string>', 'Assign a name to the container')
+    .option('--network <network>', 'Connect a container to a network')
+    .addOption(new Option('--net <network>', 'Connect a container to a network').hideHelp())
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', parseIntFlag)
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .option('--privileged', 'Give extended privileges to this container')
+    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('-q, --quiet', 'Suppress the pull output')
+    .option('--read-only', "Mount the container's root filesystem as read only")
+    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
+    .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits')
+    .option('--security-opt <list>', 'Security Options', collect())
+    .option('--shm-size <bytes>', 'Size of /dev/shm', parseMemBytes)
+    .option('--stop-signal <string>', 'Signal to stop the container')
+    .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container', parseIntFlag)
+    .option('--tmpfs <list>', 'Mount a tmpfs directory', collect())
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('--ulimit <ulimit>', 'Ulimit options', collect(parseUlimit))
+    .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-w, --workdir <string>', 'Working directory inside the container');
+}
+
+export interface ContainerConfig {
+  /** The POST /containers/create body. */
+  body: Record<string, unknown> & { Image: string; HostConfig: Record<string, unknown> };
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
+  tty: boolean;
+  autoRemove: boolean;
+}
+
+/**
+ * docker's parse(): flags, image and command into a create body. Throws
+ * plain Errors for invalid combinations (reported as "berth: …", status 125).
+ * `consoleSize` is [rows, cols] of the local terminal when stdout is one.
+ */
+export function buildContainerConfig(o: CreateFlags & { net?: string }, image: string, command: string[], consoleSize?: [number, number]): ContainerConfig {
+  const attach = o.attach ?? [];
+  const attachStdin = attach.includes('stdin') || !!o.interactive;
+  const attachStdout = attach.length === 0 || attach.includes('stdout');
+  const attachStderr = attach.length === 0 || attach.includes('stderr');
+
+  // env files first, then -e, as docker's ReadKVEnvStrings
+  const env = [...(o.envFile ?? []).flatMap(parseEnvFile), ...(o.env ?? []).filter((e): e is string => e !== undefined)];
+  const restart = parseRestartPolicy(o.restart ?? 'no');
+  if (o.rm && restart.Name !== '' && restart.Name !== 'no') throw new Error('conflicting options: cannot specify both --restart and --rm');
+  const { capAdd, capDrop } = effectiveCaps(o.capAdd ?? [], o.capDrop ?? []);
+  const securityOpt = o.securityOpt?.length ? parseSecurityOpts(o.securityOpt) : null;
+  let tmpfs: Record<string, string> | undefined;
+  for (const t of o.tmpfs ?? []) {
+    const colon = t.indexOf(':');
+    tmpfs ??= {};
+    if (colon >= 0) tmpfs[t.slice(0, colon)] = t.slice(colon + 1);
+    else tmpfs[t] = '';
+  }
+  const tty = !!o.tty;
+  const network = o.network ?? o.net;
+
+  const hostConfig: Record<string, unknown> = {
+    Binds: null,
+    ContainerIDFile: '',
+    LogConfig: { Type: '', Config: {} },
+    // berth's daemon picks the network itself unless one is asked for.
+    ...(network ? { NetworkMode: network } : {}),
+    PortBindings: {},
+    RestartPolicy: restart,
+    AutoRemove: !!o.rm,
+    VolumeDriver: '',
+    VolumesFrom: null,
+    ConsoleSize: tty && consoleSize ? consoleSize : [0, 0],
+    CapAdd: capAdd,
+    CapDrop: capDrop,
+    CgroupnsMode: '',
+    Dns: [],
+    DnsOptions: [],
+    DnsSearch: [],
+    ExtraHosts: o.addHost?.length ? o.addHost : null,
+    GroupAdd: null,
+    IpcMode: '',
+    Cgroup: '',
+    Links: null,
+    OomScoreAdj: 0,
+    PidMode: '',
+    Privileged: !!o.privileged,
+    PublishAllPorts: false,
+    ReadonlyRootfs: !!o.readOnly,
+    SecurityOpt: securityOpt,
+    ...(tmpfs ? { Tmpfs: tmpfs } : {}),
+    UTSMode: '',
+    UsernsMode: '',
+    ShmSize: o.shmSize ?? 0,
+    Isolation: '',
+    CpuShares: o.cpuShares ?? 0,
+    Memory: o.memory ?? 0,
+    NanoCpus: o.cpus ?? 0,
+    CgroupParent: '',
+    BlkioWeight: 0,
+    BlkioWeightDevice: [],
+    BlkioDeviceReadBps: [],
+    BlkioDeviceWriteBps: [],
+    BlkioDeviceReadIOps: [],
+    BlkioDeviceWriteIOps: [],
+    CpuPeriod: 0,
+    CpuQuota: 0,
+    CpuRealtimePeriod: 0,
+    CpuRealtimeRuntime: 0,
+    CpusetCpus: o.cpusetCpus ?? '',
+    CpusetMems: '',
+    Devices: [],
+    DeviceCgroupRules: null,
+    DeviceRequests: null,
+    MemoryReservation: 0,
+    MemorySwap: o.memorySwap ?? 0,
+    MemorySwappiness: -1,
+    OomKillDisable: false,
+    PidsLimit: o.pidsLimit ?? 0,
+    Ulimits: ulimitList(o.ulimit ?? []),
+    CpuCount: 0,
+    CpuPercent: 0,
+    IOMaximumIOps: 0,
+    IOMaximumBandwidth: 0,
+    MaskedPaths: null,
+    ReadonlyPaths: null,
+    ...(o.init ? { Init: true } : {}),
+  };
+
+  const body = {
+    Hostname: o.hostname ?? '',
+    Domainname: o.domainname ?? '',
+    User: o.user ?? '',
+    AttachStdin: attachStdin,
+    AttachStdout: attachStdout,
+    AttachStderr: attachStderr,
+    Tty: tty,
+    OpenStdin: !!o.interactive,
+    StdinOnce: !!o.interactive,
+    Env: env.length ? env : null,
+    Cmd: command.length ? command : null,
+    Image: image,
+    Volumes: {},
+    WorkingDir: o.workdir ?? '',
+    // --entrypoint "" sends [""]: the daemon then drops the image's entrypoint.
+    Entrypoint: o.entrypoint !== undefined ? [o.entrypoint] : null,
+    OnBuild: null,
+    Labels: labelsToMap(o.label ?? []),
+    ...(o.stopSignal ? { StopSignal: o.stopSignal } : {}),
+    ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
+    HostConfig: hostConfig,
+  };
+  return { body, attachStdin, attachStdout, attachStderr, tty, autoRemove: !!o.rm };
+}

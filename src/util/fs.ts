@@ -3,7 +3,7 @@
  * fsync + rename) so a daemon killed at any moment leaves either the old or the
  * new file, never a torn one.
  */
-import { promises as fsp, constants } from 'node:fs';
+import fs, { promises as fsp, constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
@@ -51,31 +51,37 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Total bytes of regular files under a directory (hardlinks counted once), like `du -b` roughly. */
+/**
+ * Total bytes of regular files and symlinks under a directory (hardlinks
+ * counted once), like `du -b` roughly. Synchronous calls in batches that
+ * yield: an async fs call per file costs a thread-pool round trip, which for
+ * big trees is many times the work itself.
+ */
 export async function directorySize(dir: string): Promise<number> {
   let total = 0;
+  let calls = 0;
   const seen = new Set<string>();
   const walk = async (d: string): Promise<void> => {
-    let entries;
+    let entries: fs.Dirent[];
     try {
-      entries = await fsp.readdir(d, { withFileTypes: true });
+      entries = fs.readdirSync(d, { withFileTypes: true });
     } catch {
       return;
     }
     for (const e of entries) {
+      if (++calls % 256 === 0) await new Promise((r) => setImmediate(r));
       const p = path.join(d, e.name);
       if (e.isDirectory()) {
         await walk(p);
-      } else if (e.isFile()) {
-        const st = await fsp.lstat(p);
-        const key = `${st.dev}:${st.ino}`;
-        if (st.nlink > 1) {
+      } else if (e.isFile() || e.isSymbolicLink()) {
+        const st = fs.lstatSync(p, { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.nlink > 1 && e.isFile()) {
+          const key = `${st.dev}:${st.ino}`;
           if (seen.has(key)) continue;
           seen.add(key);
         }
         total += st.size;
-      } else if (e.isSymbolicLink()) {
-        total += (await fsp.lstat(p)).size;
       }
     }
   };

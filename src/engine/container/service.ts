@@ -294,7 +294,8 @@ export class ContainerService {
       if (c.State.Status === 'removing') throw conflict('container is marked for removal and cannot be started');
       const bundle = this.bundleDir(c.Id);
       try {
-        await this.runtime.delete(c.Id, true);
+        // Leftovers of an earlier run (only after a crash): checking is cheaper than a runc spawn on every start.
+        if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
         await this.runtime.clearExit(c.Id);
         const rootfs = await this.mountRootfs(c);
         await this.writeEtcFiles(c);

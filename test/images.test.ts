@@ -4,15 +4,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createReadStream } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { docker, startDaemonWithBusybox, type TestDaemon } from './helpers/daemon.js';
 import { busyboxRootfs } from './helpers/rootfs.js';
 
 let d: TestDaemon;
 
 before(async () => {
-  d = await startDaemon();
-  const { tar } = await busyboxRootfs();
-  assert.equal((await docker(d, ['import', tar, 'busybox'])).code, 0);
+  d = await startDaemonWithBusybox();
 });
 
 after(async () => {

@@ -4,15 +4,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { busyboxRootfs } from './helpers/rootfs.js';
+import { docker, startDaemonWithBusybox, type TestDaemon } from './helpers/daemon.js';
 
 let d: TestDaemon;
 
 before(async () => {
-  d = await startDaemon();
-  const { tar } = await busyboxRootfs();
-  assert.equal((await docker(d, ['import', tar, 'busybox'])).code, 0);
+  d = await startDaemonWithBusybox();
 });
 
 after(async () => {

@@ -159,3 +159,16 @@ export function runCli(cmd: string, args: string[], d: { host: string }, opts: {
 
 export const docker = (d: { host: string }, args: string[], opts?: Parameters<typeof runCli>[3]) => runCli(DOCKER, args, d, opts);
 export const berth = (d: { host: string }, args: string[], opts?: Parameters<typeof runCli>[3]) => runCli(process.execPath, [BERTH, ...args], d, opts);
+
+/** A daemon with the busybox test image imported as `busybox` (the usual starting point of a test file). */
+export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<TestDaemon> {
+  const d = await startDaemon(extraArgs);
+  const { busyboxRootfs } = await import('./rootfs.js');
+  const { tar } = await busyboxRootfs();
+  const r = await docker(d, ['import', tar, 'busybox']);
+  if (r.code !== 0) {
+    await d.cleanup();
+    throw new Error(`importing busybox failed: ${r.stderr}`);
+  }
+  return d;
+}

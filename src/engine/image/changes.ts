@@ -8,31 +8,28 @@ import type { ImageRunConfig } from './types.js';
 
 const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
 
-/** JSON-array form when it parses as an array of strings, else the shell form wrapped in `/bin/sh -c`. */
-function commandForm(rest: string): string[] {
-  const t = rest.trim();
-  if (t.startsWith('[')) {
-    try {
-      const v = JSON.parse(t) as unknown;
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-    } catch {
-      // not JSON: shell form, as Docker does
-    }
+/** The instruction's JSON-array form (`["a", "b"]`), or undefined when it is not one (Docker then reads it as plain text). */
+function jsonForm(t: string): string[] | undefined {
+  if (!t.startsWith('[')) return undefined;
+  try {
+    const v = JSON.parse(t) as unknown;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  } catch {
+    // not JSON
   }
-  return ['/bin/sh', '-c', t];
+  return undefined;
 }
 
+/** CMD/ENTRYPOINT: the JSON form, else the shell form wrapped in `/bin/sh -c`. */
+function commandForm(rest: string): string[] {
+  const t = rest.trim();
+  return jsonForm(t) ?? ['/bin/sh', '-c', t];
+}
+
+/** VOLUME: the JSON form, else whitespace-separated words. */
 function listForm(rest: string): string[] {
   const t = rest.trim();
-  if (t.startsWith('[')) {
-    try {
-      const v = JSON.parse(t) as unknown;
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-    } catch {
-      // fall through to words
-    }
-  }
-  return splitWords(t);
+  return jsonForm(t) ?? splitWords(t);
 }
 
 /** Splits on whitespace, honouring double and single quotes and backslash escapes. */

@@ -160,3 +160,13 @@ test('docker tag and rmi untag, then delete the image and its layer', async () =
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /No such image: scratchcopy:2/);
 });
+
+test('--entrypoint "" clears the image entrypoint; an unknown network fails at start', async () => {
+  const r = await docker(d, ['run', '--rm', '--entrypoint', '', 'busybox', 'echo', 'reset']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'reset\n');
+  const net = await docker(d, ['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true']);
+  assert.equal(net.code, 125);
+  assert.match(net.stderr, /network nosuchnet not found/);
+  assert.doesNotMatch(net.stderr, /Unable to find image/);
+});

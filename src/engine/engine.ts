@@ -56,6 +56,7 @@ export class Engine {
   /** Stops watching; running containers are left to their conmon. */
   close(): void {
     this.exec.close();
+    this.containers.close();
     this.containers.runtime.close();
   }
 }

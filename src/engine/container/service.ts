@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import type { EventLog } from '../events.js';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
@@ -132,6 +132,7 @@ export class ContainerService {
   private readonly pendingAttach = new Map<string, ((sock: SeqpacketSocket | undefined) => void)[]>();
   private readonly locks = new Map<string, Mutex>();
   private readonly bundleRoot: string;
+  private sweeper?: NodeJS.Timeout;
   /** Set by the exec service when there is one. */
   execHooks?: ExecHooks;
 
@@ -170,6 +171,13 @@ export class ContainerService {
   async restore(): Promise<void> {
     await fsp.mkdir(this.bundleRoot, { recursive: true, mode: 0o700 });
     this.runtime.watchExits((id) => void this.handleExit(id));
+    // inotify can drop events under load (queue overflow): a slow sweep catches any exit the watcher missed.
+    this.sweeper = setInterval(() => {
+      for (const c of this.store.list()) {
+        if (c.State.Running && existsSync(path.join(this.runtime.exitDir, c.Id))) void this.handleExit(c.Id);
+      }
+    }, 5000);
+    this.sweeper.unref();
     for (const c of this.store.list()) {
       if (!c.State.Running) continue;
       const code = await this.runtime.exitCode(c.Id);
@@ -207,8 +215,10 @@ export class ContainerService {
     return this.images.lock.run(async () => {
       const img = this.images.resolve(body.Image!);
       const imgCfg = img.config.config ?? {};
-      const entrypoint = body.Entrypoint && body.Entrypoint.length ? body.Entrypoint : body.Entrypoint ? null : imgCfg.Entrypoint ?? null;
-      // An explicit entrypoint discards the image's Cmd (Docker's rule).
+      // moby's merge: a non-empty user entrypoint discards the image's Cmd; [] clears the entrypoint but keeps the
+      // image's Cmd; [""] (`--entrypoint ""`) clears the entrypoint after the merge, so it discards the image's Cmd too.
+      const resetEntrypoint = body.Entrypoint?.length === 1 && body.Entrypoint[0] === '';
+      const entrypoint = resetEntrypoint ? null : body.Entrypoint && body.Entrypoint.length ? body.Entrypoint : body.Entrypoint ? null : imgCfg.Entrypoint ?? null;
       const cmd = body.Cmd && body.Cmd.length ? body.Cmd : body.Entrypoint?.length ? null : imgCfg.Cmd ?? null;
       const args = [...(entrypoint ?? []), ...(cmd ?? [])];
       if (args.length === 0) throw invalid('No command specified');
@@ -294,6 +304,7 @@ export class ContainerService {
       if (c.State.Status === 'removing') throw conflict('container is marked for removal and cannot be started');
       const bundle = this.bundleDir(c.Id);
       try {
+        checkNetworkMode(c.HostConfig.NetworkMode ?? 'none');
         // Leftovers of an earlier run (only after a crash): checking is cheaper than a runc spawn on every start.
         if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
         await this.runtime.clearExit(c.Id);
@@ -466,15 +477,21 @@ export class ContainerService {
    * lock, so an exit that lands while start() is still recording the start
    * is handled right after it, not lost.
    */
-  async handleExit(id: string): Promise<void> {
+  async handleExit(id: string, attempt = 0): Promise<void> {
     const c = this.store.get(id);
     if (!c) return;
+    let retry = false;
     await this.lock(id).run(async () => {
       if (!c.State.Running || !this.store.get(id)) return;
       const code = await this.runtime.exitCode(id);
-      if (code === undefined) return;
+      if (code === undefined) {
+        // The file can be seen created before conmon has written the code into it: look again shortly.
+        retry = await this.runtime.exitFileExists(id);
+        return;
+      }
       await this.finishRun(c, code, '');
     });
+    if (retry && attempt < 50) setTimeout(() => void this.handleExit(id, attempt + 1), 20).unref();
   }
 
   private async finishRun(c: ContainerRecord, code: number, error: string): Promise<void> {
@@ -998,21 +1015,30 @@ export class ContainerService {
     };
   }
 
+  /** Stops background work (the exit sweep); containers keep running. */
+  close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
   /** Containers still running: the daemon's shutdown leaves them be. */
   running(): ContainerRecord[] {
     return this.store.list().filter((c) => c.State.Running);
   }
 }
 
+/**
+ * Networks are joined at start, as in dockerd (so an unknown network fails the
+ * start, not the create). berth has no networks yet beyond loopback.
+ */
+function checkNetworkMode(mode: string): void {
+  if (mode === 'none') return;
+  if (!['host', 'bridge'].includes(mode) && !mode.startsWith('container:')) throw notFound(`network ${mode} not found`);
+  throw new EngineError('notimplemented', `network mode "${mode}" is not supported yet: berth runs containers with loopback only (use --network none)`);
+}
+
 /** Fills the defaults dockerd stores in HostConfig. */
 function normalizeHostConfig(h: HostConfig): HostConfig {
   const networkMode = !h.NetworkMode || h.NetworkMode === 'default' ? 'none' : h.NetworkMode;
-  if (!['none', 'host', 'bridge'].includes(networkMode) && !networkMode.startsWith('container:')) {
-    throw notFound(`network ${networkMode} not found`);
-  }
-  if (networkMode !== 'none') {
-    throw new EngineError('notimplemented', `network mode "${networkMode}" is not supported yet: berth runs containers with loopback only (use --network none)`);
-  }
   return {
     ...h,
     Binds: h.Binds ?? null,

@@ -231,6 +231,13 @@ export class ConmonRuntime {
     }
   }
 
+  async exitFileExists(id: string): Promise<boolean> {
+    return fsp.access(path.join(this.exitDir, id)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   async clearExit(id: string): Promise<void> {
     await fsp.rm(path.join(this.exitDir, id), { force: true });
     await fsp.rm(path.join(this.socketDir, this.socketName(id)), { recursive: true, force: true });

@@ -5,6 +5,7 @@
  * stdin is not attached, as docker does), the local terminal in raw mode
  * with ^P^Q detaching, the TTY size kept in sync, and signals forwarded.
  */
+import { spawnSync } from 'node:child_process';
 import { attachContainer, killContainer, resizeContainer } from '../client/containers.js';
 import { copyRaw, demuxStream } from '../client/streams.js';
 import type { Cli } from './cli.js';
@@ -38,19 +39,36 @@ export async function attach(cli: Cli, id: string, req: AttachRequest): Promise<
     detach = () => resolve({ detached: true });
   });
 
+  let lastByte = 0x0a;
+  // A trailing ^P is held back until the next keystroke shows whether ^Q follows.
+  let heldCtrlP = false;
   const onData = (chunk: Buffer) => {
-    if (rawTerminal) {
-      const at = chunk.indexOf(DETACH_KEYS);
-      if (at >= 0) {
-        if (at > 0) socket.write(chunk.subarray(0, at));
-        detach?.();
-        return;
-      }
+    if (chunk.length) lastByte = chunk[chunk.length - 1]!;
+    if (!rawTerminal) {
+      socket.write(chunk);
+      return;
     }
-    socket.write(chunk);
+    let data = heldCtrlP ? Buffer.concat([DETACH_KEYS.subarray(0, 1), chunk]) : chunk;
+    heldCtrlP = false;
+    const at = data.indexOf(DETACH_KEYS);
+    if (at >= 0) {
+      if (at > 0) socket.write(data.subarray(0, at));
+      detach?.();
+      return;
+    }
+    if (data[data.length - 1] === DETACH_KEYS[0]) {
+      heldCtrlP = true;
+      data = data.subarray(0, -1);
+    }
+    if (data.length) socket.write(data);
   };
   // Half-close: the daemon sees EOF on the process's stdin and keeps sending output.
-  const onEnd = () => socket.end();
+  // A TTY has no EOF of its own, so piped input into one ends the way a
+  // terminal user would end it: ^D (twice if a partial line is pending).
+  const onEnd = () => {
+    if (req.tty && !input.isTTY) socket.write(lastByte === 0x0a ? '\x04' : '\x04\x04');
+    socket.end();
+  };
 
   const close = () => {
     if (closed) return;
@@ -64,7 +82,13 @@ export async function attach(cli: Cli, id: string, req: AttachRequest): Promise<
   };
 
   if (req.stdin) {
-    if (rawTerminal) input.setRawMode(true);
+    if (rawTerminal) {
+      input.setRawMode(true);
+      // libuv's raw mode keeps output post-processing (\n → \r\n), which
+      // doubles the container TTY's own \r; cfmakeraw, as docker uses, turns it off.
+      // setRawMode(false) restores the saved settings, opost included.
+      spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+    }
     input.on('data', onData);
     input.once('end', onEnd);
     input.resume();

@@ -15,7 +15,11 @@ export interface GlobalOptions {
 export class Cli {
   readonly out: NodeJS.WriteStream = process.stdout;
   readonly err: NodeJS.WriteStream = process.stderr;
-  readonly in: NodeJS.ReadStream = process.stdin;
+
+  /** Only touched by commands that read it: opening stdin is not free. */
+  get in(): NodeJS.ReadStream {
+    return process.stdin;
+  }
   private engine?: EngineClient;
 
   constructor(private readonly globals: () => GlobalOptions) {}

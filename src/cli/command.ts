@@ -5,7 +5,7 @@
  * into docker's wording ("unknown flag: --x", "flag needs an argument: …",
  * `invalid argument "v" for "--f" flag: …`) with exit status 125.
  */
-import { Command, CommanderError, type Option } from 'commander';
+import type { Command, CommanderError, Option } from 'commander';
 import { goQuote } from '../common/gofmt.js';
 import { StatusError } from './errors.js';
 
@@ -49,7 +49,7 @@ export function commandPath(cmd: Command): string {
 
 /** cobra's UseLine: the parent's path and this command's Use string. */
 export function useLine(cmd: Command): string {
-  const use = useStrings.get(cmd) ?? (cmd.parent ? cmd.name() : `${cmd.name()} [OPTIONS] COMMAND`);
+  const use = useStrings.get(cmd) ?? (cmd.parent ? cmd.name() : `${cmd.name()} [OPTIONS] COMMAND [ARG...]`);
   return cmd.parent ? `${commandPath(cmd.parent)} ${use}` : use;
 }
 
@@ -61,6 +61,8 @@ export function isPassThrough(cmd: Command): boolean {
 export function configureErrors(cmd: Command): Command {
   return cmd
     .showSuggestionAfterError(false)
+    .helpCommand(false)
+    .configureHelp({ subcommandTerm: (c) => [c.name(), ...c.aliases()].join(', ') })
     .configureOutput({ outputError: () => undefined })
     .exitOverride((err) => {
       throw new FlagError(err, cmd);
@@ -71,7 +73,7 @@ export function configureErrors(cmd: Command): Command {
 export function defineGroup(parent: Command, name: string, description: string): Command {
   const existing = parent.commands.find((c) => c.name() === name);
   if (existing) return existing;
-  const group = configureErrors(parent.command(name).description(description).helpOption('-h, --help', 'Print usage'));
+  const group = configureErrors(parent.command(name).description(description).usage('COMMAND').helpOption('-h, --help', 'Print usage'));
   useStrings.set(group, name);
   return group;
 }
@@ -150,7 +152,8 @@ export function describeFlagError(e: FlagError, argv: string[]): { status: numbe
     case 'commander.helpDisplayed':
     case 'commander.version':
     case 'commander.help':
-      return { status: error.exitCode, message: '' };
+      // `berth` or `berth image` alone prints the help (to stderr) and succeeds, like docker.
+      return { status: 0, message: '' };
     case 'commander.unknownCommand': {
       const name = /'(.*)'/.exec(error.message)?.[1] ?? '';
       const groupUsage = cmd.parent ? `\n\nUsage:  ${useLine(cmd)}` : '';
@@ -247,4 +250,3 @@ export function normalizeBooleanFlags(root: Command, argv: string[]): string[] {
   return out;
 }
 
-export { CommanderError };

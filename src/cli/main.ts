@@ -21,7 +21,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   const program = configureErrors(new Command('berth'));
   const cli = new Cli(() => program.opts<GlobalOptions>());
   program
-    .usage('[OPTIONS] COMMAND')
+    .usage('[OPTIONS] COMMAND [ARG...]')
     .description('A self-sufficient runtime for containers')
     .enablePositionalOptions()
     .helpOption('-h, --help', 'Print usage')

@@ -87,7 +87,7 @@ export function parseEnvFile(file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(goOpenError(file, err));
+    throw new Error(goOpenError(file, err), { cause: err });
   }
   const out: string[] = [];
   const lines = text.split('\n');
@@ -244,12 +244,12 @@ export function parseSecurityOpts(list: string[]): string[] {
     try {
       content = readFileSync(value, 'utf8');
     } catch (err) {
-      throw new Error(`opening seccomp profile (${value}) failed: ${goOpenError(value, err)}`);
+      throw new Error(`opening seccomp profile (${value}) failed: ${goOpenError(value, err)}`, { cause: err });
     }
     try {
       return `seccomp=${JSON.stringify(JSON.parse(content))}`;
     } catch (err) {
-      throw new Error(`compacting json for seccomp profile (${value}) failed: ${(err as Error).message}`);
+      throw new Error(`compacting json for seccomp profile (${value}) failed: ${(err as Error).message}`, { cause: err });
     }
   });
 }

@@ -238,6 +238,8 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     ...(o.stopSignal ? { StopSignal: o.stopSignal } : {}),
     ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
     HostConfig: hostConfig,
+    // docker sends endpoint settings only for the network asked for; berth has none to send.
+    ...(network ? { NetworkingConfig: { EndpointsConfig: {} } } : {}),
   };
   return { body, attachStdin, attachStdout, attachStderr, tty, autoRemove: !!o.rm };
 }

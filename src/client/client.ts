@@ -230,7 +230,11 @@ export class EngineClient {
   }
 
   private connectError(err: unknown): unknown {
-    return isUnreachable(err) ? new ConnectError(this.host.url, err) : err;
+    if (isUnreachable(err)) return new ConnectError(this.host.url, err);
+    if ((err as NodeJS.ErrnoException)?.code === 'EACCES') {
+      return new Error(`permission denied while trying to connect to the berth daemon socket at ${this.host.url}: connect: permission denied`, { cause: err });
+    }
+    return err;
   }
 
   private send(method: string, fullPath: string, opts: RequestOptions): Promise<http.IncomingMessage> {

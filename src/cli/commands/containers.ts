@@ -2,7 +2,7 @@
  * Container commands other than create/run: `start`, `ps` (`container ls`),
  * `logs`, `rm`, `wait`, `stop`, `kill`, each also under `berth container`.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { isNotFound } from '../../client/errors.js';
 import {
   containerLogs,
@@ -253,13 +253,14 @@ export function registerContainerCommands(program: Command, cli: Cli): void {
       (args) => runWait(cli, args),
     );
 
-    defineCommand<{ signal?: string; timeout?: number }>(
+    defineCommand<{ signal?: string; timeout?: number; time?: number }>(
       parent,
       { name: 'stop', use: 'stop [OPTIONS] CONTAINER [CONTAINER...]', description: 'Stop one or more running containers', args: { min: 1 } },
-      (args, o) => forEachContainer(cli, args, (name) => stopContainer(cli.client, name, o)),
+      (args, o) => forEachContainer(cli, args, (name) => stopContainer(cli.client, name, { signal: o.signal, timeout: o.timeout ?? o.time })),
     )
       .option('-s, --signal <string>', 'Signal to send to the container')
-      .option('-t, --timeout <int>', 'Seconds to wait before killing the container', parseIntFlag);
+      .option('-t, --timeout <int>', 'Seconds to wait before killing the container', parseIntFlag)
+      .addOption(new Option('--time <int>', 'Seconds to wait before killing the container (deprecated)').argParser(parseIntFlag).hideHelp());
 
     defineCommand<{ signal?: string }>(
       parent,

@@ -144,7 +144,7 @@ export function registerImageCommands(program: Command, cli: Cli): void {
         name: 'import',
         use: 'import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]',
         description: 'Import the contents from a tarball to create a filesystem image',
-        args: { min: 1, max: 2 },
+        args: { min: 1 },
       },
       (args, o) => runImport(cli, args, o),
     )

@@ -98,7 +98,7 @@ async function runRun(cli: Cli, args: string[], o: RunFlags): Promise<void> {
   const cfg = parseConfig(cli, 'run', args, o);
   const body = cfg.body;
   if (o.detach) {
-    if (o.attach?.length) throw new StatusError(1, 'Conflicting options: -a and -d');
+    if (o.attach?.length) throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
     Object.assign(body, { AttachStdin: false, AttachStdout: false, AttachStderr: false, StdinOnce: false });
   }
   const attachStdin = body.AttachStdin === true;
@@ -136,11 +136,8 @@ async function runRun(cli: Cli, args: string[], o: RunFlags): Promise<void> {
     const stopResize = cfg.tty ? monitorTtySize(cli, id) : () => undefined;
     const { detached } = await session.done;
     stopResize();
-    if (detached) {
-      exit.cancel();
-      return;
-    }
-    if (!attachStdout && !attachStderr) {
+    // Detached with ^P^Q, or only stdin attached: the container goes on without us.
+    if (detached || (!attachStdout && !attachStderr)) {
       exit.cancel();
       return;
     }

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { docker, startDaemonWithBusybox, type TestDaemon } from './helpers/daemon.js';
+import { berth, docker, startDaemonWithBusybox, type TestDaemon } from './helpers/daemon.js';
 
 let d: TestDaemon;
 
@@ -54,4 +54,13 @@ test('named volumes are refused with a clear error until volumes exist', async (
   const r = await docker(d, ['run', '--rm', '-v', 'myvol:/data', 'busybox', 'true']);
   assert.equal(r.code, 125);
   assert.match(r.stderr, /named volumes are not supported yet/);
+});
+
+test('the berth CLI sends -v and --mount like docker', async () => {
+  const host = path.join(d.dir, 'berthbind');
+  await fsp.mkdir(host);
+  await fsp.writeFile(path.join(host, 'f'), 'via berth\n');
+  const r = await berth(d, ['run', '--rm', '-v', `${host}:/data:ro`, '--mount', 'type=tmpfs,target=/scratch', 'busybox', 'sh', '-c', 'cat /data/f; grep -c " /scratch tmpfs" /proc/mounts']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'via berth\n1\n');
 });

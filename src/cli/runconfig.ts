@@ -4,6 +4,7 @@
  * parse). The body has the fields and order the docker CLI sends, so a
  * container looks the same whichever client made it.
  */
+import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   collect,
@@ -57,6 +58,8 @@ export interface CreateFlags {
   stopSignal?: string;
   stopTimeout?: number;
   tmpfs?: string[];
+  volume?: string[];
+  mount?: Record<string, unknown>[];
   tty?: boolean;
   ulimit?: Ulimit[];
   user?: string;
@@ -108,6 +111,8 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--ulimit <ulimit>', 'Ulimit options', collect(parseUlimit))
     .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-v, --volume <list>', 'Bind mount a volume', collect())
+    .option('--mount <mount>', 'Attach a filesystem mount to the container', collect(parseMount))
     .option('-w, --workdir <string>', 'Working directory inside the container');
 }
 
@@ -149,7 +154,8 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
   const network = o.network ?? o.net;
 
   const hostConfig: Record<string, unknown> = {
-    Binds: null,
+    Binds: o.volume?.length ? o.volume.map(absoluteBind) : null,
+    ...(o.mount?.length ? { Mounts: o.mount } : {}),
     ContainerIDFile: '',
     LogConfig: { Type: '', Config: {} },
     // berth's daemon picks the network itself unless one is asked for.
@@ -242,4 +248,62 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     ...(network ? { NetworkingConfig: { EndpointsConfig: {} } } : {}),
   };
   return { body, attachStdin, attachStdout, attachStderr, tty, autoRemove: !!o.rm };
+}
+
+/** `-v ./dir:/x` → an absolute host path, as the docker CLI sends it. */
+function absoluteBind(spec: string): string {
+  if (spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec.startsWith('.:')) {
+    const i = spec.indexOf(':');
+    const host = i < 0 ? spec : spec.slice(0, i);
+    return `${path.resolve(host)}${i < 0 ? '' : spec.slice(i)}`;
+  }
+  return spec;
+}
+
+/** `--mount type=bind,source=/a,target=/b,readonly` → the API's Mount object (docker/cli opts/mount.go). */
+export function parseMount(value: string): Record<string, unknown> {
+  const m: Record<string, unknown> = { Type: 'volume' };
+  const bind: Record<string, unknown> = {};
+  const tmpfs: Record<string, unknown> = {};
+  for (const field of value.split(',')) {
+    const i = field.indexOf('=');
+    const key = (i < 0 ? field : field.slice(0, i)).trim().toLowerCase();
+    const val = i < 0 ? undefined : field.slice(i + 1);
+    switch (key) {
+      case 'type':
+        m.Type = val;
+        break;
+      case 'source':
+      case 'src':
+        m.Source = val;
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        m.Target = val;
+        break;
+      case 'readonly':
+      case 'ro':
+        m.ReadOnly = val === undefined || ['1', 'true'].includes(val.toLowerCase());
+        break;
+      case 'bind-propagation':
+        bind.Propagation = val;
+        break;
+      case 'bind-create-mountpoint':
+        bind.CreateMountpoint = val === undefined || ['1', 'true'].includes(val.toLowerCase());
+        break;
+      case 'tmpfs-size':
+        tmpfs.SizeBytes = parseMemBytes(val ?? '');
+        break;
+      case 'tmpfs-mode':
+        tmpfs.Mode = Number.parseInt(val ?? '', 8);
+        break;
+      default:
+        throw new InvalidArgumentError(`unexpected key '${key}' in '${field}'`);
+    }
+  }
+  if (!m.Target) throw new InvalidArgumentError('target is required');
+  if (Object.keys(bind).length) m.BindOptions = bind;
+  if (Object.keys(tmpfs).length) m.TmpfsOptions = tmpfs;
+  return m;
 }

@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { EngineError, errorKind } from '../engine/errors.js';
-import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../engine/version.js';
+import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../common/version.js';
 import { errorBody, statusOf } from './errors.js';
 import type { Router } from './router.js';
 

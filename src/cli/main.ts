@@ -6,7 +6,7 @@
  * messages and exit statuses.
  */
 import { Command } from 'commander';
-import { BERTH_VERSION } from '../engine/version.js';
+import { BERTH_VERSION } from '../common/version.js';
 import { Cli, type GlobalOptions } from './cli.js';
 import { configureErrors, describeFlagError, FlagError, normalizeBooleanFlags } from './command.js';
 import { registerContainerCommands } from './commands/containers.js';

@@ -6,7 +6,7 @@
  */
 import type { ContainerSummary, ImageSummary } from '../client/types.js';
 import { humanSize, imageSize } from '../common/units.js';
-import { familiarName, familiarString, parseNormalizedNamed, type Reference } from '../engine/reference/reference.js';
+import { familiarName, familiarString, parseNormalizedNamed, type Reference } from '../common/reference/reference.js';
 import { createdAgo, ellipsis, formatPorts, shortId, truncateCommand } from './format/container.js';
 import type { TemplateFunc } from './format/template.js';
 import { goTimeString } from './gotime.js';

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import type { Engine } from '../../engine/engine.js';
-import { API_VERSION, BERTH_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../engine/version.js';
+import { API_VERSION, BERTH_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../common/version.js';
 import { run } from '../../util/exec.js';
 import { sendJson } from '../context.js';
 import type { Router } from '../router.js';

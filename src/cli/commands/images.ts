@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { isNotFound } from '../../client/errors.js';
 import { importImage, listImages, removeImage, tagImage } from '../../client/images.js';
 import type { Filters } from '../../client/types.js';
-import { parseNormalizedNamed, repositoryName } from '../../engine/reference/reference.js';
+import { parseNormalizedNamed, repositoryName } from '../../common/reference/reference.js';
 import { formatWithTemplate } from '../format/template.js';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { createContainer, startContainer } from '../../client/containers.js';
 import { ApiError, isNotFound } from '../../client/errors.js';
 import { pullImage } from '../../client/images.js';
-import { familiarString, parseNormalizedNamed, repositoryName, type Reference } from '../../engine/reference/reference.js';
+import { familiarString, parseNormalizedNamed, repositoryName, type Reference } from '../../common/reference/reference.js';
 import { attach, forwardSignals, monitorTtySize, type Attachment } from '../attach.js';
 import type { Cli } from '../cli.js';
 import { BIN, defineCommand, defineGroup } from '../command.js';

@@ -9,7 +9,7 @@ import { CLIENT_API_VERSION } from '../../client/client.js';
 import { serverVersion, systemInfo } from '../../client/system.js';
 import type { ServerVersion, SystemInfo } from '../../client/types.js';
 import { bytesSize } from '../../common/units.js';
-import { BERTH_VERSION } from '../../engine/version.js';
+import { BERTH_VERSION } from '../../common/version.js';
 import { tabwrite } from '../format/table.js';
 import { renderTemplate, TemplateError } from '../format/template.js';
 import type { Cli } from '../cli.js';

@@ -2,7 +2,7 @@
  * Container data types, in Docker's API vocabulary: the create body's Config
  * and HostConfig, the State object, and berth's persisted record.
  */
-import type { Digest } from '../reference/digest.js';
+import type { Digest } from '../../common/reference/digest.js';
 import type { ImageRunConfig } from '../image/types.js';
 
 /** Container states and Docker's names for them. */

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createDigester, digestHex, type Digest } from '../reference/digest.js';
+import { createDigester, digestHex, type Digest } from '../../common/reference/digest.js';
 import { invalid, notFound } from '../errors.js';
 
 export interface BlobInfo {

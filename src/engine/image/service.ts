@@ -10,15 +10,15 @@ import { decompressStream } from '../layer/index.js';
 import { InvalidLayerError, LayerEscapeError } from '../layer/index.js';
 import type { ContentStore } from '../content/store.js';
 import { chainIds, type OverlaySnapshotter } from '../snapshot/overlay.js';
-import type { Digest } from '../reference/digest.js';
-import { familiarString, parseDockerRef, referenceString } from '../reference/reference.js';
+import type { Digest } from '../../common/reference/digest.js';
+import { familiarString, parseDockerRef, referenceString } from '../../common/reference/reference.js';
 import { conflict, invalid } from '../errors.js';
 import { applyChanges } from './changes.js';
 import { ImageStore, parseTagReference } from './store.js';
 import { MEDIA_TYPE_LAYER_TAR, type HistoryEntry, type ImageConfigBlob, type ImageRecord, type ImageRunConfig } from './types.js';
 import { Mutex } from '../../util/mutex.js';
 import type { EventLog } from '../events.js';
-import { ENGINE_VERSION } from '../version.js';
+import { ENGINE_VERSION } from '../../common/version.js';
 
 /** What the image service needs to know about containers (wired by the engine). */
 export interface ImageUsers {

@@ -8,14 +8,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
-import { digestHex, type Digest } from '../reference/digest.js';
+import { digestHex, type Digest } from '../../common/reference/digest.js';
 import {
   familiarString,
   parseDockerRef,
   referenceString,
   InvalidReferenceError,
   type Reference,
-} from '../reference/reference.js';
+} from '../../common/reference/reference.js';
 import { atomicWriteJson, readJsonIfExists } from '../../util/fs.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { ImageConfigBlob, ImageRecord } from './types.js';

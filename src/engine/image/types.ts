@@ -2,7 +2,7 @@
  * Image data types: the image config blob as Docker writes it (the OCI image
  * config plus Docker's extra fields), and berth's own image record.
  */
-import type { Digest } from '../reference/digest.js';
+import type { Digest } from '../../common/reference/digest.js';
 
 /** The `config` section of an image config (Docker's container.Config subset that images carry). */
 export interface ImageRunConfig {

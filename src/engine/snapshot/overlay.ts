@@ -26,7 +26,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyLayer } from '../layer/index.js';
-import { digestHex, type Digest } from '../reference/digest.js';
+import { digestHex, type Digest } from '../../common/reference/digest.js';
 import { readJsonIfExists, atomicWriteJson, directorySize } from '../../util/fs.js';
 import { run } from '../../util/exec.js';
 

@@ -8,7 +8,7 @@
  * Field order follows the Go structs, so JSON.stringify gives the same bytes
  * as Docker's json.Marshal.
  */
-import type { Digest } from '../../reference/digest.js';
+import type { Digest } from '../../../common/reference/digest.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const REPOSITORIES_FILE = 'repositories';

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { EngineError } from '../../errors.js';
-import { digestHex, type Digest } from '../../reference/digest.js';
+import { digestHex, type Digest } from '../../../common/reference/digest.js';
 import { loadArchive, progressText, type LoadProgress } from './load.js';
 import { saveImages } from './save.js';
 import { collect, makeTar, openTestStore, readTar, sampleLayer, sha256, storeState, type TarFile, type TestStore } from './testing.js';

@@ -27,14 +27,14 @@ import type { ContentStore, StagedBlob } from '../../content/store.js';
 import { EngineError, invalid } from '../../errors.js';
 import { decompressStream, InvalidLayerError, LayerEscapeError } from '../../layer/index.js';
 import { TarReader } from '../../layer/tar-reader.js';
-import { InvalidDigestError, parseDigest, type Digest } from '../../reference/digest.js';
+import { InvalidDigestError, parseDigest, type Digest } from '../../../common/reference/digest.js';
 import {
   familiarString,
   InvalidReferenceError,
   parseNormalizedNamed,
   referenceString,
   type Reference,
-} from '../../reference/reference.js';
+} from '../../../common/reference/reference.js';
 import { humanSize } from '../../../common/units.js';
 import type { ImageService } from '../service.js';
 import { MEDIA_TYPE_LAYER_TAR, type HistoryEntry, type ImageConfigBlob, type ImageLayer } from '../types.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { EngineError } from '../../errors.js';
-import { digestHex } from '../../reference/digest.js';
+import { digestHex } from '../../../common/reference/digest.js';
 import { saveImages } from './save.js';
 import { collect, openTestStore, readTar, sampleLayer, sha256, type TestStore } from './testing.js';
 import { diffTar } from '../../layer/diff.js';

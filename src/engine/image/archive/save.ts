@@ -28,7 +28,7 @@ import type { StagedBlob } from '../../content/store.js';
 import { EngineError, invalid, notFound } from '../../errors.js';
 import { decompressStream } from '../../layer/index.js';
 import { diffTar } from '../../layer/diff.js';
-import { digestHex, sha256Hex, type Digest } from '../../reference/digest.js';
+import { digestHex, sha256Hex, type Digest } from '../../../common/reference/digest.js';
 import {
   familiarName,
   familiarString,
@@ -37,7 +37,7 @@ import {
   referenceString,
   repositoryName,
   type Reference,
-} from '../../reference/reference.js';
+} from '../../../common/reference/reference.js';
 import { chainIds } from '../../snapshot/overlay.js';
 import type { ImageService } from '../service.js';
 import type { ImageStore } from '../store.js';

@@ -15,7 +15,7 @@ import { ContentStore } from '../../content/store.js';
 import { OverlaySnapshotter } from '../../snapshot/overlay.js';
 import { ImageStore } from '../store.js';
 import { ImageService } from '../service.js';
-import type { Digest } from '../../reference/digest.js';
+import type { Digest } from '../../../common/reference/digest.js';
 
 export interface TestStore {
   root: string;

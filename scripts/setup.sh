@@ -19,8 +19,9 @@ fi
 #   tini                    --init
 #   iproute2 util-linux     ip, mount/umount
 #   tmux                    terminal tests
+#   skopeo openssl          interoperability (OCI layouts) and TLS tests
 PKGS=(runc conmon containernetworking-plugins iptables golang-github-containers-common busybox-static
-      xz-utils zstd bzip2 attr tini iproute2 util-linux tmux ca-certificates)
+      xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

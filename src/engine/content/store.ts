@@ -15,6 +15,12 @@ import { pipeline } from 'node:stream/promises';
 import { createDigester, digestHex, type Digest } from '../../common/reference/digest.js';
 import { invalid, notFound } from '../errors.js';
 
+/**
+ * Read/write buffer for blob streams: each fs operation is a thread-pool round
+ * trip, so 1 MiB chunks instead of 64 KiB cut a 100 MB layer's trips 16-fold.
+ */
+export const BIG_READ = 1 << 20;
+
 export interface BlobInfo {
   digest: Digest;
   size: number;
@@ -72,7 +78,7 @@ export class ContentStore {
   }
 
   readStream(digest: Digest): Readable {
-    return createReadStream(this.blobPath(digest));
+    return createReadStream(this.blobPath(digest), { highWaterMark: BIG_READ });
   }
 
   /** Stores a stream as a blob, verifying it against `expected` when given. */
@@ -97,7 +103,7 @@ export class ContentStore {
       },
     });
     try {
-      await pipeline(input, hash, createWriteStream(file, { mode: 0o644 }));
+      await pipeline(input, hash, createWriteStream(file, { mode: 0o644, highWaterMark: BIG_READ }));
     } catch (err) {
       await fsp.rm(file, { force: true });
       throw err;

@@ -4,6 +4,7 @@
  * container reaches it). Shapes returned here are Docker's API shapes, since
  * both front ends (API and CLI through the API) want exactly those.
  */
+import { BIG_READ } from '../content/store.js';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { decompressStream } from '../layer/index.js';
@@ -72,7 +73,7 @@ export class ImageService {
     const staged = await this.content.stage(stream);
     return this.lock.run(async () => {
       try {
-        const layer = await this.snapshots.addLayer(null, staged.digest, () => createReadStream(staged.path));
+        const layer = await this.snapshots.addLayer(null, staged.digest, () => createReadStream(staged.path, { highWaterMark: BIG_READ }));
         await staged.commit();
         const now = new Date().toISOString();
         const comment = opts.message || 'Imported from -';
@@ -206,7 +207,7 @@ export class ImageService {
       try {
         const parentChain = parent ? this.chainOf(parent) : [];
         const top = parentChain.length ? parentChain[parentChain.length - 1]! : null;
-        const layer = await this.snapshots.addLayer(top, staged.digest, () => createReadStream(staged.path));
+        const layer = await this.snapshots.addLayer(top, staged.digest, () => createReadStream(staged.path, { highWaterMark: BIG_READ }));
         await staged.commit();
         const base = parent?.config;
         const config: ImageConfigBlob = {

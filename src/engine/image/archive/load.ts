@@ -20,6 +20,7 @@
  * collection of the layers nothing reaches) and drops the staged files, so
  * the store ends exactly as it was. Archive problems are `invalid` (400).
  */
+import { BIG_READ } from '../../content/store.js';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { Readable, Transform } from 'node:stream';
@@ -422,7 +423,7 @@ async function verifyLayers(archive: StagedArchive, plans: PlannedImage[]): Prom
         if (!u) {
           let compression: string;
           try {
-            const d = await decompressStream(createReadStream(file.path));
+            const d = await decompressStream(createReadStream(file.path, { highWaterMark: BIG_READ }));
             compression = d.compression;
             if (compression === 'none') {
               d.stream.destroy();
@@ -504,7 +505,7 @@ async function applyPlan(images: ImageService, plans: PlannedImage[], uncompress
         const u = uncompressed.get(plan.layerFiles[i]!)!;
         const diffId = plan.config.rootfs.diff_ids[i]!;
         const open = (): Readable => {
-          const raw = createReadStream(u.path);
+          const raw = createReadStream(u.path, { highWaterMark: BIG_READ });
           return opts.onProgress ? withProgress(raw, u.size, diffId.slice(7, 19), opts.onProgress) : raw;
         };
         try {

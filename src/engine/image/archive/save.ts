@@ -19,6 +19,7 @@
  * in index.json only if no image before it was tagged (a slip in its loop);
  * berth lists every untagged image.
  */
+import { BIG_READ } from '../../content/store.js';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -309,7 +310,7 @@ function writeArchive(files: ArchiveFile[], blobsDirTime: Date, handles: OpenLay
         if (Buffer.isBuffer(f.body)) {
           await writeEntry(pack, closed, { ...header, size: f.body.length }, f.body);
         } else {
-          const src = f.body.fh.createReadStream({ start: 0, autoClose: false });
+          const src = f.body.fh.createReadStream({ start: 0, autoClose: false, highWaterMark: BIG_READ });
           await writeEntry(pack, closed, { ...header, size: f.body.size }, src);
         }
       }

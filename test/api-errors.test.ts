@@ -34,7 +34,8 @@ async function snapshot(): Promise<string> {
     await list(path.join(d.dataRoot, 'content', 'blobs', 'sha256')),
     await list(path.join(d.dataRoot, 'content', 'ingest')),
     await list(path.join(d.dataRoot, 'overlay2', 'layers')),
-    await list(path.join(d.dataRoot, 'overlay2', 'tmp')),
+    // Unpacks in progress would show here; removed containers' layers being deleted in the background (rm-rw-*) are not state.
+    (await list(path.join(d.dataRoot, 'overlay2', 'tmp'))).split(',').filter((n) => !n.startsWith('rm-rw-')).join(','),
   ].join('\n');
 }
 

@@ -498,7 +498,7 @@ export class ContainerService {
     // Independent cleanups: run them together, this is on the path of every `run --rm`.
     const [oomKilled] = await Promise.all([
       this.runtime.oomKilled(this.bundleDir(c.Id)),
-      this.runtime.delete(c.Id, true),
+      this.runtime.deleteStopped(c.Id),
       this.unmountRootfs(c),
       this.runtime.clearExit(c.Id),
     ]);

@@ -3,7 +3,7 @@
  * atomically) with an in-memory index by ID and name. Lookup follows
  * dockerd: full ID, then name, then unique ID prefix.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, renameSync } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteJson, readJsonIfExists } from '../../util/fs.js';
 import { conflict, notFound } from '../errors.js';
@@ -19,6 +19,8 @@ export class ContainerStore {
     await fsp.mkdir(root, { recursive: true, mode: 0o710 });
     const store = new ContainerStore(root);
     for (const id of await fsp.readdir(root)) {
+      // Directories of removed containers whose deletion a crash interrupted.
+      if (id.startsWith('.trash-')) await fsp.rm(path.join(root, id), { recursive: true, force: true });
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const rec = await readJsonIfExists<ContainerRecord>(path.join(root, id, 'config.v2.json'));
       if (!rec) {
@@ -95,7 +97,14 @@ export class ContainerStore {
     const rec = this.byId.get(id);
     // Drop the record first: a crash after this leaves a dir without a record, which open() cleans.
     await fsp.rm(path.join(this.dir(id), 'config.v2.json'), { force: true });
-    await fsp.rm(this.dir(id), { recursive: true, force: true });
+    // Renamed away at once, deleted in the background (the log can be large).
+    const trash = path.join(this.root, `.trash-${id}`);
+    try {
+      renameSync(this.dir(id), trash);
+      void fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
+    } catch {
+      await fsp.rm(this.dir(id), { recursive: true, force: true });
+    }
     this.byId.delete(id);
     if (rec) this.releaseName(rec.Name, id);
   }

@@ -13,7 +13,7 @@
  * `runc exec`), with its own directory, attach socket, ctl FIFO and exit dir.
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp, watch, type FSWatcher } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync, rmdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { SeqpacketSocket } from 'node-unix-socket';
 import { run, CommandError } from '../../util/exec.js';
@@ -197,6 +197,39 @@ export class ConmonRuntime {
 
   async resume(id: string): Promise<void> {
     await this.runcCmd(['resume', id], 'OCI runtime resume failed');
+  }
+
+  /**
+   * After an exit: what `runc delete` does for a stopped container (remove its
+   * cgroup directories and its state directory), without spawning runc — this
+   * is on the path of every `run --rm`. Anything unexpected (the init process
+   * still alive, a busy cgroup, hooks) falls back to runc itself.
+   */
+  async deleteStopped(id: string): Promise<void> {
+    const dir = path.join(this.runcRoot, id);
+    let state: RuncState;
+    try {
+      state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as RuncState;
+    } catch {
+      if (existsSync(dir)) await this.delete(id, true);
+      return;
+    }
+    if (state.config?.hooks || initAlive(state)) {
+      await this.delete(id, true);
+      return;
+    }
+    try {
+      for (const cg of Object.values(state.cgroup_paths ?? {})) {
+        try {
+          rmdirSync(cg);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      await this.delete(id, true);
+    }
   }
 
   /** Removes runc's state (and cgroup) of a stopped container; a no-op when there is none. */
@@ -494,6 +527,28 @@ export function parseSyncMessage(line: string): { data: number; message?: string
     data: data ? Number(data[1]) : -1,
     ...(message ? { message: message[1]!.replace(/\\(["\\/])/g, '$1').replace(/\\n/g, '\n') } : {}),
   };
+}
+
+interface RuncState {
+  init_process_pid?: number;
+  init_process_start?: number;
+  cgroup_paths?: Record<string, string>;
+  config?: { hooks?: unknown };
+}
+
+/** Is the container's init process still there (same PID and start time, as runc checks)? */
+function initAlive(state: RuncState): boolean {
+  const pid = state.init_process_pid ?? 0;
+  if (pid <= 0) return false;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // Fields after "(comm) ": state is field 3, starttime field 22.
+  const startTime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return startTime === state.init_process_start;
 }
 
 function fsConstantsWriteNonBlock(): number {

@@ -21,7 +21,7 @@
  * A layer directory appears under its final name only by rename once fully
  * unpacked, so a crash leaves nothing half-made under `layers/`.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, renameSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -165,7 +165,15 @@ export class OverlaySnapshotter {
 
   async removeRw(id: string): Promise<void> {
     await this.unmount(path.join(this.rwDir(id), 'merged'));
-    await fsp.rm(this.rwDir(id), { recursive: true, force: true });
+    // Out of the way at once (a rename), deleted in the background: the caller (rm, run --rm) need not wait for it.
+    const doomed = path.join(this.root, 'tmp', `rm-rw-${id}-${randomBytes(4).toString('hex')}`);
+    try {
+      renameSync(this.rwDir(id), doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    void fsp.rm(doomed, { recursive: true, force: true }).catch(() => undefined);
   }
 
   rwPaths(id: string): { upper: string; work: string; merged: string } {

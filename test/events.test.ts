@@ -50,3 +50,13 @@ test('live events stream as they happen', async (t) => {
   for (let i = 0; i < 50 && !out.includes('destroy live-evt'); i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(out.trim().split('\n'), ['create live-evt', 'start live-evt', 'die live-evt', 'destroy live-evt']);
 });
+
+test('exec sessions publish exec_create, exec_start and exec_die', async () => {
+  assert.equal((await docker(d, ['run', '-d', '--name', 'exec-evt', 'busybox', 'sleep', '60'])).code, 0);
+  assert.equal((await docker(d, ['exec', 'exec-evt', 'sh', '-c', 'exit 4'])).code, 4);
+  await new Promise((r) => setTimeout(r, 1100));
+  const r = await docker(d, ['events', '--since', '1m', '--until', '0s', '--filter', 'container=exec-evt', '--format', '{{.Action}}|{{.Actor.Attributes.exitCode}}']);
+  const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('exec_'));
+  assert.deepEqual(lines, ['exec_create: sh -c exit 4|<no value>', 'exec_start: sh -c exit 4|<no value>', 'exec_die|4']);
+  assert.equal((await docker(d, ['rm', '-f', 'exec-evt'])).code, 0);
+});

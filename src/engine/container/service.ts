@@ -153,7 +153,7 @@ export class ContainerService {
   }
 
   /** Publishes a container event with dockerd's attributes (image, name, labels). */
-  private publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+  publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
     this.eventLog?.publish('container', action, c.Id, { ...(c.Config.Labels ?? {}), image: c.Config.Image, name: c.Name.slice(1), ...extra });
   }
 

@@ -279,6 +279,7 @@ export class ExecService {
       markStarted,
       dir: path.join(this.runtime.execDir, id),
     });
+    this.containers.publish(c, `exec_create: ${body.Cmd.join(' ')}`, { execID: id });
     return { Id: id };
   }
 
@@ -338,6 +339,7 @@ export class ExecService {
     const c = this.activeContainer(s.containerId);
     s.startCalled = true;
     s.running = true;
+    this.containers.publish(c, `exec_start: ${[s.entrypoint, ...s.args].join(' ')}`, { execID: s.id });
     let proc: ExecProcess | undefined;
     let sock: SeqpacketSocket | undefined;
     try {
@@ -395,6 +397,8 @@ export class ExecService {
   private async finish(s: ExecSession, code: number): Promise<void> {
     s.exitCode = code;
     s.running = false;
+    const c = this.containers.store.get(s.containerId);
+    if (c) this.containers.publish(c, 'exec_die', { execID: s.id, exitCode: String(code) });
     s.markStarted();
     await fsp.rm(s.dir, { recursive: true, force: true }).catch(() => undefined);
     // The container went away while the process ran: nothing will ask for this session again.

@@ -90,3 +90,13 @@ export function filtersParam(q: URLSearchParams): Record<string, string[]> {
   }
   return out;
 }
+
+/** Reads whatever is left of a request body, so an error response reaches a client still uploading. */
+export function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    req.once('end', resolve);
+    req.once('close', resolve);
+    req.resume();
+  });
+}

@@ -4,12 +4,11 @@
  * directory) and `GET /containers/{id}/export` (`docker export`). The engine
  * side is src/engine/container/archive.ts.
  */
-import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
 import { archivePath, exportContainer, extractToDir, statPath, type PathStat } from '../../engine/container/archive.js';
-import { boolParam, sendEmpty } from '../context.js';
+import { boolParam, drain, sendEmpty } from '../context.js';
 import type { Router } from '../router.js';
 
 const STAT_HEADER = 'X-Docker-Container-Path-Stat';
@@ -25,16 +24,6 @@ function pathParam(query: URLSearchParams): string {
   const p = query.get('path');
   if (!p) throw invalid('bad parameter: path cannot be empty');
   return p;
-}
-
-/** Reads whatever is left of a request body, so an error response reaches a client still uploading. */
-function drain(req: IncomingMessage): Promise<void> {
-  if (req.readableEnded || req.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    req.once('end', resolve);
-    req.once('close', resolve);
-    req.resume();
-  });
 }
 
 export function containerArchiveRoutes(router: Router, engine: Engine): void {

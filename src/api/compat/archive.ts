@@ -3,7 +3,7 @@
  * (`docker save`, a streamed tar) and `POST /images/load` (`docker load`, a
  * tar in, Docker's JSON message stream out).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Engine } from '../../engine/engine.js';
@@ -11,7 +11,7 @@ import { errorMessage, invalid } from '../../engine/errors.js';
 import { loadArchive } from '../../engine/image/archive/load.js';
 import { saveImages } from '../../engine/image/archive/save.js';
 import type { Platform } from '../../engine/image/archive/format.js';
-import { boolParam } from '../context.js';
+import { boolParam, drain } from '../context.js';
 import type { Router } from '../router.js';
 
 /** The `platform` query parameter (JSON-encoded OCI platform, API 1.48+): only one is supported. */
@@ -38,16 +38,6 @@ async function sendArchive(res: ServerResponse, engine: Engine, names: string[])
     if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
     throw err;
   }
-}
-
-/** Reads whatever is left of a request body, so an error response reaches a client still uploading. */
-function drain(req: IncomingMessage): Promise<void> {
-  if (req.readableEnded || req.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    req.once('end', resolve);
-    req.once('close', resolve);
-    req.resume();
-  });
 }
 
 export function archiveRoutes(router: Router, engine: Engine): void {

@@ -170,3 +170,11 @@ test('--entrypoint "" clears the image entrypoint; an unknown network fails at s
   assert.match(net.stderr, /network nosuchnet not found/);
   assert.doesNotMatch(net.stderr, /Unable to find image/);
 });
+
+test('docker logs --tail, -t and --details', async () => {
+  assert.equal((await docker(d, ['run', '--name', 'lines', 'busybox', 'sh', '-c', 'echo one; echo two; echo three'])).code, 0);
+  assert.equal((await docker(d, ['logs', '--tail', '2', 'lines'])).stdout, 'two\nthree\n');
+  assert.match((await docker(d, ['logs', '-t', '--tail', '1', 'lines'])).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$/);
+  assert.equal((await docker(d, ['logs', '--details', '--tail', '1', 'lines'])).stdout, ' three\n');
+  assert.equal((await docker(d, ['rm', 'lines'])).code, 0);
+});

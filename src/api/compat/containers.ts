@@ -144,6 +144,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
         since: timeParam(query.get('since')),
         until: timeParam(query.get('until')),
         timestamps: boolParam(query, 'timestamps'),
+        details: boolParam(query, 'details'),
       },
       (b) => res.write(b),
       abort.signal,

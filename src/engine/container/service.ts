@@ -903,7 +903,7 @@ export class ContainerService {
   // ---- logs ------------------------------------------------------------------
 
   /** Streams log entries to `write` (framed unless TTY); with follow, until exit or abort. */
-  async logs(idOrName: string, o: LogReadOptions & { timestamps: boolean }, write: (b: Buffer) => void, signal: AbortSignal): Promise<{ tty: boolean }> {
+  async logs(idOrName: string, o: LogReadOptions & { timestamps: boolean; details?: boolean }, write: (b: Buffer) => void, signal: AbortSignal): Promise<{ tty: boolean }> {
     const c = this.store.resolve(idOrName);
     const tty = !!c.Config.Tty;
     const stopped = c.State.Running ? this.wait(c.Id, 'not-running', signal).catch(() => undefined) : Promise.resolve();
@@ -911,7 +911,9 @@ export class ContainerService {
       c.LogPath,
       { ...o, follow: o.follow && c.State.Running },
       (e) => {
-        const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), e.text]) : e.text;
+        // --details puts the entry's attributes (log-opt labels/env, none in berth yet) and a space before the line, as dockerd.
+        const line = o.details ? Buffer.concat([Buffer.from(' '), e.text]) : e.text;
+        const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
         write(tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload));
       },
       stopped,

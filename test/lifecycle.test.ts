@@ -135,3 +135,20 @@ test('--init runs tini as PID 1 in front of the command', async () => {
   // The command's exit code comes through tini.
   assert.equal((await docker(d, ['run', '--rm', '--init', 'busybox', 'sh', '-c', 'exit 6'])).code, 6);
 });
+
+test('ps filters: before/since by creation, name as a regex, bad values are 400s', async () => {
+  for (const n of ['first-c', 'second-c', 'third-c']) {
+    assert.equal((await docker(d, ['create', '--name', n, 'busybox', 'true'])).code, 0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const names = async (args: string[]) => (await docker(d, ['ps', '--format', '{{.Names}}', ...args])).stdout.trim().split('\n').filter(Boolean).sort();
+  assert.deepEqual(await names(['--filter', 'since=first-c']), ['second-c', 'third-c']);
+  assert.deepEqual(await names(['--filter', 'before=second-c', '--filter', 'name=-c$']), ['first-c']);
+  assert.deepEqual(await names(['-a', '--filter', 'name=^(first|third)-c$']), ['first-c', 'third-c']);
+  // A name pattern that is not a valid regular expression matches nothing (moby); an unknown status is an error.
+  assert.deepEqual(await names(['-a', '--filter', 'name=(']), []);
+  const bad = await docker(d, ['ps', '--filter', 'status=sleeping']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /invalid filter 'status=sleeping'/);
+  assert.equal((await docker(d, ['rm', 'first-c', 'second-c', 'third-c'])).code, 0);
+});

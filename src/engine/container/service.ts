@@ -928,7 +928,18 @@ export class ContainerService {
     let cs = this.store.list().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     const f = o.filters ?? {};
     const limit = o.limit && o.limit > 0 ? o.limit : 0;
-    if (!o.all && !limit && !f.status) cs = cs.filter((c) => c.State.Running || c.State.Paused);
+    if (!o.all && !limit && !f.status && !f.before && !f.since) cs = cs.filter((c) => c.State.Running || c.State.Paused);
+    for (const v of f.status ?? []) {
+      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(v)) throw invalid(`invalid filter 'status=${v}'`);
+    }
+    // before/since: containers created before/after the given one (moby's rule), by creation time.
+    for (const [key, cmp] of [['before', (a: number, b: number) => a < b], ['since', (a: number, b: number) => a > b]] as const) {
+      for (const ref of f[key] ?? []) {
+        const other = this.store.resolve(ref);
+        const t = Date.parse(other.Created);
+        cs = cs.filter((c) => c.Id !== other.Id && cmp(Date.parse(c.Created), t));
+      }
+    }
     cs = cs.filter((c) => matchesFilters(c, f));
     if (limit) cs = cs.slice(0, limit);
     const out: object[] = [];
@@ -1069,10 +1080,24 @@ function matchesFilters(c: ContainerRecord, f: Record<string, string[]>): boolea
       switch (key) {
         case 'id':
           return c.Id.startsWith(v);
-        case 'name':
-          return new RegExp(v).test(c.Name.slice(1)) || new RegExp(v).test(c.Name);
+        case 'name': {
+          // moby matches names as regular expressions; one that does not compile matches nothing.
+          let re: RegExp;
+          try {
+            re = new RegExp(v);
+          } catch {
+            return false;
+          }
+          return re.test(c.Name.slice(1)) || re.test(c.Name);
+        }
         case 'status':
           return c.State.Status === v;
+        case 'before':
+        case 'since':
+          // Handled by the caller (they compare creation order with another container).
+          return true;
+        case 'network':
+          return (c.HostConfig.NetworkMode ?? 'none') === v;
         case 'label':
           return labelMatches(c.Config.Labels ?? {}, v);
         case 'exited':

@@ -11,6 +11,7 @@ import { Cli, type GlobalOptions } from './cli.js';
 import { configureErrors, describeFlagError, FlagError, normalizeBooleanFlags } from './command.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerImageWorkCommands } from './commands/imagework.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
@@ -32,6 +33,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerRunCommands(program, cli);
   registerContainerCommands(program, cli);
   registerImageCommands(program, cli);
+  registerImageWorkCommands(program, cli);
   registerInspectCommands(program, cli);
   registerSystemCommands(program, cli);
   return { program, cli };

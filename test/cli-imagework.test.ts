@@ -56,3 +56,11 @@ test('image prune -f removes dangling images with docker\'s output', async () =>
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /^Deleted Images:\ndeleted: sha256:[0-9a-f]{64}\n(deleted: sha256:[0-9a-f]{64}\n)*\nTotal reclaimed space: .+\n$/);
 });
+
+test('system df prints what docker prints', async () => {
+  for (const args of [['system', 'df'], ['system', 'df', '--format', '{{json .}}']]) {
+    const b = await berth(d, args);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stdout, (await docker(d, args)).stdout, args.join(' '));
+  }
+});

@@ -12,6 +12,7 @@ import { configureErrors, describeFlagError, FlagError, normalizeBooleanFlags } 
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerImageWorkCommands } from './commands/imagework.js';
+import { registerContainerWorkCommands } from './commands/containerwork.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
@@ -34,6 +35,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerContainerCommands(program, cli);
   registerImageCommands(program, cli);
   registerImageWorkCommands(program, cli);
+  registerContainerWorkCommands(program, cli);
   registerInspectCommands(program, cli);
   registerSystemCommands(program, cli);
   return { program, cli };

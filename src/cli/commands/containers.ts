@@ -40,7 +40,7 @@ export function renderListFormat(render: () => string): string {
  * Runs `op` on every container at once and reports in argument order, as
  * docker's parallelOperation: the name on success, the errors joined at the end.
  */
-async function forEachContainer(cli: Cli, names: string[], op: (name: string) => Promise<void>): Promise<void> {
+export async function forEachContainer(cli: Cli, names: string[], op: (name: string) => Promise<void>): Promise<void> {
   const results = names.map((n) => op(n).then(
     () => undefined,
     (err: unknown) => err ?? new Error('failed'),

@@ -12,6 +12,7 @@ import type { Filters } from '../../client/types.js';
 import { tabwrite, dockerTabwriter } from '../format/table.js';
 import { humanSize } from '../../common/units.js';
 import { forEachContainer } from './containers.js';
+import { confirm } from './imagework.js';
 
 const enc = encodeURIComponent;
 
@@ -68,15 +69,7 @@ async function runUpdate(cli: Cli, names: string[], o: UpdateOptions): Promise<v
 }
 
 async function runContainerPrune(cli: Cli, o: { force?: boolean; filter?: Filters }): Promise<void> {
-  if (!o.force) {
-    cli.out.write('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
-    const answer = await new Promise<string>((resolve) => {
-      cli.in.once('data', (b: Buffer) => resolve(b.toString()));
-      cli.in.once('end', () => resolve(''));
-    });
-    cli.in.pause();
-    if (!/^y(es)?$/i.test(answer.trim())) return;
-  }
+  if (!o.force && !(await confirm(cli, 'WARNING! This will remove all stopped containers.'))) return;
   const r = await cli.client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', {
     query: { filters: JSON.stringify(o.filter ?? {}) },
   });

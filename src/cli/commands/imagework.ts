@@ -19,14 +19,26 @@ import { formatWithTemplate } from '../format/template.js';
 import { humanSizeWithPrecision, humanSize } from '../../common/units.js';
 
 /** Where a tar goes: a file (-o) or stdout, which must not be a terminal (docker's rule). */
-function tarSink(cli: Cli, output: string | undefined, what: string): Writable {
+function tarSink(cli: Cli, output: string | undefined): Writable {
   if (output) return createWriteStream(output);
-  if (cli.out.isTTY) throw new StatusError(1, `cowardly refusing to save to a terminal. Use the -o flag or redirect`.replace('save', what));
+  // docker says "save" for export too.
+  if (cli.out.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
   return cli.out;
 }
 
+/** docker's prune prompt: true when the user answers y/yes. */
+export async function confirm(cli: Cli, warning: string): Promise<boolean> {
+  cli.out.write(`${warning}\nAre you sure you want to continue? [y/N] `);
+  const answer = await new Promise<string>((resolve) => {
+    cli.in.once('data', (b: Buffer) => resolve(b.toString()));
+    cli.in.once('end', () => resolve(''));
+  });
+  cli.in.pause();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
 async function runSave(cli: Cli, names: string[], o: { output?: string }): Promise<void> {
-  const sink = tarSink(cli, o.output, 'save');
+  const sink = tarSink(cli, o.output);
   const res = await cli.client.request('GET', '/images/get', { query: { names } });
   await pipeline(res, sink);
 }
@@ -52,7 +64,7 @@ async function runLoad(cli: Cli, o: { input?: string; quiet?: boolean }): Promis
 }
 
 async function runExport(cli: Cli, container: string, o: { output?: string }): Promise<void> {
-  const sink = tarSink(cli, o.output, 'export');
+  const sink = tarSink(cli, o.output);
   const res = await cli.client.request('GET', `/containers/${encodeURIComponent(container)}/export`);
   await pipeline(res, sink);
 }
@@ -107,18 +119,10 @@ async function runHistory(cli: Cli, image: string, o: { trunc: boolean; quiet?: 
 }
 
 async function runImagePrune(cli: Cli, o: { all?: boolean; force?: boolean; filter?: Filters }): Promise<void> {
-  if (!o.force) {
-    const warning = o.all
-      ? 'WARNING! This will remove all images without at least one container associated to them.'
-      : 'WARNING! This will remove all dangling images.';
-    cli.out.write(`${warning}\nAre you sure you want to continue? [y/N] `);
-    const answer = await new Promise<string>((resolve) => {
-      cli.in.once('data', (b: Buffer) => resolve(b.toString()));
-      cli.in.once('end', () => resolve(''));
-    });
-    cli.in.pause();
-    if (!/^y(es)?$/i.test(answer.trim())) return;
-  }
+  const warning = o.all
+    ? 'WARNING! This will remove all images without at least one container associated to them.'
+    : 'WARNING! This will remove all dangling images.';
+  if (!o.force && !(await confirm(cli, warning))) return;
   const filters: Filters = { ...(o.filter ?? {}) };
   if (o.all) filters.dangling = ['false'];
   const r = await cli.client.json<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }>('POST', '/images/prune', {

@@ -99,13 +99,13 @@ test('docker run -it --rm busybox sh in a terminal: size, resize, exit code', as
     await tmuxDocker(s, ['run', '-it', '--rm', '--name', 'tty1', 'busybox', 'sh']);
     await waitPane(s, /^\/ #\s*$/m);
     await typeLine(s, 'stty size; echo "T=$TERM"');
-    let text = await waitPane(s, /T=xterm/);
+    let text = await waitPane(s, /^T=xterm\s*$/m);
     assert.match(text, /^30 100$/m);
     // The CLI follows SIGWINCH with POST /containers/{id}/resize.
     await tmux('resize-window', '-t', s, '-x', '90', '-y', '25');
     await sleep(500);
     await typeLine(s, 'stty size; echo "R=done"');
-    text = await waitPane(s, /R=done/);
+    text = await waitPane(s, /^R=done\s*$/m);
     assert.match(text, /^25 90$/m);
     await typeLine(s, 'exit 5');
     await waitPane(s, /EXIT=5/);
@@ -124,14 +124,14 @@ test('docker exec -it in a terminal: a tty of the client\'s size, exit code', as
     await tmuxDocker(s, ['exec', '-it', 'tty2', 'sh']);
     await waitPane(s, /^\/ #\s*$/m);
     await typeLine(s, 'stty size; tty; echo "T=$TERM"');
-    const text = await waitPane(s, /T=xterm/);
+    const text = await waitPane(s, /^T=xterm\s*$/m);
     assert.match(text, /^30 100$/m);
     assert.match(text, /^\/dev\/pts\/\d+$/m);
     // SIGWINCH → POST /exec/{id}/resize → the session's own ctl FIFO.
     await tmux('resize-window', '-t', s, '-x', '80', '-y', '20');
     await sleep(500);
     await typeLine(s, 'stty size; echo "R=done"');
-    assert.match(await waitPane(s, /R=done/), /^20 80$/m);
+    assert.match(await waitPane(s, /^R=done\s*$/m), /^20 80$/m);
     await typeLine(s, 'exit 7');
     await waitPane(s, /EXIT=7/);
   } finally {

@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { berth, docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { busyboxRootfs } from './helpers/rootfs.js';
 
 let d: TestDaemon;
@@ -177,4 +177,21 @@ test('docker logs --tail, -t and --details', async () => {
   assert.match((await docker(d, ['logs', '-t', '--tail', '1', 'lines'])).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$/);
   assert.equal((await docker(d, ['logs', '--details', '--tail', '1', 'lines'])).stdout, ' three\n');
   assert.equal((await docker(d, ['rm', 'lines'])).code, 0);
+});
+
+test('--log-opt labels/env select what logs --details shows; unknown options are refused', async () => {
+  const args = ['--log-opt', 'labels=team,none', '--log-opt', 'env=MODE', '--log-opt', 'env-regex=^X_', '--label', 'team=a b', '-e', 'MODE=prod&co', '-e', 'X_ONE=1', '-e', 'OTHER=2'];
+  for (const [cli, name] of [[docker, 'det-docker'], [berth, 'det-berth']] as const) {
+    const r = await cli(d, ['run', '--name', name, ...args, 'busybox', 'echo', 'line']);
+    assert.equal(r.code, 0, r.stderr);
+    // dockerd: sorted by key, query-escaped, a space, then the line.
+    assert.equal((await cli(d, ['logs', '--details', name])).stdout, 'MODE=prod%26co,X_ONE=1,team=a+b line\n');
+    assert.equal((await cli(d, ['logs', name])).stdout, 'line\n');
+    const cfg = await docker(d, ['inspect', '-f', '{{json .HostConfig.LogConfig}}', name]);
+    assert.deepEqual(JSON.parse(cfg.stdout), { Type: 'json-file', Config: { labels: 'team,none', env: 'MODE', 'env-regex': '^X_' } });
+    assert.equal((await docker(d, ['rm', name])).code, 0);
+    const bad = await cli(d, ['run', '--rm', '--log-opt', 'nope=1', 'busybox', 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /unknown log opt 'nope' for json-file log driver/);
+  }
 });

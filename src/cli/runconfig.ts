@@ -41,6 +41,8 @@ export interface CreateFlags {
   init?: boolean;
   interactive?: boolean;
   label?: string[];
+  logDriver?: string;
+  logOpt?: string[];
   memory?: number;
   memorySwap?: number;
   name?: string;
@@ -63,6 +65,7 @@ export interface CreateFlags {
   tty?: boolean;
   ulimit?: Ulimit[];
   user?: string;
+  userns?: string;
   workdir?: string;
 }
 
@@ -90,6 +93,8 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-l, --label <list>', 'Set meta data on a container', collect(validateLabel))
+    .option('--log-driver <string>', 'Logging driver for the container')
+    .option('--log-opt <list>', 'Log driver options', collect())
     .option('-m, --memory <bytes>', 'Memory limit', parseMemBytes)
     .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", parseMemSwapBytes)
     .option('--name <string>', 'Assign a name to the container')
@@ -111,6 +116,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--ulimit <ulimit>', 'Ulimit options', collect(parseUlimit))
     .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--userns <string>', 'User namespace to use')
     .option('-v, --volume <list>', 'Bind mount a volume', collect())
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect(parseMount))
     .option('-w, --workdir <string>', 'Working directory inside the container');
@@ -152,12 +158,21 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
   }
   const tty = !!o.tty;
   const network = o.network ?? o.net;
+  // docker's parseLoggingOpts: key=value pairs (a bare key means an empty value); none takes no options.
+  const logOpts: Record<string, string> = {};
+  for (const kv of o.logOpt ?? []) {
+    const eq = kv.indexOf('=');
+    logOpts[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
+  }
+  if (o.logDriver === 'none' && (o.logOpt ?? []).length > 0) throw new Error('invalid logging opts for driver none');
+  // docker's UsernsMode.Valid(): the daemon's default ("") or the host's.
+  if (o.userns !== undefined && o.userns !== '' && o.userns !== 'host') throw new Error('--userns: invalid USER mode');
 
   const hostConfig: Record<string, unknown> = {
     Binds: o.volume?.length ? o.volume.map(absoluteBind) : null,
     ...(o.mount?.length ? { Mounts: o.mount } : {}),
     ContainerIDFile: '',
-    LogConfig: { Type: '', Config: {} },
+    LogConfig: { Type: o.logDriver ?? '', Config: logOpts },
     // berth's daemon picks the network itself unless one is asked for.
     ...(network ? { NetworkMode: network } : {}),
     PortBindings: {},
@@ -185,7 +200,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     SecurityOpt: securityOpt,
     ...(tmpfs ? { Tmpfs: tmpfs } : {}),
     UTSMode: '',
-    UsernsMode: '',
+    UsernsMode: o.userns ?? '',
     ShmSize: o.shmSize ?? 0,
     Isolation: '',
     CpuShares: o.cpuShares ?? 0,

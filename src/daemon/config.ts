@@ -13,6 +13,8 @@ export interface DaemonConfig {
   debug: boolean;
   configFile: string;
   seccompProfile?: string;
+  /** `--userns-remap`: "default", "user", "user:group", "uid" or "uid:gid". */
+  usernsRemap?: string;
   tls: boolean;
   /** `--tls=false` given: plain TCP was asked for on purpose. */
   tlsDisabled: boolean;
@@ -30,6 +32,7 @@ interface FileConfig {
   pidfile?: string;
   debug?: boolean;
   'seccomp-profile'?: string;
+  'userns-remap'?: string;
   tls?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
@@ -57,6 +60,7 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     .option('-D, --debug', 'enable debug mode')
     .option('--config-file <file>', 'daemon configuration file', DEFAULTS.configFile)
     .option('--seccomp-profile <file>', 'path to seccomp profile')
+    .option('--userns-remap <user/group>', 'user/group setting for user namespaces')
     .addOption(new Option('--tls [bool]', 'use TLS; implied by --tlsverify').argParser((v) => v !== 'false'))
     .addOption(new Option('--tlsverify [bool]', 'use TLS and verify the remote').argParser((v) => v !== 'false'))
     .option('--tlscacert <file>', 'trust certs signed only by this CA')
@@ -74,6 +78,7 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     debug?: boolean;
     configFile: string;
     seccompProfile?: string;
+    usernsRemap?: string;
     tls?: boolean;
     tlsverify?: boolean;
     tlscacert?: string;
@@ -104,6 +109,7 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     debug: o.debug ?? file.debug ?? false,
     configFile: o.configFile,
     seccompProfile: o.seccompProfile ?? file['seccomp-profile'],
+    usernsRemap: o.usernsRemap ?? (file['userns-remap'] || undefined),
     tls: o.tls ?? file.tls ?? false,
     tlsDisabled: o.tls === false || (o.tls === undefined && file.tls === false),
     tlsverify: o.tlsverify ?? file.tlsverify ?? false,

@@ -25,6 +25,7 @@ import { observeRoutes } from '../api/compat/observe.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
+import { remappedDataRoot, RemapError, setupRemappedRoot, type RemappedRoot } from './userns.js';
 import { atomicWriteFile, readJsonIfExists, atomicWriteJson } from '../util/fs.js';
 
 function tlsOptions(cfg: DaemonConfig): https.ServerOptions | undefined {
@@ -97,6 +98,17 @@ async function main(): Promise<number> {
       return 1;
     }
   }
+  let remap: RemappedRoot | null = null;
+  if (cfg.usernsRemap) {
+    try {
+      remap = await setupRemappedRoot(cfg.usernsRemap);
+    } catch (err) {
+      if (!(err instanceof RemapError)) throw err;
+      log.error(err.message);
+      return 1;
+    }
+    if (!remap) log.warn('User namespaces: root cannot be remapped with itself; user namespaces are OFF');
+  }
   await fsp.mkdir(cfg.dataRoot, { recursive: true, mode: 0o710 });
   await fsp.mkdir(cfg.execRoot, { recursive: true, mode: 0o700 });
   try {
@@ -112,15 +124,27 @@ async function main(): Promise<number> {
   await fsp.mkdir(path.dirname(cfg.pidfile), { recursive: true });
   await atomicWriteFile(cfg.pidfile, `${process.pid}`);
 
-  const idFile = path.join(cfg.dataRoot, 'engine-id.json');
+  // Under --userns-remap everything lives in <data-root>/<uid>.<gid>, as dockerd keeps it: images unpacked for one mapping are not shared with another.
+  let dataRoot = cfg.dataRoot;
+  if (remap) {
+    try {
+      dataRoot = await remappedDataRoot(cfg.dataRoot, remap.idMap.rootPair());
+    } catch (err) {
+      log.error((err as Error).message);
+      return 1;
+    }
+    log.info(`User namespaces: ID ranges will be mapped to subuid/subgid ranges of: ${remap.user}`);
+  }
+
+  const idFile = path.join(dataRoot, 'engine-id.json');
   let id = (await readJsonIfExists<{ id: string }>(idFile))?.id;
   if (!id) {
     id = randomUUID();
     await atomicWriteJson(idFile, { id });
   }
 
-  log.info(`starting berthd (data root ${cfg.dataRoot}, exec root ${cfg.execRoot})`);
-  const engine = await Engine.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, seccompProfile: cfg.seccompProfile });
+  log.info(`starting berthd (data root ${dataRoot}, exec root ${cfg.execRoot})`);
+  const engine = await Engine.open({ dataRoot, execRoot: cfg.execRoot, seccompProfile: cfg.seccompProfile, idMap: remap?.idMap });
   const router = new Router();
   systemRoutes(router, engine, { debug: cfg.debug, id });
   imageRoutes(router, engine);

@@ -12,11 +12,14 @@ import { ContainerService } from './container/service.js';
 import { ConmonRuntime } from './runtime/conmon.js';
 import { EventLog } from './events.js';
 import { ExecService } from './exec/service.js';
+import type { IdentityMapping } from './idmap.js';
 
 export interface EngineOptions {
   dataRoot: string;
   execRoot: string;
   seccompProfile?: string;
+  /** `--userns-remap`: containers run in a user namespace with these mappings; `dataRoot` is the remapped one. */
+  idMap?: IdentityMapping;
   runc?: string;
   conmon?: string;
 }
@@ -33,12 +36,12 @@ export class Engine {
 
   static async open(opts: EngineOptions): Promise<Engine> {
     const content = await ContentStore.open(path.join(opts.dataRoot, 'content'));
-    const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'));
+    const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'), opts.idMap);
     const imageStore = await ImageStore.open(path.join(opts.dataRoot, 'image'), content);
     const images = new ImageService(imageStore, content, snapshots);
     const runtime = new ConmonRuntime({ execRoot: opts.execRoot, runc: opts.runc, conmon: opts.conmon });
     await runtime.init();
-    const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'));
+    const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'), opts.idMap?.rootPair().gid ?? 0);
     const containers = new ContainerService(containerStore, images, snapshots, runtime, {
       execRoot: opts.execRoot,
       seccompProfile: opts.seccompProfile,

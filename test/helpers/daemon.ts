@@ -50,6 +50,8 @@ function ping(socket: string): Promise<boolean> {
 export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
   // Short paths: conmon's attach socket path must fit in 108 bytes.
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bt-'));
+  // mkdtemp makes it 0700; a --userns-remap daemon needs its remapped root to pass through (dockerd checks the same).
+  await fsp.chmod(dir, 0o711);
   const socket = path.join(dir, 'b.sock');
   const dataRoot = path.join(dir, 'data');
   const execRoot = path.join(dir, 'run');

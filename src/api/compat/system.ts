@@ -143,7 +143,7 @@ export function systemRoutes(router: Router, engine: Engine, daemon: { debug: bo
       ContainerdCommit: { ID: '' },
       RuncCommit: { ID: t.runcCommit },
       InitCommit: { ID: '' },
-      SecurityOptions: ['name=seccomp,profile=builtin'],
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(engine.opts.idMap ? ['name=userns'] : [])],
       CDISpecDirs: [],
       Warnings: [],
     });

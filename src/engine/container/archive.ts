@@ -70,6 +70,7 @@ import { goQuote } from '../../common/gofmt.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord } from './types.js';
 import type { UserMount } from './mounts.js';
+import { rootPair, toHost, type Identity, type IdentityMapping } from '../idmap.js';
 
 /** Linux O_PATH (x86-64, arm64): a descriptor that names an inode without opening it; Node's constants lack it. */
 const O_PATH = 0o10000000;
@@ -278,10 +279,14 @@ class ScopedRoot {
   /** HostConfig.ReadonlyRootfs. */
   readonlyRootfs = false;
 
-  private constructor(private readonly rootFh: FileHandle) {}
+  private constructor(
+    private readonly rootFh: FileHandle,
+    /** Host IDs of the container's root: owner of directories we create implicitly. */
+    readonly rootOwner: Identity,
+  ) {}
 
-  static async open(dir: string): Promise<ScopedRoot> {
-    return new ScopedRoot(await fsp.open(dir, DIR_FLAGS));
+  static async open(dir: string, rootOwner: Identity): Promise<ScopedRoot> {
+    return new ScopedRoot(await fsp.open(dir, DIR_FLAGS), rootOwner);
   }
 
   get root(): Dir {
@@ -388,7 +393,7 @@ class ScopedRoot {
         if (create) this.assertWritable(top.parts);
         // Counted as a hop too: a container deleting it as fast as we make it cannot keep us here.
         if (!create || ++hops > MAX_SYMLINK_HOPS) throw new PathError('lstat', cpath(childParts), 'ENOENT');
-        await mkdirImplied(top.fd, name, childParts);
+        await mkdirImplied(top.fd, name, childParts, this.rootOwner);
         todo.push(name);
         continue;
       }
@@ -480,8 +485,8 @@ function pushTarget(todo: string[], target: string, stack: Dir[]): void {
   for (let i = t.length - 1; i >= 0; i--) todo.push(t[i]!);
 }
 
-/** An implied parent directory: 0755, root:root, as moby's MkdirAllAndChownNew. */
-async function mkdirImplied(parentFd: number, name: string, parts: readonly string[]): Promise<void> {
+/** An implied parent directory: 0755, owned by the container's root, as moby's MkdirAllAndChownNew. */
+async function mkdirImplied(parentFd: number, name: string, parts: readonly string[], owner: Identity): Promise<void> {
   try {
     await fsp.mkdir(at(parentFd, name), 0o755);
   } catch (err) {
@@ -491,7 +496,7 @@ async function mkdirImplied(parentFd: number, name: string, parts: readonly stri
   const fh = await sys('open', parts, () => fsp.open(at(parentFd, name), DIR_FLAGS));
   try {
     // Explicit: mkdir's mode is filtered by the umask.
-    await fh.chown(0, 0);
+    await fh.chown(owner.uid, owner.gid);
     await fh.chmod(0o755);
   } finally {
     await fh.close();
@@ -589,7 +594,7 @@ function translate(err: unknown, userPath: string, idOrName: string): unknown {
 async function inRoot<T>(containers: ContainerService, idOrName: string, userPath: string, fn: (root: ScopedRoot, c: ContainerRecord) => Promise<T>): Promise<T> {
   try {
     return await containers.withRootfs(idOrName, async (rootfs, c) => {
-      const root = await ScopedRoot.open(rootfs);
+      const root = await ScopedRoot.open(rootfs, rootPair(containers.idMap));
       try {
         return await fn(root, c);
       } finally {
@@ -714,7 +719,11 @@ class TarSink {
   private pending = 0;
   private closed = false;
 
-  constructor(private readonly out: Writable) {
+  /** `ownerMap`: write owners as container IDs (export under --userns-remap). */
+  constructor(
+    private readonly out: Writable,
+    private readonly ownerMap?: IdentityMapping,
+  ) {
     const gone = () => {
       this.closed = true;
     };
@@ -757,6 +766,7 @@ class TarSink {
   }
 
   async header(h: TarHeader): Promise<void> {
+    if (this.ownerMap) h = { ...h, ...this.ownerMap.toContainer(h) };
     for (const b of encodeHeader(h)) await this.push(b);
   }
 
@@ -1003,7 +1013,8 @@ export async function archivePath(containers: ContainerService, idOrName: string
 export async function exportContainer(containers: ContainerService, idOrName: string, begin: () => Writable): Promise<void> {
   try {
     await inRoot(containers, idOrName, '/', async (root) => {
-      const ctx: ArchiveContext = { tar: new TarSink(begin()), root, links: new Map() };
+      // As dockerd: export translates owners back to container IDs; cp (archivePath) shows them as they are on the host.
+      const ctx: ArchiveContext = { tar: new TarSink(begin(), containers.idMap), root, links: new Map() };
       await writeDirContents(root.root.fd, [], '', ctx);
       await ctx.tar.finish();
     });
@@ -1224,7 +1235,7 @@ async function createEntry(
 }
 
 /** moby pkg/archive Unpack, through descriptors: entries land under `dest`, and only inside the root. */
-async function unpack(root: ScopedRoot, dest: Dir, reader: TarReader, o: ExtractOptions, chown: { uid: number; gid: number } | null): Promise<void> {
+async function unpack(root: ScopedRoot, dest: Dir, reader: TarReader, o: ExtractOptions, chown: Identity | null, idMap: IdentityMapping | undefined): Promise<void> {
   const destParts = dest.parts;
   const dirTimes: { parts: string[]; atime: number; mtime: number }[] = [];
   for (let e = await reader.next(); e !== null; e = await reader.next()) {
@@ -1267,7 +1278,8 @@ async function unpack(root: ScopedRoot, dest: Dir, reader: TarReader, o: Extract
         await sys('unlinkat', parts, () => fsp.unlink(at(parent.fd, name)));
       }
     }
-    await createEntry(root, e, reader, parent, name, dest, rel, chown ?? { uid: e.uid, gid: e.gid }, dirTimes);
+    // Owners are container IDs; on disk they are host IDs (identity unless --userns-remap).
+    await createEntry(root, e, reader, parent, name, dest, rel, toHost(idMap, chown ?? { uid: e.uid, gid: e.gid }), dirTimes);
   }
   await reader.drain();
   for (const d of dirTimes) {
@@ -1352,7 +1364,7 @@ export async function extractToDir(containers: ContainerService, idOrName: strin
     const { stream } = await decompressStream(body);
     const reader = new TarReader(stream);
     try {
-      await unpack(root, dest, reader, o, chown);
+      await unpack(root, dest, reader, o, chown, containers.idMap);
     } catch (err) {
       reader.destroy();
       throw err;

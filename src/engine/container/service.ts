@@ -27,13 +27,15 @@ import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
 import { conflict, EngineError, errorMessage, invalid, notFound } from '../errors.js';
 import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
-import { changes, diffTar, type Change } from '../layer/diff.js';
+import { changes, type Change } from '../layer/diff.js';
 import { applyChanges } from '../image/changes.js';
 import { Mutex } from '../../util/mutex.js';
 import { ContainerStore } from './store.js';
 import { randomName, validateName } from './names.js';
 import { statusString } from './state.js';
+import type { IdentityMapping, IdRange } from '../idmap.js';
 import { inspectMounts, ociMounts, resolveMounts } from './mounts.js';
+import { detailsPrefix, extraAttributes, validateLogOpts } from '../logs/attributes.js';
 import { nextDelay, shouldRestart, startOnDaemonStart, validatePolicy } from './restart.js';
 import {
   ZERO_TIME,
@@ -212,6 +214,8 @@ export class ContainerService {
       throw invalid('can\'t create \'AutoRemove\' container with restart policy');
     }
     validatePolicy(hostConfig.RestartPolicy);
+    if (this.idMap) validateUserns(hostConfig);
+    validateLogOpts(hostConfig.LogConfig?.Type || 'json-file', hostConfig.LogConfig?.Config ?? {});
     return this.images.lock.run(async () => {
       const img = this.images.resolve(body.Image!);
       const imgCfg = img.config.config ?? {};
@@ -350,6 +354,7 @@ export class ContainerService {
               pidsLimit: c.HostConfig.PidsLimit || undefined,
             },
             stopSignal: c.Config.StopSignal,
+            userns: this.usernsMappings(c),
           },
           { seccompProfilePath: this.opts.seccompProfile },
         );
@@ -426,6 +431,18 @@ export class ContainerService {
    * meanwhile. A running container's rootfs is mounted already; any other is
    * mounted for the call and unmounted after it.
    */
+  /** `--userns-remap`: how container IDs map to host IDs (undefined: identity). */
+  get idMap(): IdentityMapping | undefined {
+    return this.snapshots.idMap;
+  }
+
+  /** The user namespace a container gets: the daemon's mappings, unless it asked for the host's (`--userns=host`). */
+  private usernsMappings(c: ContainerRecord): { uidMappings: IdRange[]; gidMappings: IdRange[] } | undefined {
+    const m = this.idMap;
+    if (!m || c.HostConfig.UsernsMode === 'host') return undefined;
+    return { uidMappings: [...m.uids], gidMappings: [...m.gids] };
+  }
+
   async withRootfs<T>(idOrName: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
     const c = this.store.resolve(idOrName);
     return this.lock(c.Id).run(async () => {
@@ -774,7 +791,7 @@ export class ContainerService {
       let config: ContainerConfig = { ...c.Config, ...(o.config ?? {}) } as ContainerConfig;
       if (o.changes?.length) config = applyChanges(config, o.changes) as ContainerConfig;
       const parent = this.images.store.get(c.Image);
-      const img = await this.images.createChild(parent, diffTar(this.snapshots.rwPaths(c.Id).upper), {
+      const img = await this.images.createChild(parent, this.snapshots.diffTar(this.snapshots.rwPaths(c.Id).upper), {
         config,
         history: {
           created: new Date().toISOString(),
@@ -907,12 +924,13 @@ export class ContainerService {
     const c = this.store.resolve(idOrName);
     const tty = !!c.Config.Tty;
     const stopped = c.State.Running ? this.wait(c.Id, 'not-running', signal).catch(() => undefined) : Promise.resolve();
+    // --details puts the attributes the log options select (labels, env) and a space before each line, as dockerd.
+    const details = o.details ? detailsPrefix(extraAttributes(c.HostConfig.LogConfig?.Config ?? {}, c.Config.Labels ?? {}, c.Config.Env ?? [])) : null;
     await readLog(
       c.LogPath,
       { ...o, follow: o.follow && c.State.Running },
       (e) => {
-        // --details puts the entry's attributes (log-opt labels/env, none in berth yet) and a space before the line, as dockerd.
-        const line = o.details ? Buffer.concat([Buffer.from(' '), e.text]) : e.text;
+        const line = details ? Buffer.concat([details, e.text]) : e.text;
         const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
         write(tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload));
       },
@@ -1043,6 +1061,16 @@ export class ContainerService {
  * Networks are joined at start, as in dockerd (so an unknown network fails the
  * start, not the create). berth has no networks yet beyond loopback.
  */
+/** dockerd's checks of what cannot run in a private user namespace (verifyPlatformContainerSettings). */
+function validateUserns(h: HostConfig): void {
+  if (h.UsernsMode === 'host') return;
+  if (h.Privileged) {
+    throw invalid('privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode');
+  }
+  if (h.NetworkMode === 'host') throw invalid("cannot share the host's network namespace when user namespaces are enabled");
+  if (h.PidMode === 'host') throw invalid('cannot share the host PID namespace when user namespaces are enabled');
+}
+
 function checkNetworkMode(mode: string): void {
   if (mode === 'none') return;
   if (!['host', 'bridge'].includes(mode) && !mode.startsWith('container:')) throw notFound(`network ${mode} not found`);
@@ -1055,7 +1083,8 @@ function normalizeHostConfig(h: HostConfig): HostConfig {
   return {
     ...h,
     Binds: h.Binds ?? null,
-    LogConfig: h.LogConfig?.Type ? h.LogConfig : { Type: 'json-file', Config: {} },
+    // dockerd: an empty type is the daemon's default driver; the options stay.
+    LogConfig: { Type: h.LogConfig?.Type || 'json-file', Config: h.LogConfig?.Config ?? {} },
     NetworkMode: networkMode,
     PortBindings: h.PortBindings ?? {},
     RestartPolicy: h.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },

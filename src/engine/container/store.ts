@@ -13,11 +13,20 @@ export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
 
-  private constructor(readonly root: string) {}
+  /**
+   * `group`: group of the container directories (0710). Under --userns-remap
+   * it is the remapped root's, so runc's init, running as that user, can
+   * reach the /etc/hosts, /etc/hostname and /etc/resolv.conf bound from here.
+   */
+  private constructor(
+    readonly root: string,
+    private readonly group: number,
+  ) {}
 
-  static async open(root: string): Promise<ContainerStore> {
+  static async open(root: string, group = 0): Promise<ContainerStore> {
     await fsp.mkdir(root, { recursive: true, mode: 0o710 });
-    const store = new ContainerStore(root);
+    if (group !== 0) await fsp.chown(root, 0, group);
+    const store = new ContainerStore(root, group);
     for (const id of await fsp.readdir(root)) {
       // Directories of removed containers whose deletion a crash interrupted.
       if (id.startsWith('.trash-')) await fsp.rm(path.join(root, id), { recursive: true, force: true });
@@ -87,7 +96,8 @@ export class ContainerStore {
   }
 
   async save(rec: ContainerRecord): Promise<void> {
-    await fsp.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    const made = await fsp.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    if (made !== undefined && this.group !== 0) await fsp.chown(this.dir(rec.Id), 0, this.group);
     await atomicWriteJson(path.join(this.dir(rec.Id), 'config.v2.json'), rec, 0o600);
     this.byId.set(rec.Id, rec);
     this.byName.set(rec.Name, rec.Id);

@@ -34,6 +34,7 @@ import { InvalidLayerError, LayerEscapeError } from './errors.js';
 import { fsPool, type FsOp } from './fs-pool.js';
 import { mknodBatch, setXattrs, type XattrSpec } from './special.js';
 import { TarReader, type TarEntry } from './tar-reader.js';
+import type { Identity, IdentityMapping } from '../idmap.js';
 
 export { InvalidLayerError, LayerEscapeError };
 
@@ -180,10 +181,14 @@ class Applier {
   private readonly xattrs: { node: FsNode; name: string; value: Buffer }[] = [];
   /** Deferred directory times: set last, because creating entries inside a directory changes its mtime. */
   private readonly dirTimes = new Map<FsNode, { atime: number; mtime: number }>();
-  /** Implied directories are owned by root like Docker's; skip the chown when we already are root:root. */
-  private readonly needImpliedChown = process.geteuid?.() !== 0 || process.getegid?.() !== 0;
+  /** Owner of implied directories: the (possibly remapped) root, like Docker's. */
+  private readonly impliedOwner: Identity;
+  /** Skip the chown when the process creating them is that owner already. */
+  private readonly needImpliedChown: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, impliedOwner: Identity) {
+    this.impliedOwner = impliedOwner;
+    this.needImpliedChown = process.geteuid?.() !== impliedOwner.uid || process.getegid?.() !== impliedOwner.gid;
     this.rootAbs = Buffer.from(path.resolve(root), 'utf8').toString('latin1');
     this.root = this.makeNode(null, '', 'dir');
   }
@@ -379,7 +384,7 @@ class Applier {
     await fsp.mkdir(p, 0o755);
     // Explicit chmod: the mkdir mode is filtered by the process umask.
     await fsp.chmod(p, 0o755);
-    if (this.needImpliedChown) await fsp.lchown(p, 0, 0);
+    if (this.needImpliedChown) await fsp.lchown(p, this.impliedOwner.uid, this.impliedOwner.gid);
     return node;
   }
 
@@ -619,18 +624,25 @@ class Applier {
   }
 }
 
+export interface ApplyOptions {
+  /** `--userns-remap`: entries' uid/gid are container IDs, written as their host IDs. */
+  idMap?: IdentityMapping;
+}
+
 /**
  * Applies an UNCOMPRESSED layer tar stream onto `root`. `root` is an existing
  * directory, normally empty, that will become an overlayfs lower/upper dir.
  * On failure the promise rejects once all in-flight writes have settled and
  * the input has been destroyed. The caller is expected to delete `root`.
  */
-export async function applyLayer(root: string, tar: Readable): Promise<ApplyResult> {
+export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const { idMap } = opts;
   const reader = new TarReader(tar);
-  const applier = new Applier(root);
+  const applier = new Applier(root, idMap ? idMap.rootPair() : { uid: 0, gid: 0 });
   try {
     await applier.init();
     for (let e = await reader.next(); e !== null; e = await reader.next()) {
+      if (idMap) Object.assign(e, idMap.toHost(e));
       await applier.apply(e, reader);
     }
     await reader.drain();

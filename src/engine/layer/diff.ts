@@ -18,6 +18,7 @@ import path from 'node:path';
 import { pack, type Header as Headers } from 'tar-stream';
 import type { Readable } from 'node:stream';
 import { run } from '../../util/exec.js';
+import { toContainer, type IdentityMapping } from '../idmap.js';
 
 export type ChangeKind = 0 | 1 | 2; // Modified, Added, Deleted (Docker's numbering)
 
@@ -114,18 +115,24 @@ function minor(rdev: number): number {
  * whiteouts become `.wh.` files, opaque directories get a `.wh..wh..opq`
  * entry, hardlinks within the layer are kept as links.
  */
-export function diffTar(upper: string): Readable {
+export function diffTar(upper: string, opts: { idMap?: IdentityMapping } = {}): Readable {
+  const { idMap } = opts;
   const tar = pack();
   void (async () => {
     const opaque = await opaqueDirs(upper);
     const inodes = new Map<string, string>();
     for (const e of await walk(upper)) {
       const name = e.rel.slice(1);
+      // With --userns-remap the files belong to host IDs; the layer records
+      // container IDs. Whiteouts are made by the kernel as the mounter (host
+      // root) and keep their owner, as moby's tar appender does.
+      const hostOwner = { uid: e.st.uid, gid: e.st.gid };
+      const owner = isWhiteout(e.st) ? hostOwner : toContainer(idMap, hostOwner);
       const base: Partial<Headers> & { name: string } = {
         name,
         mode: e.st.mode & 0o7777,
-        uid: e.st.uid,
-        gid: e.st.gid,
+        uid: owner.uid,
+        gid: owner.gid,
         mtime: e.st.mtime,
       };
       if (isWhiteout(e.st)) {
@@ -133,7 +140,8 @@ export function diffTar(upper: string): Readable {
         // Docker's overlay converter: a regular empty file, mode 0600, owner and times kept.
         await entry(tar, { ...base, name: wh, type: 'file', size: 0, mode: 0o600 });
       } else if (e.st.isDirectory()) {
-        await entry(tar, { ...base, type: 'directory' });
+        // moby's tar appender names directories with a trailing slash.
+        await entry(tar, { ...base, name: `${name}/`, type: 'directory' });
         // The opaque marker carries the directory's permission bits, as Docker writes it.
         if (opaque.has(e.rel)) await entry(tar, { ...base, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: e.st.mode & 0o777 });
       } else if (e.st.isSymbolicLink()) {

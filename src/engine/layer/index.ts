@@ -9,4 +9,4 @@
  */
 
 export { decompressStream, detectCompression, type Compression } from './compression.js';
-export { applyLayer, InvalidLayerError, LayerEscapeError, type ApplyResult } from './apply.js';
+export { applyLayer, InvalidLayerError, LayerEscapeError, type ApplyOptions, type ApplyResult } from './apply.js';

@@ -26,6 +26,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyLayer } from '../layer/index.js';
+import { diffTar } from '../layer/diff.js';
+import type { Identity, IdentityMapping } from '../idmap.js';
 import { digestHex, type Digest } from '../../common/reference/digest.js';
 import { readJsonIfExists, atomicWriteJson, directorySize } from '../../util/fs.js';
 import { run } from '../../util/exec.js';
@@ -64,14 +66,33 @@ export function chainIds(diffIds: Digest[]): Digest[] {
 }
 
 export class OverlaySnapshotter {
-  private constructor(readonly root: string) {}
+  private constructor(
+    readonly root: string,
+    /** `--userns-remap`: layers hold host IDs; container root is `rootPair(idMap)`. */
+    readonly idMap: IdentityMapping | undefined,
+  ) {}
 
-  static async open(root: string): Promise<OverlaySnapshotter> {
+  static async open(root: string, idMap?: IdentityMapping): Promise<OverlaySnapshotter> {
     for (const d of ['layers', 'l', 'rw', 'tmp', 'empty']) await fsp.mkdir(path.join(root, d), { recursive: true });
     // Unpacks cut short by a crash.
     await fsp.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fsp.mkdir(path.join(root, 'tmp'));
-    return new OverlaySnapshotter(root);
+    if (idMap) {
+      // runc's init runs as the remapped root and must reach each container's
+      // merged dir: group search permission for it on the way, as dockerd's
+      // overlay2 gives (0710 root:<remapped gid>); nothing more.
+      const gid = idMap.rootPair().gid;
+      for (const d of [root, path.join(root, 'rw')]) {
+        await fsp.chown(d, 0, gid);
+        await fsp.chmod(d, 0o710);
+      }
+    }
+    return new OverlaySnapshotter(root, idMap);
+  }
+
+  /** A layer tar of a container's upper dir (commit), in container IDs. */
+  diffTar(upper: string): Readable {
+    return diffTar(upper, { idMap: this.idMap });
   }
 
   private layerDir(chainId: Digest): string {
@@ -104,7 +125,8 @@ export class OverlaySnapshotter {
     const diff = path.join(tmp, 'diff');
     await fsp.mkdir(diff, { recursive: true, mode: 0o755 });
     try {
-      const { size } = await applyLayer(diff, open());
+      if (this.idMap) await chownTo(diff, this.idMap.rootPair());
+      const { size } = await applyLayer(diff, open(), { idMap: this.idMap });
       const short = randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 26).toUpperCase();
       const rec: LayerRecord = { chainId, diffId, parent, size };
       await fsp.writeFile(path.join(tmp, 'link'), short);
@@ -156,11 +178,24 @@ export class OverlaySnapshotter {
     await fsp.mkdir(path.join(dir, 'work'), { recursive: true, mode: 0o700 });
     await fsp.mkdir(path.join(dir, 'merged'), { recursive: true, mode: 0o700 });
     const init = path.join(dir, 'init');
-    for (const d of ['dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) await fsp.mkdir(path.join(init, d), { recursive: true, mode: 0o755 });
+    const made: string[] = ['diff', 'work', 'merged', 'init'].map((d) => path.join(dir, d));
+    for (const d of ['dev', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) {
+      await fsp.mkdir(path.join(init, d), { recursive: true, mode: 0o755 });
+      made.push(path.join(init, d));
+    }
     for (const f of ['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'dev/console']) {
       await fsp.writeFile(path.join(init, f), '', { mode: f === '.dockerenv' ? 0o755 : 0o644 });
+      made.push(path.join(init, f));
     }
     await fsp.symlink('/proc/mounts', path.join(init, 'etc', 'mtab'));
+    made.push(path.join(init, 'etc', 'mtab'));
+    if (this.idMap) {
+      // The container's root owns its layer (dockerd: diff, work, merged and the init layer belong to the remapped root).
+      const owner = this.idMap.rootPair();
+      await fsp.chown(dir, 0, owner.gid);
+      await fsp.chmod(dir, 0o710);
+      for (const p of made) await fsp.lchown(p, owner.uid, owner.gid);
+    }
   }
 
   async removeRw(id: string): Promise<void> {
@@ -217,6 +252,10 @@ export class OverlaySnapshotter {
   async usage(): Promise<number> {
     return directorySize(path.join(this.root, 'layers'));
   }
+}
+
+async function chownTo(p: string, id: Identity): Promise<void> {
+  await fsp.lchown(p, id.uid, id.gid);
 }
 
 /** True when `p` is listed in /proc/self/mountinfo as a mount point. */

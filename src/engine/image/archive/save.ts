@@ -28,7 +28,6 @@ import { pack as tarPack, type Header, type Pack } from 'tar-stream';
 import type { StagedBlob } from '../../content/store.js';
 import { EngineError, invalid, notFound } from '../../errors.js';
 import { decompressStream } from '../../layer/index.js';
-import { diffTar } from '../../layer/diff.js';
 import { digestHex, sha256Hex, type Digest } from '../../../common/reference/digest.js';
 import {
   familiarName,
@@ -166,7 +165,7 @@ async function openLayer(images: ImageService, img: ImageRecord, i: number, chai
     } catch {
       throw new EngineError('system', `cannot save image ${img.id}: layer ${diffId} is neither stored nor unpacked`);
     }
-    staged = await content.stage(diffTar(dir));
+    staged = await content.stage(images.snapshots.diffTar(dir));
     how = 'packing its unpacked files again (the original layer tar is not stored)';
   }
   try {

@@ -25,6 +25,7 @@ import type {
   LinuxCPU,
   LinuxDevice,
   LinuxDeviceCgroup,
+  LinuxIDMapping,
   LinuxMemory,
   LinuxNamespace,
   LinuxResources,
@@ -79,6 +80,8 @@ export interface SpecInput {
     pidsLimit?: number;
     oomKillDisable?: boolean;
   };
+  /** A private user namespace with these mappings (dockerd --userns-remap, unless UsernsMode is "host"). */
+  userns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };
   namespaces?: {
     network?: string; // path of a netns to join; undefined = a new one
     ipc?: 'private' | 'host';
@@ -355,6 +358,9 @@ function buildMounts(input: SpecInput, userMounts: Mount[], shmSize: number): Mo
     for (const m of out) {
       if (m.destination === '/sys' || m.type === 'cgroup') clearReadOnly(m);
     }
+  } else if (input.userns) {
+    // moby: a read-only remount of the cgroup mount fails inside a user namespace.
+    for (const m of out) if (m.type === 'cgroup') clearReadOnly(m);
   }
   return [...out, ...userMounts];
 }
@@ -401,6 +407,7 @@ export async function buildSpec(input: SpecInput, opts: BuildOptions = {}): Prom
   if (nsOpt.ipc !== 'host') namespaces.push({ type: 'ipc' });
   // dockerd's default cgroupns mode: private on cgroup v2, host on v1.
   if (cgroup2) namespaces.push({ type: 'cgroup' });
+  if (input.userns) namespaces.push({ type: 'user' });
 
   const mounts = buildMounts(input, buildUserMounts(input), shmSize);
 
@@ -431,6 +438,7 @@ export async function buildSpec(input: SpecInput, opts: BuildOptions = {}): Prom
     mounts,
     linux: {
       namespaces,
+      ...(input.userns ? { uidMappings: input.userns.uidMappings.map((m) => ({ ...m })), gidMappings: input.userns.gidMappings.map((m) => ({ ...m })) } : {}),
       devices,
       cgroupsPath: input.cgroupsPath,
       resources,

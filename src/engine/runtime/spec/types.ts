@@ -162,8 +162,16 @@ export interface LinuxSeccomp {
   syscalls?: LinuxSyscall[];
 }
 
+export interface LinuxIDMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface Linux {
   namespaces: LinuxNamespace[];
+  uidMappings?: LinuxIDMapping[];
+  gidMappings?: LinuxIDMapping[];
   devices?: LinuxDevice[];
   cgroupsPath?: string;
   resources?: LinuxResources;

@@ -124,7 +124,7 @@ describe('commands', { concurrency: true }, () => {
     await import('node:fs/promises').then((fs) => fs.writeFile(envFile, '# comment\nFROMFILE=f\n'));
     const b = await berth(
       d,
-      ['run', '--rm', '-e', 'FOO=bar', '-e', 'HOSTVAR', '-e', 'BERTH_UNSET_VAR', `--env-file=${envFile}`, '-w', '/tmp', '-u', '1000:1000', 'busybox',
+      ['run', '--rm', '-e', 'FOO=bar', '-e', 'HOSTVAR', '-e', 'BERTH_UNSET_VAR', '--env-file', envFile, '-w', '/tmp', '-u', '1000:1000', 'busybox',
         'sh', '-c', 'echo $FOO $HOSTVAR $FROMFILE ${BERTH_UNSET_VAR-unset}; pwd; id -u; id -g'],
       { ...RUN, env: { HOSTVAR: 'fromhost' } },
     );

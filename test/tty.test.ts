@@ -173,3 +173,29 @@ test('exec start ConsoleSize sizes the exec\'s terminal; output is raw with Tty'
     await docker(d, ['rm', '-f', 'tty3']);
   }
 });
+
+test('docker run -it: ctrl-p ctrl-q detaches and leaves the container running; attach --detach-keys comes back', async () => {
+  const s = 'detach';
+  const s2 = 'reattach';
+  try {
+    await tmuxDocker(s, ['run', '-it', '--name', 'tty4', 'busybox', 'sh']);
+    await waitPane(s, /^\/ #\s*$/m);
+    await tmux('send-keys', '-t', s, 'C-p', 'C-q');
+    await waitPane(s, /EXIT=0/);
+    const state = await docker(d, ['inspect', '-f', '{{.State.Status}}', 'tty4']);
+    assert.equal(state.stdout.trim(), 'running');
+    await tmuxDocker(s2, ['attach', '--detach-keys', 'ctrl-x', 'tty4']);
+    // The shell is still there: a command typed now runs in it.
+    await sleep(300);
+    await typeLine(s2, 'echo back-$((1+1))');
+    await waitPane(s2, /^back-2\s*$/m);
+    await tmux('send-keys', '-t', s2, 'C-x');
+    // docker attach reports a detach as the error "read escape sequence", status 1 (run -it exits 0).
+    assert.match(await waitPane(s2, /EXIT=\d+/), /read escape sequence\s+EXIT=1/);
+    assert.equal((await docker(d, ['inspect', '-f', '{{.State.Status}}', 'tty4'])).stdout.trim(), 'running');
+  } finally {
+    await tmux('kill-session', '-t', s).catch(() => undefined);
+    await tmux('kill-session', '-t', s2).catch(() => undefined);
+    await docker(d, ['rm', '-f', 'tty4']);
+  }
+});

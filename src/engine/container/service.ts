@@ -370,7 +370,10 @@ export class ContainerService {
           logPath: c.LogPath,
           tty: !!c.Config.Tty,
           stdin: !!c.Config.OpenStdin,
-          leaveStdinOpen: c.Config.OpenStdin && !c.Config.StdinOnce,
+          // dockerd closes a container's stdin when an attached client's input ends only
+          // with StdinOnce and no TTY: a terminal's stdin stays open for the next attach
+          // (after a ctrl-p ctrl-q detach, say).
+          leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         });
         await this.connectPendingAttach(c.Id);
         await this.runtime.start(c.Id);

@@ -66,3 +66,29 @@ test('docker update changes a running container\'s memory and pids limits', asyn
   assert.equal((await docker(d, ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}', 'grow'])).stdout.trim(), '67108864 50');
   assert.equal((await docker(d, ['rm', '-f', 'grow'])).code, 0);
 });
+
+test('bad limits and stop signals are refused at create and update, with dockerd\'s messages', async () => {
+  const before = (await docker(d, ['ps', '-aq'])).stdout;
+  const cases: [string[], RegExp][] = [
+    [['-m', '100k'], /Minimum memory limit allowed is 6MB/],
+    [['-m', '20m', '--memory-swap', '10m'], /Minimum memoryswap limit should be larger than memory limit, see usage/],
+    [['--cpuset-cpus', '64'], /Requested CPUs are not available - requested 64, available: \d/],
+    [['--cpuset-cpus', '1-x'], /Invalid value 1-x for cpuset cpus: invalid format: 1-x/],
+    [['--cpus', '4096'], /Range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available/],
+    [['--stop-signal', 'SIGFOO'], /Invalid signal: SIGFOO/],
+  ];
+  for (const [flags, message] of cases) {
+    const r = await docker(d, ['create', ...flags, 'busybox', 'true']);
+    // docker create reports a daemon error with status 1 (run would say 125).
+    assert.equal(r.code, 1, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  // Nothing was created on the way.
+  assert.equal((await docker(d, ['ps', '-aq'])).stdout, before);
+  assert.equal((await docker(d, ['create', '--name', 'upd', 'busybox', 'true'])).code, 0);
+  const u = await docker(d, ['update', '--cpuset-cpus', '64', 'upd']);
+  assert.equal(u.code, 1);
+  assert.match(u.stderr, /Requested CPUs are not available/);
+  assert.equal((await docker(d, ['inspect', '-f', '{{.HostConfig.CpusetCpus}}', 'upd'])).stdout.trim(), '');
+  assert.equal((await docker(d, ['rm', 'upd'])).code, 0);
+});

@@ -23,7 +23,7 @@ import { fullRunConfig, labelMatches } from '../image/service.js';
 import type { OverlaySnapshotter } from '../snapshot/overlay.js';
 import { ConmonRuntime, RuntimeError } from '../runtime/conmon.js';
 import { bridgeAttach } from '../runtime/attach.js';
-import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
+import { buildSpec, checkResources, specToJSON, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import { conflict, EngineError, errorMessage, invalid, notFound } from '../errors.js';
 import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
@@ -216,6 +216,7 @@ export class ContainerService {
     validatePolicy(hostConfig.RestartPolicy);
     if (this.idMap) validateUserns(hostConfig);
     validateLogOpts(hostConfig.LogConfig?.Type || 'json-file', hostConfig.LogConfig?.Config ?? {});
+    await checkContainerSettings(hostConfig, body.StopSignal);
     return this.images.lock.run(async () => {
       const img = this.images.resolve(body.Image!);
       const imgCfg = img.config.config ?? {};
@@ -342,17 +343,7 @@ export class ContainerService {
               ...(c.HostConfig.Init ? [{ source: this.opts.initBinary ?? '/usr/bin/tini-static', destination: INIT_PATH, type: 'bind', options: ['bind', 'ro'] }] : []),
             ],
             cgroupsPath: `/berth/${c.Id}`,
-            resources: {
-              memory: c.HostConfig.Memory || undefined,
-              memorySwap: c.HostConfig.MemorySwap || undefined,
-              cpuShares: c.HostConfig.CpuShares || undefined,
-              nanoCpus: c.HostConfig.NanoCpus || undefined,
-              cpuQuota: c.HostConfig.CpuQuota || undefined,
-              cpuPeriod: c.HostConfig.CpuPeriod || undefined,
-              cpusetCpus: c.HostConfig.CpusetCpus || undefined,
-              cpusetMems: c.HostConfig.CpusetMems || undefined,
-              pidsLimit: c.HostConfig.PidsLimit || undefined,
-            },
+            resources: specResources(c.HostConfig),
             stopSignal: c.Config.StopSignal,
             userns: this.usernsMappings(c),
           },
@@ -726,6 +717,7 @@ export class ContainerService {
       if (u.NanoCpus && (u.CpuQuota || u.CpuPeriod)) throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
       const next: HostConfig = { ...c.HostConfig };
       for (const k of keys) if (u[k] !== undefined && u[k] !== null && u[k] !== 0 && u[k] !== '') (next as Record<string, unknown>)[k] = u[k];
+      await checkContainerSettings(next, undefined);
       if (u.RestartPolicy?.Name) next.RestartPolicy = u.RestartPolicy;
       if (c.State.Running) {
         const args: string[] = [];
@@ -1064,6 +1056,32 @@ export class ContainerService {
  * Networks are joined at start, as in dockerd (so an unknown network fails the
  * start, not the create). berth has no networks yet beyond loopback.
  */
+/** A container's resource limits as the spec builder takes them. */
+function specResources(h: HostConfig): NonNullable<SpecInput['resources']> {
+  return {
+    memory: h.Memory || undefined,
+    memorySwap: h.MemorySwap || undefined,
+    cpuShares: h.CpuShares || undefined,
+    nanoCpus: h.NanoCpus || undefined,
+    cpuQuota: h.CpuQuota || undefined,
+    cpuPeriod: h.CpuPeriod || undefined,
+    cpusetCpus: h.CpusetCpus || undefined,
+    cpusetMems: h.CpusetMems || undefined,
+    pidsLimit: h.PidsLimit || undefined,
+  };
+}
+
+/** dockerd's create/update-time checks of limits and the stop signal, as engine errors. */
+async function checkContainerSettings(h: HostConfig, stopSignal: string | undefined): Promise<void> {
+  if (stopSignal) parseSignal(stopSignal);
+  try {
+    await checkResources(specResources(h));
+  } catch (err) {
+    if (err instanceof SpecError) throw invalid(err.message);
+    throw err;
+  }
+}
+
 /** dockerd's checks of what cannot run in a private user namespace (verifyPlatformContainerSettings). */
 function validateUserns(h: HostConfig): void {
   if (h.UsernsMode === 'host') return;

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { hostCapabilities, tweakCapabilities } from './caps.js';
 import { SpecError } from './errors.js';
-import { hostDevices, isCgroup2, swapLimitSupported, thermalThrottlePaths } from './host.js';
+import { hostCpuset, hostDevices, isCgroup2, swapLimitSupported, thermalThrottlePaths } from './host.js';
 import { clearReadOnly, DEFAULT_SHM_SIZE, defaultMounts, mountDepth, tmpfsMount } from './mounts.js';
 import { buildRlimits, readHostRlimits } from './rlimits.js';
 import { DEFAULT_SECCOMP_PROFILE_PATH, loadProfileFile, parseProfile, setupSeccomp } from './seccomp.js';
@@ -227,6 +227,51 @@ export function replaceOrAppendEnv(defaults: readonly string[], overrides: reado
 }
 
 const LINUX_MIN_MEMORY = 6 * 1024 * 1024;
+
+/** moby's parsers.ParseUintList: "0-2,4" → {0,1,2,4}; null when malformed. */
+function parseUintList(v: string): Set<number> | null {
+  const out = new Set<number>();
+  for (const part of v.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return null;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) return null;
+    for (let i = lo; i <= hi; i++) out.add(i);
+  }
+  return out;
+}
+
+/** moby sysInfo.IsCpusetCpusAvailable / IsCpusetMemsAvailable, with its messages. */
+async function checkCpuset(requested: string | undefined, what: 'cpus' | 'mems'): Promise<void> {
+  if (!requested) return;
+  const want = parseUintList(requested);
+  if (!want) throw new SpecError('invalid', `Invalid value ${requested} for cpuset ${what}: invalid format: ${requested}`);
+  const available = await hostCpuset(what);
+  const have = parseUintList(available);
+  if (!have) return; // the host's own list is unreadable: leave it to the kernel
+  for (const n of want) {
+    if (!have.has(n)) {
+      throw new SpecError(
+        'invalid',
+        what === 'cpus'
+          ? `Requested CPUs are not available - requested ${requested}, available: ${available}`
+          : `Requested memory nodes are not available - requested ${requested}, available: ${available}`,
+      );
+    }
+  }
+}
+
+/**
+ * The checks dockerd makes on a container's resources when it is created or
+ * updated (verifyPlatformContainerResources), so that a bad limit is refused
+ * then rather than at start.
+ */
+export async function checkResources(r: NonNullable<SpecInput['resources']>): Promise<void> {
+  await buildResources(r);
+  await checkCpuset(r.cpusetCpus, 'cpus');
+  await checkCpuset(r.cpusetMems, 'mems');
+}
 
 /** moby verifyPlatformContainerResources + getMemoryResources/getCPUResources/getPidsLimit. */
 async function buildResources(

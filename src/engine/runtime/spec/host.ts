@@ -42,6 +42,15 @@ export function swapLimitSupported(): Promise<boolean> {
   return swapLimit;
 }
 
+/**
+ * The CPUs or memory nodes containers may use, as moby's sysinfo reads them:
+ * the cpuset cgroup root's list (v1), or the root's effective list (v2).
+ */
+export async function hostCpuset(what: 'cpus' | 'mems'): Promise<string> {
+  const file = (await isCgroup2()) ? `/sys/fs/cgroup/cpuset.${what}.effective` : `/sys/fs/cgroup/cpuset/cpuset.${what}`;
+  return (await readFile(file, 'utf8').catch(() => '')).trim();
+}
+
 /** "0-3,8,10-11" → [0,1,2,3,8,10,11] (the /sys/devices/system/cpu/possible format). */
 export function parseCpuList(text: string): number[] {
   const out: number[] = [];

@@ -185,8 +185,8 @@ test('docker run -it: ctrl-p ctrl-q detaches and leaves the container running; a
     const state = await docker(d, ['inspect', '-f', '{{.State.Status}}', 'tty4']);
     assert.equal(state.stdout.trim(), 'running');
     await tmuxDocker(s2, ['attach', '--detach-keys', 'ctrl-x', 'tty4']);
-    // The shell is still there: a command typed now runs in it.
-    await sleep(300);
+    // The shell is still there: attach's resize makes it redraw its prompt, and a command typed now runs in it.
+    await waitPane(s2, /^\/ #/m);
     await typeLine(s2, 'echo back-$((1+1))');
     await waitPane(s2, /^back-2\s*$/m);
     await tmux('send-keys', '-t', s2, 'C-x');

@@ -14,7 +14,9 @@ BERTH=(node "$ROOT/dist/src/cli/main.js")
 # Start berthd unless one is already answering.
 if ! "${BERTH[@]}" version >/dev/null 2>&1; then
   mkdir -p /var/log
-  nohup node "$ROOT/dist/src/daemon/main.js" -H "unix://$SOCK" >>/var/log/berthd.log 2>&1 &
+  # The demo's containers need no way out of this machine: no masquerading, no
+  # forwarding. A daemon of your own takes dockerd's defaults (both on).
+  nohup node "$ROOT/dist/src/daemon/main.js" -H "unix://$SOCK" --ip-masq=false --ip-forward=false >>/var/log/berthd.log 2>&1 &
   for _ in $(seq 1 100); do
     "${BERTH[@]}" version >/dev/null 2>&1 && break
     sleep 0.1

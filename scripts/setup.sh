@@ -11,7 +11,8 @@ fi
 
 # Host tools berth drives:
 #   runc, conmon            OCI runtime and per-container monitor
-#   containernetworking-plugins, iptables   networking (CNI)
+#   containernetworking-plugins, iptables   networking (CNI: bridge, host-local, portmap, loopback)
+#   nftables                nft: the network tests put back the tables they caused
 #   golang-github-containers-common          default seccomp profile (/usr/share/containers/seccomp.json)
 #   busybox-static          the offline demo/test image's rootfs
 #   xz-utils zstd bzip2     layer decompression
@@ -20,7 +21,7 @@ fi
 #   iproute2 util-linux     ip, mount/umount
 #   tmux                    terminal tests
 #   skopeo openssl          interoperability (OCI layouts) and TLS tests
-PKGS=(runc conmon containernetworking-plugins iptables golang-github-containers-common busybox-static
+PKGS=(runc conmon containernetworking-plugins iptables nftables golang-github-containers-common busybox-static
       xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -4,6 +4,7 @@
  * parse). The body has the fields and order the docker CLI sends, so a
  * container looks the same whichever client made it.
  */
+import { parseExpose, parsePublish, type ParsedPorts } from './ports.js';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
@@ -50,6 +51,9 @@ export interface CreateFlags {
   pidsLimit?: number;
   platform?: string;
   privileged?: boolean;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
   pull: string;
   quiet?: boolean;
   readOnly?: boolean;
@@ -103,6 +107,9 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', parseIntFlag)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--privileged', 'Give extended privileges to this container')
+    .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect())
+    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
+    .option('--expose <list>', 'Expose a port or a range of ports', collect())
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('-q, --quiet', 'Suppress the pull output')
     .option('--read-only', "Mount the container's root filesystem as read only")
@@ -165,6 +172,9 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     logOpts[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
   }
   if (o.logDriver === 'none' && (o.logOpt ?? []).length > 0) throw new Error('invalid logging opts for driver none');
+  const ports: ParsedPorts = { exposed: {}, bindings: {} };
+  for (const p of o.publish ?? []) parsePublish(p, ports);
+  for (const e of o.expose ?? []) parseExpose(e, ports);
   // docker's UsernsMode.Valid(): the daemon's default ("") or the host's.
   if (o.userns !== undefined && o.userns !== '' && o.userns !== 'host') throw new Error('--userns: invalid USER mode');
 
@@ -175,7 +185,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     LogConfig: { Type: o.logDriver ?? '', Config: logOpts },
     // berth's daemon picks the network itself unless one is asked for.
     ...(network ? { NetworkMode: network } : {}),
-    PortBindings: {},
+    PortBindings: ports.bindings,
     RestartPolicy: restart,
     AutoRemove: !!o.rm,
     VolumeDriver: '',
@@ -195,7 +205,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     OomScoreAdj: 0,
     PidMode: '',
     Privileged: !!o.privileged,
-    PublishAllPorts: false,
+    PublishAllPorts: !!o.publishAll,
     ReadonlyRootfs: !!o.readOnly,
     SecurityOpt: securityOpt,
     ...(tmpfs ? { Tmpfs: tmpfs } : {}),
@@ -244,6 +254,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     AttachStdin: attachStdin,
     AttachStdout: attachStdout,
     AttachStderr: attachStderr,
+    ...(Object.keys(ports.exposed).length ? { ExposedPorts: ports.exposed } : {}),
     Tty: tty,
     OpenStdin: !!o.interactive,
     StdinOnce: !!o.interactive,

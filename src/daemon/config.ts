@@ -15,6 +15,12 @@ export interface DaemonConfig {
   seccompProfile?: string;
   /** `--userns-remap`: "default", "user", "user:group", "uid" or "uid:gid". */
   usernsRemap?: string;
+  /** The default bridge's interface name; "none" turns the default network off. */
+  bridge: string;
+  bip?: string;
+  ipMasq: boolean;
+  ipForward: boolean;
+  iptables: boolean;
   tls: boolean;
   /** `--tls=false` given: plain TCP was asked for on purpose. */
   tlsDisabled: boolean;
@@ -33,6 +39,11 @@ interface FileConfig {
   debug?: boolean;
   'seccomp-profile'?: string;
   'userns-remap'?: string;
+  bridge?: string;
+  bip?: string;
+  'ip-masq'?: boolean;
+  'ip-forward'?: boolean;
+  iptables?: boolean;
   tls?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
@@ -46,7 +57,12 @@ export const DEFAULTS = {
   execRoot: '/run/berth',
   pidfile: '/run/berth/berthd.pid',
   configFile: '/etc/berth/daemon.json',
+  /** dockerd's is docker0; a name of our own lets both daemons live on one host. */
+  bridge: 'berth0',
 };
+
+/** dockerd's boolean flags: `--flag`, `--flag=true`, `--flag=false`. */
+const boolFlag = (v: string) => v !== 'false';
 
 export class ConfigError extends Error {}
 
@@ -61,6 +77,11 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--config-file <file>', 'daemon configuration file', DEFAULTS.configFile)
     .option('--seccomp-profile <file>', 'path to seccomp profile')
     .option('--userns-remap <user/group>', 'user/group setting for user namespaces')
+    .option('-b, --bridge <name>', `attach containers to a network bridge ("none" disables the default network; default "${DEFAULTS.bridge}")`)
+    .option('--bip <cidr>', 'IPv4 address and prefix of the default bridge')
+    .addOption(new Option('--ip-masq [bool]', 'enable IP masquerading for the default bridge (default true)').argParser(boolFlag))
+    .addOption(new Option('--ip-forward [bool]', 'enable net.ipv4.ip_forward (default true)').argParser(boolFlag))
+    .addOption(new Option('--iptables [bool]', 'enable iptables rules: needed to publish ports (default true)').argParser(boolFlag))
     .addOption(new Option('--tls [bool]', 'use TLS; implied by --tlsverify').argParser((v) => v !== 'false'))
     .addOption(new Option('--tlsverify [bool]', 'use TLS and verify the remote').argParser((v) => v !== 'false'))
     .option('--tlscacert <file>', 'trust certs signed only by this CA')
@@ -79,6 +100,11 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     configFile: string;
     seccompProfile?: string;
     usernsRemap?: string;
+    bridge?: string;
+    bip?: string;
+    ipMasq?: boolean;
+    ipForward?: boolean;
+    iptables?: boolean;
     tls?: boolean;
     tlsverify?: boolean;
     tlscacert?: string;
@@ -110,6 +136,11 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     configFile: o.configFile,
     seccompProfile: o.seccompProfile ?? file['seccomp-profile'],
     usernsRemap: o.usernsRemap ?? (file['userns-remap'] || undefined),
+    bridge: o.bridge ?? file.bridge ?? DEFAULTS.bridge,
+    bip: o.bip ?? file.bip,
+    ipMasq: o.ipMasq ?? file['ip-masq'] ?? true,
+    ipForward: o.ipForward ?? file['ip-forward'] ?? true,
+    iptables: o.iptables ?? file.iptables ?? true,
     tls: o.tls ?? file.tls ?? false,
     tlsDisabled: o.tls === false || (o.tls === undefined && file.tls === false),
     tlsverify: o.tlsverify ?? file.tlsverify ?? false,

@@ -22,6 +22,7 @@ import { commitRoutes } from '../api/compat/commit.js';
 import { containerArchiveRoutes } from '../api/compat/archive-container.js';
 import { eventRoutes } from '../api/compat/events.js';
 import { observeRoutes } from '../api/compat/observe.js';
+import { networkRoutes } from '../api/compat/networks.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
@@ -144,7 +145,19 @@ async function main(): Promise<number> {
   }
 
   log.info(`starting berthd (data root ${dataRoot}, exec root ${cfg.execRoot})`);
-  const engine = await Engine.open({ dataRoot, execRoot: cfg.execRoot, seccompProfile: cfg.seccompProfile, idMap: remap?.idMap });
+  let engine: Engine;
+  try {
+    engine = await Engine.open({
+      dataRoot,
+      execRoot: cfg.execRoot,
+      seccompProfile: cfg.seccompProfile,
+      idMap: remap?.idMap,
+      bridge: cfg.bridge === 'none' ? undefined : { bridge: cfg.bridge, bip: cfg.bip, ipMasq: cfg.ipMasq, ipForward: cfg.ipForward, iptables: cfg.iptables },
+    });
+  } catch (err) {
+    log.error(`failed to start daemon: ${(err as Error).message}`);
+    return 1;
+  }
   const router = new Router();
   systemRoutes(router, engine, { debug: cfg.debug, id });
   imageRoutes(router, engine);
@@ -155,6 +168,7 @@ async function main(): Promise<number> {
   containerArchiveRoutes(router, engine);
   eventRoutes(router, engine);
   observeRoutes(router, engine);
+  networkRoutes(router, engine);
 
   const closers: (() => Promise<void>)[] = [];
   const servers: http.Server[] = [];

@@ -13,6 +13,9 @@ import { ConmonRuntime } from './runtime/conmon.js';
 import { EventLog } from './events.js';
 import { ExecService } from './exec/service.js';
 import type { IdentityMapping } from './idmap.js';
+import { BridgeNetwork, type BridgeOptions } from './network/bridge.js';
+import { NetnsStore } from './network/netns.js';
+import { NetworkService } from './network/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -20,6 +23,8 @@ export interface EngineOptions {
   seccompProfile?: string;
   /** `--userns-remap`: containers run in a user namespace with these mappings; `dataRoot` is the remapped one. */
   idMap?: IdentityMapping;
+  /** The default bridge network; undefined (dockerd's `--bridge none`) leaves containers with loopback only. */
+  bridge?: Omit<BridgeOptions, 'ipamDir'>;
   runc?: string;
   conmon?: string;
 }
@@ -42,10 +47,18 @@ export class Engine {
     const runtime = new ConmonRuntime({ execRoot: opts.execRoot, runc: opts.runc, conmon: opts.conmon });
     await runtime.init();
     const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'), opts.idMap?.rootPair().gid ?? 0);
-    const containers = new ContainerService(containerStore, images, snapshots, runtime, {
-      execRoot: opts.execRoot,
-      seccompProfile: opts.seccompProfile,
-    });
+    const bridge = opts.bridge
+      ? await BridgeNetwork.open({ ...opts.bridge, ipamDir: path.join(opts.execRoot, 'ipam') }, path.join(opts.dataRoot, 'network', 'bridge-id'))
+      : undefined;
+    const networks = new NetworkService(bridge, new NetnsStore(path.join(opts.execRoot, 'netns')));
+    const containers = new ContainerService(
+      containerStore,
+      images,
+      snapshots,
+      runtime,
+      { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile },
+      networks,
+    );
     const exec = new ExecService(containers, runtime);
     const events = new EventLog();
     images.eventLog = events;

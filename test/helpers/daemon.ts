@@ -57,7 +57,9 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
   const execRoot = path.join(dir, 'run');
   const pidfile = path.join(dir, 'berthd.pid');
   const logFile = path.join(dir, 'berthd.log');
-  const args = ['-H', `unix://${socket}`, '--data-root', dataRoot, '--exec-root', execRoot, '-p', pidfile, '-D', '--config-file', path.join(dir, 'none.json'), ...extraArgs];
+  // No default bridge unless a test asks for one (network tests bring their own bridge name and subnet).
+  const network = extraArgs.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge=')) ? [] : ['--bridge', 'none'];
+  const args = ['-H', `unix://${socket}`, '--data-root', dataRoot, '--exec-root', execRoot, '-p', pidfile, '-D', '--config-file', path.join(dir, 'none.json'), ...network, ...extraArgs];
   const d: TestDaemon = {
     dir, socket, host: `unix://${socket}`, dataRoot, execRoot, pidfile,
     proc: undefined as unknown as ChildProcess,

@@ -18,7 +18,8 @@ export function observeRoutes(router: Router, engine: Engine): void {
     const c = containers.store.resolve(params.id!);
     const stream = query.has('stream') ? boolParam(query, 'stream') : true;
     const oneShot = boolParam(query, 'one-shot');
-    const sample = () => sampleStats(c.Id, c.Name, c.State.Running);
+    // dockerd reports interfaces only for containers with a network of their own (not none, host or another's).
+    const sample = () => sampleStats(c.Id, c.Name, c.State.Running, c.NetworkAttachment?.mode === 'bridge' ? c.State.Pid : undefined);
     let prev = await sample();
     if (!stream) {
       if (!oneShot && c.State.Running) {

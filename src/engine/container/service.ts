@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { EventLog } from '../events.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
@@ -35,6 +36,8 @@ import { randomName, validateName } from './names.js';
 import { statusString } from './state.js';
 import type { IdentityMapping, IdRange } from '../idmap.js';
 import { inspectMounts, ociMounts, resolveMounts } from './mounts.js';
+import type { NetworkService } from '../network/service.js';
+import { inspectNetworkSettings, listNetworking } from '../network/inspect.js';
 import { detailsPrefix, extraAttributes, validateLogOpts } from '../logs/attributes.js';
 import { nextDelay, shouldRestart, startOnDaemonStart, validatePolicy } from './restart.js';
 import {
@@ -144,6 +147,7 @@ export class ContainerService {
     private readonly snapshots: OverlaySnapshotter,
     readonly runtime: ConmonRuntime,
     private readonly opts: ContainerServiceOptions,
+    readonly networks: NetworkService,
   ) {
     this.events.setMaxListeners(0);
     this.bundleRoot = path.join(opts.execRoot, 'containers');
@@ -182,6 +186,7 @@ export class ContainerService {
     this.sweeper.unref();
     for (const c of this.store.list()) {
       if (!c.State.Running) continue;
+      this.networks.adopt(c);
       const code = await this.runtime.exitCode(c.Id);
       if (code !== undefined) {
         await this.handleExit(c.Id);
@@ -246,7 +251,8 @@ export class ContainerService {
       try {
         const config: ContainerConfig = {
           ...fullRunConfig({ ...body, Env: null, Cmd: null }),
-          Hostname: body.Hostname || id.slice(0, 12),
+          // dockerd: a host-network container is named like the host unless told otherwise.
+          Hostname: body.Hostname || (hostConfig.NetworkMode === 'host' ? os.hostname() : id.slice(0, 12)),
           Domainname: body.Domainname ?? '',
           User: body.User || imgCfg.User || '',
           Env: mergeEnv(imgCfg.Env ?? [], body.Env ?? []),
@@ -272,7 +278,7 @@ export class ContainerService {
           Name: fullName,
           RestartCount: 0,
           Config: config,
-          HostConfig: normalizeHostConfig(hostConfig),
+          HostConfig: normalizeHostConfig(hostConfig, this.networks.defaultMode()),
           UserMounts: await resolveMounts(hostConfig),
           LayerChain: this.images.chainOf(img),
           LogPath: path.join(dir, `${id}-json.log`),
@@ -309,11 +315,14 @@ export class ContainerService {
       if (c.State.Status === 'removing') throw conflict('container is marked for removal and cannot be started');
       const bundle = this.bundleDir(c.Id);
       try {
-        checkNetworkMode(c.HostConfig.NetworkMode ?? 'none');
         // Leftovers of an earlier run (only after a crash): checking is cheaper than a runc spawn on every start.
         if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
         await this.runtime.clearExit(c.Id);
         const rootfs = await this.mountRootfs(c);
+        const specNetwork = await this.networks.attach(c, (x) => {
+          const o = this.store.resolve(x);
+          return { Id: o.Id, Pid: o.State.Pid, Running: o.State.Running };
+        });
         await this.writeEtcFiles(c);
         const spec = await buildSpec(
           {
@@ -346,6 +355,7 @@ export class ContainerService {
             resources: specResources(c.HostConfig),
             stopSignal: c.Config.StopSignal,
             userns: this.usernsMappings(c),
+            namespaces: { network: specNetwork },
           },
           { seccompProfilePath: this.opts.seccompProfile },
         );
@@ -386,6 +396,7 @@ export class ContainerService {
         this.failPendingAttach(c.Id);
         await this.runtime.delete(c.Id, true);
         await this.unmountRootfs(c);
+        await this.networks.release(c);
         let e = err;
         if (err instanceof SpecError) {
           e = new EngineError(err.kind === 'notfound' ? 'system' : 'invalid', err.message);
@@ -455,6 +466,13 @@ export class ContainerService {
   private async writeEtcFiles(c: ContainerRecord): Promise<void> {
     const hostname = c.Config.Hostname ?? '';
     await fsp.writeFile(c.HostnamePath, `${hostname}\n`);
+    const ep = c.NetworkAttachment?.endpoint;
+    if (c.NetworkAttachment?.mode === 'host') {
+      // dockerd: a host-network container sees the host's own /etc/hosts (plus --add-host entries).
+      const own = await fsp.readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
+      const extra = (c.HostConfig.ExtraHosts ?? []).map((h) => `${h.slice(h.indexOf(':') + 1)}\t${h.slice(0, h.indexOf(':'))}`);
+      await fsp.writeFile(c.HostsPath, `${own.trimEnd()}\n${extra.map((l) => `${l}\n`).join('')}`);
+    }
     const hosts = [
       '127.0.0.1\tlocalhost',
       '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -466,8 +484,10 @@ export class ContainerService {
         const i = h.indexOf(':');
         return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
       }),
+      // The container's own address last, as dockerd writes it.
+      ...(ep ? [`${ep.ip}\t${hostname}`] : []),
     ];
-    await fsp.writeFile(c.HostsPath, `${hosts.join('\n')}\n`);
+    if (c.NetworkAttachment?.mode !== 'host') await fsp.writeFile(c.HostsPath, `${hosts.join('\n')}\n`);
     let resolv: string;
     try {
       // The host's resolver config minus loopback servers, which mean nothing inside the container.
@@ -512,6 +532,7 @@ export class ContainerService {
       this.runtime.deleteStopped(c.Id),
       this.unmountRootfs(c),
       this.runtime.clearExit(c.Id),
+      this.networks.release(c),
     ]);
     await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
     c.State = {
@@ -972,13 +993,12 @@ export class ContainerService {
         ImageID: c.Image,
         Command: [c.Path, ...c.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
         Created: Math.floor(Date.parse(c.Created) / 1000),
-        Ports: [],
         ...(o.size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: (img ? await this.images.size(img) : 0) + (await this.snapshots.rwSize(c.Id)) } : {}),
         Labels: c.Config.Labels ?? {},
         State: c.State.Status,
         Status: statusString(c.State),
         HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'none' },
-        NetworkSettings: { Networks: {} },
+        ...listNetworking(c, this.networks.bridge?.id),
         Mounts: inspectMounts(c.UserMounts ?? []),
       });
     }
@@ -1018,26 +1038,7 @@ export class ContainerService {
       ...(size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: 0 } : {}),
       Mounts: inspectMounts(c.UserMounts ?? []),
       Config: c.Config,
-      NetworkSettings: {
-        Bridge: '',
-        SandboxID: '',
-        SandboxKey: '',
-        Ports: {},
-        HairpinMode: false,
-        LinkLocalIPv6Address: '',
-        LinkLocalIPv6PrefixLen: 0,
-        SecondaryIPAddresses: null,
-        SecondaryIPv6Addresses: null,
-        EndpointID: '',
-        Gateway: '',
-        GlobalIPv6Address: '',
-        GlobalIPv6PrefixLen: 0,
-        IPAddress: '',
-        IPPrefixLen: 0,
-        IPv6Gateway: '',
-        MacAddress: '',
-        Networks: {},
-      },
+      NetworkSettings: inspectNetworkSettings(c, this.networks.bridge?.id),
     };
   }
 
@@ -1092,15 +1093,11 @@ function validateUserns(h: HostConfig): void {
   if (h.PidMode === 'host') throw invalid('cannot share the host PID namespace when user namespaces are enabled');
 }
 
-function checkNetworkMode(mode: string): void {
-  if (mode === 'none') return;
-  if (!['host', 'bridge'].includes(mode) && !mode.startsWith('container:')) throw notFound(`network ${mode} not found`);
-  throw new EngineError('notimplemented', `network mode "${mode}" is not supported yet: berth runs containers with loopback only (use --network none)`);
-}
 
 /** Fills the defaults dockerd stores in HostConfig. */
-function normalizeHostConfig(h: HostConfig): HostConfig {
-  const networkMode = !h.NetworkMode || h.NetworkMode === 'default' ? 'none' : h.NetworkMode;
+function normalizeHostConfig(h: HostConfig, defaultNetwork: string): HostConfig {
+  // dockerd stores "default" as the network it stands for.
+  const networkMode = !h.NetworkMode || h.NetworkMode === 'default' ? defaultNetwork : h.NetworkMode;
   return {
     ...h,
     Binds: h.Binds ?? null,

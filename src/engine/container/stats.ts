@@ -84,8 +84,29 @@ function cgroupPaths(id: string, v2mode: boolean): (ctrl: string) => string {
   return (ctrl) => (v2mode ? `${CGROUP_ROOT}/berth/${id}` : `${CGROUP_ROOT}/${ctrl}/berth/${id}`);
 }
 
-/** One stats sample (without precpu_stats; the caller pairs samples). */
-export async function sampleStats(id: string, name: string, running: boolean): Promise<Record<string, unknown>> {
+/**
+ * Per-interface counters of a network namespace, as dockerd's stats
+ * `networks` (loopback left out), read from /proc/<pid>/net/dev of a
+ * process inside it.
+ */
+export async function networkStats(pid: number): Promise<Record<string, Record<string, number>> | undefined> {
+  const text = await readText(`/proc/${pid}/net/dev`);
+  if (!text) return undefined;
+  const out: Record<string, Record<string, number>> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    out[m[1]!] = {
+      rx_bytes: f[0]!, rx_packets: f[1]!, rx_errors: f[2]!, rx_dropped: f[3]!,
+      tx_bytes: f[8]!, tx_packets: f[9]!, tx_errors: f[10]!, tx_dropped: f[11]!,
+    };
+  }
+  return out;
+}
+
+/** One stats sample (without precpu_stats; the caller pairs samples). `netPid`: a process in the container's own network namespace, when it has one. */
+export async function sampleStats(id: string, name: string, running: boolean, netPid?: number): Promise<Record<string, unknown>> {
   const v2mode = await isCgroupV2();
   const cg = cgroupPaths(id, v2mode);
   const read = new Date().toISOString();
@@ -123,6 +144,7 @@ export async function sampleStats(id: string, name: string, running: boolean): P
     memory_stats: memory,
     name,
     id,
+    ...(netPid ? { networks: await networkStats(netPid) } : {}),
   };
 }
 

@@ -125,4 +125,6 @@ export interface ContainerRecord {
   ResolvConfPath: string;
   /** Bind and tmpfs mounts, resolved at create. */
   UserMounts?: import('./mounts.js').UserMount[];
+  /** While running: the network it is attached to (namespace, address, published ports), to undo at exit. */
+  NetworkAttachment?: import('../network/service.js').NetworkAttachment;
 }

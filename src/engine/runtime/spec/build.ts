@@ -83,7 +83,7 @@ export interface SpecInput {
   /** A private user namespace with these mappings (dockerd --userns-remap, unless UsernsMode is "host"). */
   userns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };
   namespaces?: {
-    network?: string; // path of a netns to join; undefined = a new one
+    network?: string; // path of a netns to join; "host" = the host's; undefined = a new one
     ipc?: 'private' | 'host';
     pid?: 'private' | 'host';
     uts?: 'private' | 'host';
@@ -446,7 +446,8 @@ export async function buildSpec(input: SpecInput, opts: BuildOptions = {}): Prom
   const env = replaceOrAppendEnv(envDefaults, input.env);
 
   const namespaces: LinuxNamespace[] = [{ type: 'mount' }];
-  namespaces.push(nsOpt.network ? { type: 'network', path: nsOpt.network } : { type: 'network' });
+  // "host": the host's network namespace (none of our own); a path: join it; undefined: a new one.
+  if (nsOpt.network !== 'host') namespaces.push(nsOpt.network ? { type: 'network', path: nsOpt.network } : { type: 'network' });
   if (nsOpt.uts !== 'host') namespaces.push({ type: 'uts' });
   if (nsOpt.pid !== 'host') namespaces.push({ type: 'pid' });
   if (nsOpt.ipc !== 'host') namespaces.push({ type: 'ipc' });

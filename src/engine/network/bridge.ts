@@ -1,0 +1,235 @@
+/**
+ * @module engine/network/bridge
+ * The default `bridge` network, as dockerd's docker0: a Linux bridge on the
+ * host with the gateway address, each container a veth on it with an address
+ * from the subnet, and published ports (`-p`) forwarded to it. The wiring is
+ * done by CNI plugins: `loopback` (lo up), `bridge` with `host-local` IPAM
+ * (veth, address, default route) and `portmap` (iptables DNAT for `-p`).
+ *
+ * berth creates and addresses the bridge itself and runs the bridge plugin
+ * with isGateway=false, so the plugin never switches on IP forwarding: the
+ * daemon's `--ip-forward` decides that, as dockerd's does, and `--ip-masq`
+ * decides whether containers' traffic is masqueraded out of the host.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { run } from '../../util/exec.js';
+import { cniAdd, cniDel, CNI_VERSION, type CniResult, type NetworkConfigList } from './cni.js';
+
+export interface BridgeOptions {
+  /** Bridge interface name (dockerd --bridge); "none" disables the network. */
+  bridge: string;
+  /** Gateway address and prefix (dockerd --bip), e.g. "172.17.0.1/16"; picked from free ranges when absent. */
+  bip?: string;
+  ipMasq: boolean;
+  ipForward: boolean;
+  /** Port publishing needs iptables (dockerd --iptables). */
+  iptables: boolean;
+  /** Where host-local keeps its address leases (exec root: they die with the containers at reboot). */
+  ipamDir: string;
+}
+
+/** One published port: a container port and where it is reachable on the host. */
+export interface PortBinding {
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIP: string;
+  hostPort: number;
+}
+
+/** What a container got on the bridge; kept in its record so a later daemon can undo it. */
+export interface BridgeEndpoint {
+  endpointId: string;
+  ip: string;
+  prefixLen: number;
+  gateway: string;
+  mac: string;
+  ports: PortBinding[];
+}
+
+/** The ranges dockerd's default address pools try first for docker0. */
+const CANDIDATE_POOLS = Array.from({ length: 15 }, (_, i) => `172.${17 + i}.0.1/16`);
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, o) => (acc * 256 + Number(o)) >>> 0, 0);
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}
+
+function parseCidr(cidr: string): { ip: string; prefix: number; network: string } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new Error(`invalid --bip ${cidr}: want an IPv4 address with a prefix length, like 172.17.0.1/16`);
+  const prefix = Number(m[2]);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { ip: m[1]!, prefix, network: `${intToIp(ipToInt(m[1]!) & mask)}/${prefix}` };
+}
+
+function overlaps(a: string, b: string): boolean {
+  const pa = parseCidr(a);
+  const pb = parseCidr(b);
+  const prefix = Math.min(pa.prefix, pb.prefix);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return ((ipToInt(pa.ip) ^ ipToInt(pb.ip)) & mask) === 0;
+}
+
+async function linkExists(name: string): Promise<boolean> {
+  return (await run('ip', ['link', 'show', 'dev', name], { allowFailure: true })).code === 0;
+}
+
+/** Routes on the host not on `except`, as CIDRs: a subnet for the bridge must not collide with them. */
+async function hostRoutes(except: string): Promise<string[]> {
+  const r = await run('ip', ['-j', '-4', 'route', 'show'], { allowFailure: true });
+  if (r.code !== 0) return [];
+  const routes = JSON.parse(r.stdout || '[]') as { dst: string; dev?: string }[];
+  return routes
+    .filter((x) => x.dev !== except && x.dst !== 'default')
+    .map((x) => (x.dst.includes('/') ? x.dst : `${x.dst}/32`));
+}
+
+/** A free TCP/UDP port on the host for `-p <port>` without a host port, as dockerd's port allocator gives. */
+function freePort(hostIP: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, hostIP || '0.0.0.0', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class BridgeNetwork {
+  /** "172.17.0.1/16" once init() has run. */
+  private gatewayCidr = '';
+
+  private constructor(
+    readonly opts: BridgeOptions,
+    /** The network's ID, as `docker network inspect bridge` shows it (random, kept across restarts). */
+    readonly id: string,
+    /** When berth first made it (the ID file's time). */
+    readonly created: string,
+  ) {}
+
+  static async open(opts: BridgeOptions, stateFile: string): Promise<BridgeNetwork> {
+    let id: string;
+    try {
+      id = (await fsp.readFile(stateFile, 'utf8')).trim();
+    } catch {
+      id = randomBytes(32).toString('hex');
+      await fsp.mkdir(path.dirname(stateFile), { recursive: true });
+      await fsp.writeFile(stateFile, id);
+    }
+    const n = new BridgeNetwork(opts, id, (await fsp.stat(stateFile)).mtime.toISOString());
+    await n.init();
+    return n;
+  }
+
+  get subnet(): string {
+    return parseCidr(this.gatewayCidr).network;
+  }
+
+  get gateway(): string {
+    return parseCidr(this.gatewayCidr).ip;
+  }
+
+  /** Creates the bridge (or adopts an existing one) with its gateway address, and sets forwarding as asked. */
+  private async init(): Promise<void> {
+    const name = this.opts.bridge;
+    if (!(await linkExists(name))) {
+      await run('ip', ['link', 'add', 'name', name, 'type', 'bridge']);
+    }
+    const addrs = await run('ip', ['-j', '-4', 'addr', 'show', 'dev', name]);
+    const existing = (JSON.parse(addrs.stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[])[0]?.addr_info?.[0];
+    if (this.opts.bip) {
+      this.gatewayCidr = this.opts.bip;
+      parseCidr(this.gatewayCidr);
+    } else if (existing) {
+      this.gatewayCidr = `${existing.local}/${existing.prefixlen}`;
+    } else {
+      const taken = await hostRoutes(name);
+      const free = CANDIDATE_POOLS.find((c) => !taken.some((t) => overlaps(c, t)));
+      if (!free) throw new Error('could not find a free address range for the default bridge: pass --bip');
+      this.gatewayCidr = free;
+    }
+    if (!existing || `${existing.local}/${existing.prefixlen}` !== this.gatewayCidr) {
+      if (existing) await run('ip', ['addr', 'del', `${existing.local}/${existing.prefixlen}`, 'dev', name], { allowFailure: true });
+      await run('ip', ['addr', 'add', this.gatewayCidr, 'dev', name]);
+    }
+    await run('ip', ['link', 'set', 'dev', name, 'up']);
+    if (this.opts.ipForward) await fsp.writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+  }
+
+  private configList(): NetworkConfigList {
+    const { ip, network } = parseCidr(this.gatewayCidr);
+    const plugins: Record<string, unknown>[] = [
+      {
+        type: 'bridge',
+        bridge: this.opts.bridge,
+        isGateway: false,
+        ipMasq: this.opts.ipMasq,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: network, gateway: ip }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: this.opts.ipamDir,
+        },
+      },
+    ];
+    if (this.opts.iptables) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
+    return { cniVersion: CNI_VERSION, name: `berth-${this.opts.bridge}`, plugins };
+  }
+
+  private static loopbackList(): NetworkConfigList {
+    return { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
+  }
+
+  /** Wires a container's namespace onto the bridge and publishes its ports. */
+  async connect(containerId: string, netns: string, ports: PortBinding[]): Promise<BridgeEndpoint> {
+    if (ports.length > 0 && !this.opts.iptables) {
+      throw new Error('publishing ports needs iptables, which the daemon was told not to use (--iptables=false)');
+    }
+    const resolved: PortBinding[] = [];
+    for (const p of ports) resolved.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIP)) });
+    await cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' });
+    let result: CniResult;
+    try {
+      result = await cniAdd(this.configList(), {
+        containerId,
+        netns,
+        ifName: 'eth0',
+        runtimeConfig: { portMappings: resolved.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
+      });
+    } catch (err) {
+      await cniDel(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }).catch(() => undefined);
+      throw err;
+    }
+    const addr = result.ips?.[0];
+    if (!addr) throw new Error('the bridge plugin gave the container no address');
+    const [ip, prefix] = addr.address.split('/');
+    const eth0 = result.interfaces?.find((i) => i.name === 'eth0' && i.sandbox);
+    return {
+      endpointId: randomBytes(32).toString('hex'),
+      ip: ip!,
+      prefixLen: Number(prefix),
+      gateway: addr.gateway ?? this.gateway,
+      mac: eth0?.mac ?? '',
+      ports: resolved,
+    };
+  }
+
+  /** Undoes connect(): ports, address lease, veth. Safe to repeat; works after a daemon restart. */
+  async disconnect(containerId: string, netns: string, ep: BridgeEndpoint): Promise<void> {
+    await cniDel(this.configList(), {
+      containerId,
+      netns,
+      ifName: 'eth0',
+      runtimeConfig: { portMappings: ep.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
+    });
+  }
+}

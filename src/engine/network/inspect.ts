@@ -1,0 +1,157 @@
+/**
+ * @module engine/network/inspect
+ * Docker's shapes for a container's networking: inspect's NetworkSettings
+ * (with the legacy top-level fields for the default bridge) and the `Ports`
+ * list of `GET /containers/json`.
+ */
+import { createHash } from 'node:crypto';
+import type { NetworkAttachment } from './service.js';
+
+interface Networked {
+  Id: string;
+  State: { Running: boolean };
+  HostConfig: { NetworkMode?: string };
+  Config: { ExposedPorts?: Record<string, unknown> | null };
+  NetworkAttachment?: NetworkAttachment;
+}
+
+/** Network IDs: the bridge's is kept on disk; host and none get a fixed one per name. */
+export function networkId(name: string, bridgeId: string | undefined): string {
+  if (name === 'bridge' && bridgeId) return bridgeId;
+  return createHash('sha256').update(`berth-network:${name}`).digest('hex');
+}
+
+function networkName(c: Networked): string | null {
+  const mode = c.HostConfig.NetworkMode ?? 'none';
+  return mode.startsWith('container:') ? null : mode;
+}
+
+/** One entry of NetworkSettings.Networks (EndpointSettings). */
+function endpointSettings(c: Networked, name: string, bridgeId: string | undefined): Record<string, unknown> {
+  const ep = c.State.Running ? c.NetworkAttachment?.endpoint : undefined;
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    MacAddress: ep?.mac ?? '',
+    DriverOpts: null,
+    GwPriority: 0,
+    NetworkID: networkId(name, bridgeId),
+    EndpointID: ep?.endpointId ?? '',
+    Gateway: ep?.gateway ?? '',
+    IPAddress: ep?.ip ?? '',
+    IPPrefixLen: ep?.prefixLen ?? 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    DNSNames: null,
+  };
+}
+
+/** NetworkSettings.Ports: published ports with their host side; exposed ones without a binding are null. */
+function portMap(c: Networked): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  if (!c.State.Running || c.NetworkAttachment?.mode !== 'bridge') return out;
+  for (const key of Object.keys(c.Config.ExposedPorts ?? {})) out[key] = null;
+  for (const p of c.NetworkAttachment.endpoint?.ports ?? []) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    (out[key] ??= []).push({ HostIp: p.hostIP, HostPort: String(p.hostPort) });
+  }
+  return out;
+}
+
+export function inspectNetworkSettings(c: Networked, bridgeId: string | undefined): Record<string, unknown> {
+  const a = c.State.Running ? c.NetworkAttachment : undefined;
+  const ep = a?.endpoint;
+  const name = networkName(c);
+  return {
+    Bridge: '',
+    SandboxID: a?.netns ? createHash('sha256').update(a.netns + c.Id).digest('hex') : '',
+    SandboxKey: a?.netns ?? '',
+    Ports: portMap(c),
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: ep?.endpointId ?? '',
+    Gateway: ep?.gateway ?? '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: ep?.ip ?? '',
+    IPPrefixLen: ep?.prefixLen ?? 0,
+    IPv6Gateway: '',
+    MacAddress: ep?.mac ?? '',
+    Networks: name ? { [name]: endpointSettings(c, name, bridgeId) } : {},
+  };
+}
+
+/** `GET /containers/json`: Ports and NetworkSettings. */
+export function listNetworking(c: Networked, bridgeId: string | undefined): { Ports: Record<string, unknown>[]; NetworkSettings: { Networks: Record<string, unknown> } } {
+  const ports: Record<string, unknown>[] = [];
+  for (const [key, bindings] of Object.entries(portMap(c))) {
+    const [port, type] = key.split('/');
+    if (!bindings) ports.push({ PrivatePort: Number(port), Type: type });
+    else for (const b of bindings) ports.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
+  }
+  const name = networkName(c);
+  return { Ports: ports, NetworkSettings: { Networks: name ? { [name]: endpointSettings(c, name, bridgeId) } : {} } };
+}
+
+/** A container as a network's inspect lists it. */
+export interface NetworkMember {
+  Id: string;
+  Name: string;
+  NetworkAttachment?: NetworkAttachment;
+  HostConfig: { NetworkMode?: string };
+  State: { Running: boolean };
+}
+
+export interface PredefinedNetworks {
+  bridge?: { id: string; name: string; subnet: string; gateway: string; created: string; ipMasq: boolean };
+  created: string;
+}
+
+/** GET /networks/{id}: Docker's NetworkResource for the predefined networks. */
+export function networkResource(name: 'bridge' | 'host' | 'none', nets: PredefinedNetworks, members: NetworkMember[] | null): Record<string, unknown> {
+  const b = name === 'bridge' ? nets.bridge : undefined;
+  const containers: Record<string, unknown> = {};
+  for (const c of members ?? []) {
+    if (!c.State.Running || (c.HostConfig.NetworkMode ?? 'none') !== name) continue;
+    const ep = c.NetworkAttachment?.endpoint;
+    containers[c.Id] = {
+      Name: c.Name.replace(/^\//, ''),
+      EndpointID: ep?.endpointId ?? '',
+      MacAddress: ep?.mac ?? '',
+      IPv4Address: ep ? `${ep.ip}/${ep.prefixLen}` : '',
+      IPv6Address: '',
+    };
+  }
+  return {
+    Name: name,
+    Id: networkId(name, b?.id),
+    Created: b?.created ?? nets.created,
+    Scope: 'local',
+    Driver: name === 'none' ? 'null' : name,
+    EnableIPv4: name === 'bridge',
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: b ? [{ Subnet: b.subnet, Gateway: b.gateway }] : [] },
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: b
+      ? {
+          'com.docker.network.bridge.default_bridge': 'true',
+          'com.docker.network.bridge.enable_icc': 'true',
+          'com.docker.network.bridge.enable_ip_masquerade': String(b.ipMasq),
+          'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+          'com.docker.network.bridge.name': b.name,
+          'com.docker.network.driver.mtu': '1500',
+        }
+      : {},
+    Labels: {},
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * @module engine/network/netns
+ * Network namespaces that exist before their container's process and outlive
+ * berthd: each is bind-mounted onto a file under `<exec-root>/netns/`, so CNI
+ * can wire it before runc joins it, and a restarted daemon still finds it.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { run } from '../../util/exec.js';
+import { isMountPoint } from '../snapshot/overlay.js';
+
+export class NetnsStore {
+  constructor(readonly dir: string) {}
+
+  pathOf(id: string): string {
+    return path.join(this.dir, id.slice(0, 12));
+  }
+
+  /** A new, empty network namespace (loopback only, down) pinned at pathOf(id). */
+  async create(id: string): Promise<string> {
+    const p = this.pathOf(id);
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o711 });
+    await this.remove(id);
+    await fsp.writeFile(p, '', { mode: 0o444 });
+    try {
+      // util-linux unshare keeps the namespace by bind-mounting it onto the file.
+      await run('unshare', [`--net=${p}`, 'true']);
+    } catch (err) {
+      await fsp.rm(p, { force: true });
+      throw err;
+    }
+    return p;
+  }
+
+  /** Unpins and removes the namespace (its interfaces, veth peers included, go with it). Safe to repeat. */
+  async remove(id: string): Promise<void> {
+    const p = this.pathOf(id);
+    if (await isMountPoint(p)) await run('umount', ['-l', p], { allowFailure: true });
+    await fsp.rm(p, { force: true });
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * @module engine/network/service
+ * Network modes of containers, as dockerd's: `bridge` (the default network:
+ * a namespace of its own wired to the bridge, ports published), `none`
+ * (loopback only), `host` (the host's namespace) and `container:<name|id>`
+ * (another running container's namespace). attach() runs before the
+ * container's process starts and returns what the OCI spec should join;
+ * release() undoes it when the process has ended, also after a daemon
+ * restart, from what attach() recorded.
+ */
+import net from 'node:net';
+import { conflict, EngineError, invalid, notFound } from '../errors.js';
+import type { BridgeEndpoint, BridgeNetwork, PortBinding } from './bridge.js';
+import type { NetnsStore } from './netns.js';
+import { networkId, networkResource, type NetworkMember } from './inspect.js';
+
+/** What a container is attached to; stored in its record. */
+export interface NetworkAttachment {
+  mode: 'bridge' | 'none' | 'host' | 'container';
+  /** bridge: the pinned namespace (SandboxKey). */
+  netns?: string;
+  endpoint?: BridgeEndpoint;
+  /** container: the container whose namespace is shared. */
+  container?: string;
+}
+
+/** The slice of a container record networking reads. */
+export interface NetworkedContainer {
+  Id: string;
+  Name: string;
+  HostConfig: { NetworkMode?: string; PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null; PublishAllPorts?: boolean };
+  Config: { ExposedPorts?: Record<string, unknown> | null };
+  NetworkAttachment?: NetworkAttachment;
+}
+
+/** Resolves `container:<x>` to a running container's ID and PID. */
+export type ContainerLookup = (idOrName: string) => { Id: string; Pid: number; Running: boolean };
+
+/** What the spec builder gets: a namespace path to join, "host", or undefined for a new one. */
+export type SpecNetwork = string | 'host' | undefined;
+
+/** A binding as asked: a host port of 0 means any free one; a range means the first free one in it. */
+interface RequestedBinding extends PortBinding {
+  hostPortEnd: number;
+}
+
+function parsePortBindings(c: NetworkedContainer): RequestedBinding[] {
+  const bindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> = { ...(c.HostConfig.PortBindings ?? {}) };
+  // -P: every exposed port without a binding gets a free host port.
+  if (c.HostConfig.PublishAllPorts) for (const key of Object.keys(c.Config.ExposedPorts ?? {})) bindings[key] ??= [{}];
+  const out: RequestedBinding[] = [];
+  for (const [key, list] of Object.entries(bindings)) {
+    const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(key);
+    if (!m) throw invalid(`invalid port specification: "${key}"`);
+    const containerPort = Number(m[1]);
+    const protocol = (m[2] ?? 'tcp') as PortBinding['protocol'];
+    for (const b of list ?? [{}]) {
+      const r = /^(\d+)(?:-(\d+))?$/.exec(b.HostPort || '0');
+      const hostPort = r ? Number(r[1]) : NaN;
+      const hostPortEnd = r?.[2] !== undefined ? Number(r[2]) : hostPort;
+      if (!r || hostPort > 65535 || hostPortEnd > 65535 || hostPortEnd < hostPort) throw invalid(`invalid port specification: "${b.HostPort}"`);
+      out.push({ containerPort, protocol, hostIP: b.HostIp || '0.0.0.0', hostPort, hostPortEnd });
+    }
+  }
+  return out;
+}
+
+/** Whether a host process holds the port already (dockerd's proxy would fail to bind it). */
+function portInUse(p: PortBinding): Promise<boolean> {
+  if (p.protocol !== 'tcp') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
+    srv.listen(p.hostPort, p.hostIP, () => srv.close(() => resolve(false)));
+  });
+}
+
+export class NetworkService {
+  /** Host ports published by running containers: `<ip>:<port>/<proto>` → container ID. */
+  private readonly published = new Map<string, string>();
+
+  constructor(
+    readonly bridge: BridgeNetwork | undefined,
+    private readonly netns: NetnsStore,
+    /** When the predefined networks came to be, for their `Created`. */
+    private readonly created = new Date().toISOString(),
+  ) {}
+
+  /** The predefined networks (`bridge` only when the daemon has one), by name. */
+  names(): ('bridge' | 'host' | 'none')[] {
+    return this.bridge ? ['bridge', 'host', 'none'] : ['host', 'none'];
+  }
+
+  /** Docker's NetworkResource for a predefined network; `members` fills `Containers` (inspect), null leaves it empty (list). */
+  resource(name: 'bridge' | 'host' | 'none', members: NetworkMember[] | null): Record<string, unknown> {
+    const b = this.bridge;
+    return networkResource(
+      name,
+      {
+        created: this.created,
+        bridge: b ? { id: b.id, name: b.opts.bridge, subnet: b.subnet, gateway: b.gateway, created: b.created, ipMasq: b.opts.ipMasq } : undefined,
+      },
+      members,
+    );
+  }
+
+  /** A predefined network by name, full ID or unique ID prefix, as dockerd resolves them. */
+  find(idOrName: string): 'bridge' | 'host' | 'none' {
+    const names = this.names();
+    const byName = names.find((n) => n === idOrName);
+    if (byName) return byName;
+    const ids = names.map((n) => ({ n, id: networkId(n, this.bridge?.id) }));
+    const full = ids.find((x) => x.id === idOrName);
+    if (full) return full.n;
+    const prefixed = idOrName.length > 0 ? ids.filter((x) => x.id.startsWith(idOrName)) : [];
+    if (prefixed.length === 1) return prefixed[0]!.n;
+    throw notFound(`network ${idOrName} not found`);
+  }
+
+  /** What "default" (or no mode) means: the bridge, unless the daemon runs with --bridge none. */
+  defaultMode(): string {
+    return this.bridge ? 'bridge' : 'none';
+  }
+
+  /** Create-time check of HostConfig.NetworkMode, with dockerd's not-found message. */
+  validateMode(mode: string): void {
+    if (mode === 'none' || mode === 'host' || mode.startsWith('container:')) {
+      if (mode === 'container:') throw invalid('invalid container format container:<name|id>');
+      return;
+    }
+    if (mode === 'bridge' && this.bridge) return;
+    throw notFound(`network ${mode} not found`);
+  }
+
+  /** Learns which host ports running containers hold (after a daemon restart). */
+  adopt(c: NetworkedContainer): void {
+    for (const p of c.NetworkAttachment?.endpoint?.ports ?? []) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
+  }
+
+  async attach(c: NetworkedContainer, lookup: ContainerLookup): Promise<SpecNetwork> {
+    const mode = c.HostConfig.NetworkMode || this.defaultMode();
+    if (mode === 'none') {
+      c.NetworkAttachment = { mode: 'none' };
+      return undefined;
+    }
+    if (mode === 'host') {
+      c.NetworkAttachment = { mode: 'host' };
+      return 'host';
+    }
+    if (mode.startsWith('container:')) {
+      const other = lookup(mode.slice('container:'.length));
+      if (other.Id === c.Id) throw invalid('cannot join own network');
+      if (!other.Running || other.Pid <= 0) throw conflict(`cannot join network of a non running container: ${other.Id}`);
+      c.NetworkAttachment = { mode: 'container', container: other.Id };
+      return `/proc/${other.Pid}/ns/net`;
+    }
+    if (mode !== 'bridge' || !this.bridge) throw notFound(`network ${mode} not found`);
+    const ports: PortBinding[] = [];
+    for (const want of parsePortBindings(c)) {
+      const { hostPortEnd, ...p } = want;
+      if (p.hostPort === 0) {
+        ports.push(p);
+        continue;
+      }
+      let chosen = 0;
+      for (let port = p.hostPort; port <= hostPortEnd && chosen === 0; port++) {
+        const owner = this.published.get(`${p.hostIP}:${port}/${p.protocol}`);
+        if ((!owner || owner === c.Id) && !(await portInUse({ ...p, hostPort: port }))) chosen = port;
+      }
+      if (chosen === 0) {
+        const shown = hostPortEnd === p.hostPort ? String(p.hostPort) : `${p.hostPort}-${hostPortEnd}`;
+        throw new EngineError(
+          'system',
+          `driver failed programming external connectivity on endpoint ${c.Name.slice(1)}: Bind for ${p.hostIP}:${shown} failed: port is already allocated`,
+        );
+      }
+      ports.push({ ...p, hostPort: chosen });
+    }
+    const netnsPath = await this.netns.create(c.Id);
+    try {
+      const endpoint = await this.bridge.connect(c.Id, netnsPath, ports);
+      c.NetworkAttachment = { mode: 'bridge', netns: netnsPath, endpoint };
+      this.adopt(c);
+      return netnsPath;
+    } catch (err) {
+      await this.netns.remove(c.Id);
+      throw new EngineError('system', `failed to set up container networking: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Releases what attach() set up. Safe to call again, and for containers that never attached. */
+  async release(c: NetworkedContainer): Promise<void> {
+    const a = c.NetworkAttachment;
+    if (a?.mode === 'bridge' && a.endpoint && this.bridge) {
+      await this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined);
+      for (const p of a.endpoint.ports) {
+        const key = `${p.hostIP}:${p.hostPort}/${p.protocol}`;
+        if (this.published.get(key) === c.Id) this.published.delete(key);
+      }
+    }
+    if (a?.mode === 'bridge') await this.netns.remove(c.Id);
+    c.NetworkAttachment = undefined;
+  }
+}

@@ -57,7 +57,7 @@ test('the config file sets daemon.json keys; flags win; an explicit missing file
 
   const cfgFile = path.join(d.dir, 'daemon.json');
   const otherRoot = path.join(d.dir, 'fromfile');
-  await fsp.writeFile(cfgFile, JSON.stringify({ 'data-root': otherRoot, 'exec-root': path.join(d.dir, 'run3'), pidfile: path.join(d.dir, 'p3'), hosts: [`unix://${d.dir}/c.sock`] }));
+  await fsp.writeFile(cfgFile, JSON.stringify({ 'data-root': otherRoot, 'exec-root': path.join(d.dir, 'run3'), pidfile: path.join(d.dir, 'p3'), hosts: [`unix://${d.dir}/c.sock`], bridge: 'none' }));
   const p = spawn(process.execPath, [BERTHD, '--config-file', cfgFile], { stdio: 'ignore' });
   t.after(async () => {
     if (p.exitCode === null) {

@@ -11,6 +11,8 @@ import { execFile } from 'node:child_process';
 import { promises as fsp, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { restoreHostNet, snapshotHostNet, type HostNetSnapshot } from './helpers/network.js';
 import { berth, docker, DOCKER, startDaemon, startDaemonWithBusybox, type TestDaemon } from './helpers/daemon.js';
 
 const execFileP = promisify(execFile);
@@ -20,6 +22,8 @@ const START = 400000;
 const SUB_FILES = ['/etc/subuid', '/etc/subgid', '/etc/subuid-', '/etc/subgid-'];
 let preexisting: Set<string>;
 let d: TestDaemon;
+const BRIDGE = `btu${randomBytes(3).toString('hex')}`;
+let hostNet: HostNetSnapshot;
 
 async function removeUser(name: string): Promise<void> {
   await execFileP('userdel', [name]).catch(() => undefined);
@@ -38,11 +42,14 @@ before(async () => {
   await removeUser(USER);
   await execFileP('useradd', ['-r', '-s', '/bin/false', USER]);
   await execFileP('usermod', ['-v', `${START}-${START + 65535}`, '-w', `${START}-${START + 65535}`, USER]);
-  d = await startDaemonWithBusybox(['--userns-remap', USER]);
+  hostNet = await snapshotHostNet();
+  // On the default bridge: its namespace is made before the container's user namespace exists.
+  d = await startDaemonWithBusybox(['--userns-remap', USER, '--bridge', BRIDGE, '--bip', '10.233.41.1/24', '--ip-masq=false', '--ip-forward=false']);
 });
 
 after(async () => {
   await d?.cleanup();
+  await restoreHostNet(hostNet, BRIDGE);
   await removeUser(USER);
   await restoreSubFiles();
 });
@@ -78,6 +85,13 @@ test('containers run as root in a user namespace mapped onto the subordinate ran
   assert.deepEqual(lines, ['0', `0 ${START} 65536`, `0 ${START} 65536`, '0:0', '0:0']);
   // On the host the new file belongs to the remapped root.
   const upper = path.join(remapped(), 'overlay2', 'rw', await containerId('u1'), 'diff', 'made');
+  // Networking works too: runc makes the network namespace inside the user namespace, CNI wires it before the process runs.
+  const net = await docker(d, ['run', '--rm', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ls /sys/class/net; tail -1 /etc/hosts']);
+  const ip = /inet (10\.233\.41\.\d+)\/24/.exec(net.stdout)?.[1];
+  assert.ok(ip, net.stdout);
+  // Its own sysfs: only its own interfaces.
+  assert.match(net.stdout, /^eth0\nlo\n/m);
+  assert.match(net.stdout, new RegExp(`^${ip.replace(/\./g, '\\.')}\t[0-9a-f]{12}$`, 'm'));
   const st = await fsp.stat(upper);
   assert.deepEqual([st.uid, st.gid], [START, START]);
   await docker(d, ['rm', 'u1']);
@@ -191,5 +205,25 @@ test('"default" creates the dockremap user with a free subordinate range, as doc
   } finally {
     await dd?.cleanup();
     if (!had) await removeUser('dockremap');
+  }
+});
+
+test('published ports work from a user namespace and are released at stop', async () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const run = await docker(d, ['run', '-d', '--name', 'u5', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'mkdir /www && echo from-userns > /www/index.html && exec httpd -f -p 80 -h /www']);
+  assert.equal(run.code, 0, run.stderr);
+  try {
+    let body = '';
+    for (let i = 0; i < 40 && body === ''; i++) {
+      body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '');
+      if (body === '') await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(body, 'from-userns\n');
+    const id = await containerId('u5');
+    assert.equal((await docker(d, ['stop', '-t', '1', 'u5'])).code, 0);
+    const { stdout: nat } = await execFileP('iptables-save', ['-t', 'nat']);
+    assert.doesNotMatch(nat, new RegExp(id));
+  } finally {
+    await docker(d, ['rm', '-f', 'u5']);
   }
 });

@@ -319,10 +319,15 @@ export class ContainerService {
         if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
         await this.runtime.clearExit(c.Id);
         const rootfs = await this.mountRootfs(c);
-        const specNetwork = await this.networks.attach(c, (x) => {
-          const o = this.store.resolve(x);
-          return { Id: o.Id, Pid: o.State.Pid, Running: o.State.Running };
-        });
+        const userns = this.usernsMappings(c);
+        const specNetwork = await this.networks.attach(
+          c,
+          (x) => {
+            const o = this.store.resolve(x);
+            return { Id: o.Id, Pid: o.State.Pid, Running: o.State.Running };
+          },
+          userns !== undefined,
+        );
         await this.writeEtcFiles(c);
         const spec = await buildSpec(
           {
@@ -354,7 +359,7 @@ export class ContainerService {
             cgroupsPath: `/berth/${c.Id}`,
             resources: specResources(c.HostConfig),
             stopSignal: c.Config.StopSignal,
-            userns: this.usernsMappings(c),
+            userns,
             namespaces: { network: specNetwork },
           },
           { seccompProfilePath: this.opts.seccompProfile },
@@ -376,6 +381,11 @@ export class ContainerService {
           // (after a ctrl-p ctrl-q detach, say).
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         });
+        if (c.NetworkAttachment?.pendingPorts) {
+          // Wired now that runc has made the namespace, before the process runs; then /etc/hosts learns the address.
+          await this.networks.connectProcess(c, pid);
+          await this.writeEtcFiles(c);
+        }
         await this.connectPendingAttach(c.Id);
         await this.runtime.start(c.Id);
         c.State = {

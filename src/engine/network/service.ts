@@ -17,9 +17,11 @@ import { networkId, networkResource, type NetworkMember } from './inspect.js';
 /** What a container is attached to; stored in its record. */
 export interface NetworkAttachment {
   mode: 'bridge' | 'none' | 'host' | 'container';
-  /** bridge: the pinned namespace (SandboxKey). */
+  /** bridge: the pinned namespace (SandboxKey); unset when the container's own process holds it (user namespaces). */
   netns?: string;
   endpoint?: BridgeEndpoint;
+  /** bridge, wired once the process exists (connectProcess): the ports it will publish. */
+  pendingPorts?: PortBinding[];
   /** container: the container whose namespace is shared. */
   container?: string;
 }
@@ -137,7 +139,14 @@ export class NetworkService {
     for (const p of c.NetworkAttachment?.endpoint?.ports ?? []) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
   }
 
-  async attach(c: NetworkedContainer, lookup: ContainerLookup): Promise<SpecNetwork> {
+  /**
+   * `ownNetns`: the container runs in a user namespace of its own. A network
+   * namespace made beforehand would belong to the host's user namespace, and
+   * runc could neither mount sysfs for it nor `exec` into it; so runc makes
+   * the namespace and connectProcess() wires it before the process starts
+   * (dockerd does this wiring in a prestart hook for the same reason).
+   */
+  async attach(c: NetworkedContainer, lookup: ContainerLookup, ownNetns = false): Promise<SpecNetwork> {
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
     if (mode === 'none') {
       c.NetworkAttachment = { mode: 'none' };
@@ -176,6 +185,10 @@ export class NetworkService {
       }
       ports.push({ ...p, hostPort: chosen });
     }
+    if (ownNetns) {
+      c.NetworkAttachment = { mode: 'bridge', pendingPorts: ports };
+      return undefined;
+    }
     const netnsPath = await this.netns.create(c.Id);
     try {
       const endpoint = await this.bridge.connect(c.Id, netnsPath, ports);
@@ -188,6 +201,19 @@ export class NetworkService {
     }
   }
 
+  /** Wires a container whose runtime made its network namespace (see attach's `ownNetns`), its process created but not started. */
+  async connectProcess(c: NetworkedContainer, pid: number): Promise<void> {
+    const a = c.NetworkAttachment;
+    if (a?.mode !== 'bridge' || a.endpoint || !a.pendingPorts || !this.bridge) return;
+    try {
+      a.endpoint = await this.bridge.connect(c.Id, `/proc/${pid}/ns/net`, a.pendingPorts);
+    } catch (err) {
+      throw new EngineError('system', `failed to set up container networking: ${(err as Error).message}`, { cause: err });
+    }
+    delete a.pendingPorts;
+    this.adopt(c);
+  }
+
   /** Releases what attach() set up. Safe to call again, and for containers that never attached. */
   async release(c: NetworkedContainer): Promise<void> {
     const a = c.NetworkAttachment;
@@ -198,7 +224,7 @@ export class NetworkService {
         if (this.published.get(key) === c.Id) this.published.delete(key);
       }
     }
-    if (a?.mode === 'bridge') await this.netns.remove(c.Id);
+    if (a?.mode === 'bridge' && a.netns) await this.netns.remove(c.Id);
     c.NetworkAttachment = undefined;
   }
 }

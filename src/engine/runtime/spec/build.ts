@@ -406,6 +406,17 @@ function buildMounts(input: SpecInput, userMounts: Mount[], shmSize: number): Mo
   } else if (input.userns) {
     // moby: a read-only remount of the cgroup mount fails inside a user namespace.
     for (const m of out) if (m.type === 'cgroup') clearReadOnly(m);
+    // sysfs can only be mounted from a user namespace that owns the network
+    // namespace. One joined by path (container:<name>) is not ours: bind the
+    // host's /sys read-only instead, as podman does for a network namespace
+    // it does not own. (Bridge containers in a user namespace get a namespace
+    // runc makes, wired afterwards: see NetworkService.attach.)
+    const netnsPath = input.namespaces?.network;
+    if (netnsPath && netnsPath !== 'host') {
+      for (const m of out) {
+        if (m.type === 'sysfs') Object.assign(m, { type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+      }
+    }
   }
   return [...out, ...userMounts];
 }

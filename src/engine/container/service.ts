@@ -381,11 +381,8 @@ export class ContainerService {
           // (after a ctrl-p ctrl-q detach, say).
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         });
-        if (c.NetworkAttachment?.pendingPorts) {
-          // Wired now that runc has made the namespace, before the process runs; then /etc/hosts learns the address.
-          await this.networks.connectProcess(c, pid);
-          await this.writeEtcFiles(c);
-        }
+        // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
+        if (await this.networks.ready(c, pid)) await this.writeEtcFiles(c);
         await this.connectPendingAttach(c.Id);
         await this.runtime.start(c.Id);
         c.State = {

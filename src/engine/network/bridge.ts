@@ -164,7 +164,8 @@ export class BridgeNetwork {
     if (this.opts.ipForward) await fsp.writeFile('/proc/sys/net/ipv4/ip_forward', '1');
   }
 
-  private configList(): NetworkConfigList {
+  /** `withPorts`: portmap is left out when nothing is published, sparing its iptables runs on every start and exit. */
+  private configList(withPorts: boolean): NetworkConfigList {
     const { ip, network } = parseCidr(this.gatewayCidr);
     const plugins: Record<string, unknown>[] = [
       {
@@ -181,7 +182,7 @@ export class BridgeNetwork {
         },
       },
     ];
-    if (this.opts.iptables) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
+    if (this.opts.iptables && withPorts) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
     return { cniVersion: CNI_VERSION, name: `berth-${this.opts.bridge}`, plugins };
   }
 
@@ -196,19 +197,21 @@ export class BridgeNetwork {
     }
     const resolved: PortBinding[] = [];
     for (const p of ports) resolved.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIP)) });
-    await cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' });
-    let result: CniResult;
-    try {
-      result = await cniAdd(this.configList(), {
+    // lo and eth0 are independent: wire them at once (this is on the path of every start).
+    const [lo, main] = await Promise.allSettled([
+      cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }),
+      cniAdd(this.configList(resolved.length > 0), {
         containerId,
         netns,
         ifName: 'eth0',
         runtimeConfig: { portMappings: resolved.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
-      });
-    } catch (err) {
-      await cniDel(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }).catch(() => undefined);
-      throw err;
+      }),
+    ]);
+    if (lo.status === 'rejected' || main.status === 'rejected') {
+      if (main.status === 'fulfilled') await this.disconnect(containerId, netns, { ports: resolved }).catch(() => undefined);
+      throw lo.status === 'rejected' ? lo.reason : (main as PromiseRejectedResult).reason;
     }
+    const result: CniResult = main.value;
     const addr = result.ips?.[0];
     if (!addr) throw new Error('the bridge plugin gave the container no address');
     const [ip, prefix] = addr.address.split('/');
@@ -224,8 +227,8 @@ export class BridgeNetwork {
   }
 
   /** Undoes connect(): ports, address lease, veth. Safe to repeat; works after a daemon restart. */
-  async disconnect(containerId: string, netns: string, ep: BridgeEndpoint): Promise<void> {
-    await cniDel(this.configList(), {
+  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports'>): Promise<void> {
+    await cniDel(this.configList(ep.ports.length > 0), {
       containerId,
       netns,
       ifName: 'eth0',

@@ -80,6 +80,8 @@ function portInUse(p: PortBinding): Promise<boolean> {
 export class NetworkService {
   /** Host ports published by running containers: `<ip>:<port>/<proto>` → container ID. */
   private readonly published = new Map<string, string>();
+  /** Bridge wiring in flight for containers being started, settled by ready(). */
+  private readonly wiring = new Map<string, Promise<BridgeEndpoint>>();
 
   constructor(
     readonly bridge: BridgeNetwork | undefined,
@@ -184,46 +186,62 @@ export class NetworkService {
         );
       }
       ports.push({ ...p, hostPort: chosen });
+      // Taken from now on: a start racing this one must not pick it too.
+      this.published.set(`${p.hostIP}:${chosen}/${p.protocol}`, c.Id);
     }
     if (ownNetns) {
       c.NetworkAttachment = { mode: 'bridge', pendingPorts: ports };
       return undefined;
     }
     const netnsPath = await this.netns.create(c.Id);
-    try {
-      const endpoint = await this.bridge.connect(c.Id, netnsPath, ports);
-      c.NetworkAttachment = { mode: 'bridge', netns: netnsPath, endpoint };
-      this.adopt(c);
-      return netnsPath;
-    } catch (err) {
-      await this.netns.remove(c.Id);
-      throw new EngineError('system', `failed to set up container networking: ${(err as Error).message}`, { cause: err });
-    }
+    c.NetworkAttachment = { mode: 'bridge', netns: netnsPath };
+    // CNI runs while the caller mounts, writes the bundle and has runc create
+    // the container (which joins the namespace by path): ready() waits for it
+    // before the process is started.
+    const wiring = this.bridge.connect(c.Id, netnsPath, ports);
+    wiring.catch(() => undefined);
+    this.wiring.set(c.Id, wiring);
+    return netnsPath;
   }
 
-  /** Wires a container whose runtime made its network namespace (see attach's `ownNetns`), its process created but not started. */
-  async connectProcess(c: NetworkedContainer, pid: number): Promise<void> {
+  /**
+   * Finishes attach() once runc has created the container (`pid`, not yet
+   * started): waits for the wiring in flight, or wires the namespace runc made
+   * (attach's `ownNetns`). True when the container got an address (its
+   * /etc/hosts should list it).
+   */
+  async ready(c: NetworkedContainer, pid: number): Promise<boolean> {
     const a = c.NetworkAttachment;
-    if (a?.mode !== 'bridge' || a.endpoint || !a.pendingPorts || !this.bridge) return;
+    if (a?.mode !== 'bridge' || !this.bridge) return false;
     try {
-      a.endpoint = await this.bridge.connect(c.Id, `/proc/${pid}/ns/net`, a.pendingPorts);
+      const inFlight = this.wiring.get(c.Id);
+      if (inFlight) {
+        this.wiring.delete(c.Id);
+        a.endpoint = await inFlight;
+      } else if (a.pendingPorts) {
+        a.endpoint = await this.bridge.connect(c.Id, `/proc/${pid}/ns/net`, a.pendingPorts);
+        delete a.pendingPorts;
+      }
     } catch (err) {
       throw new EngineError('system', `failed to set up container networking: ${(err as Error).message}`, { cause: err });
     }
-    delete a.pendingPorts;
     this.adopt(c);
+    return a.endpoint !== undefined;
   }
 
   /** Releases what attach() set up. Safe to call again, and for containers that never attached. */
   async release(c: NetworkedContainer): Promise<void> {
     const a = c.NetworkAttachment;
+    // A start that failed before ready(): let its wiring settle, then undo it.
+    const inFlight = this.wiring.get(c.Id);
+    if (inFlight && a) {
+      this.wiring.delete(c.Id);
+      a.endpoint = await inFlight.catch(() => undefined);
+    }
     if (a?.mode === 'bridge' && a.endpoint && this.bridge) {
       await this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined);
-      for (const p of a.endpoint.ports) {
-        const key = `${p.hostIP}:${p.hostPort}/${p.protocol}`;
-        if (this.published.get(key) === c.Id) this.published.delete(key);
-      }
     }
+    for (const [key, owner] of this.published) if (owner === c.Id) this.published.delete(key);
     if (a?.mode === 'bridge' && a.netns) await this.netns.remove(c.Id);
     c.NetworkAttachment = undefined;
   }

@@ -5,10 +5,14 @@
  *
  *   npm run build && node dist/bench/run-rm.js [runs]
  *
- * The peer needs a `busybox` image already (e.g. `docker import rootfs.tar busybox`).
+ * BENCH_NETWORK=bridge runs both on their default bridge network (berth with
+ * a bridge of its own, no masquerading or forwarding); otherwise both run
+ * with --network none. The peer needs a `busybox` image already (e.g.
+ * `docker import rootfs.tar busybox`) and, for the bridge, its docker0.
  */
 import { performance } from 'node:perf_hooks';
 import { docker, startDaemon } from '../test/helpers/daemon.js';
+import { restoreHostNet, snapshotHostNet } from '../test/helpers/network.js';
 import { busyboxRootfs } from '../test/helpers/rootfs.js';
 
 function median(xs: number[]): number {
@@ -30,23 +34,27 @@ async function measure(host: string, runs: number, extra: string[] = []): Promis
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 20);
-  const d = await startDaemon();
+  const bridge = process.env.BENCH_NETWORK === 'bridge';
+  const hostNet = await snapshotHostNet();
+  const d = await startDaemon(bridge ? ['--bridge', 'btbench0', '--bip', '10.239.0.1/24', '--ip-masq=false', '--ip-forward=false'] : []);
+  const net = bridge ? 'bridge' : 'none';
   try {
     const { tar } = await busyboxRootfs();
     await docker(d, ['import', tar, 'busybox']);
-    const berth = await measure(d.host, runs);
+    const berth = await measure(d.host, runs, ['--network', net]);
     const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
-    console.log(`berth   run --rm busybox true: ${fmt(berth)}`);
+    console.log(`berth   run --rm --network ${net} busybox true: ${fmt(berth)}`);
     const peer = process.env.DOCKER_PEER_HOST;
     if (peer) {
-      const p = await measure(peer, runs, ['--network', 'none']);
-      console.log(`peer    run --rm --network none busybox true: ${fmt(p)}`);
+      const p = await measure(peer, runs, ['--network', net]);
+      console.log(`peer    run --rm --network ${net} busybox true: ${fmt(p)}`);
       console.log(`ratio berth/peer: ${(median(berth) / median(p)).toFixed(2)}`);
     } else {
       console.log('(set DOCKER_PEER_HOST to compare with a real dockerd)');
     }
   } finally {
     await d.cleanup();
+    if (bridge) await restoreHostNet(hostNet, 'btbench0');
   }
 }
 

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { promisify } from 'node:util';
@@ -200,6 +200,12 @@ test('published ports survive a daemon restart and are released by the next daem
   } finally {
     await docker(d, ['rm', '-f', 'web4']);
   }
+  // Nothing of any container is left: no veth on the bridge, no address lease.
+  assert.equal((await docker(d, ['ps', '-q'])).stdout, '');
+  const { stdout: ports } = await execFileP('ip', ['-o', 'link', 'show', 'master', BRIDGE]);
+  assert.equal(ports, '');
+  const leases = readdirSync(`${d.execRoot}/ipam/berth-${BRIDGE}`).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+  assert.deepEqual(leases, []);
 });
 
 test('docker network ls / inspect / rm / create / prune for the predefined networks', async () => {
@@ -233,4 +239,23 @@ test('docker network ls / inspect / rm / create / prune for the predefined netwo
   const missing = await docker(d, ['network', 'inspect', 'nosuchnet']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /network nosuchnet not found/);
+});
+
+test('--ip-masq writes dockerd\'s one MASQUERADE rule for the subnet (no container is run with it)', async () => {
+  const bridge = `bt${randomBytes(3).toString('hex')}`;
+  const snap = await snapshotHostNet();
+  const { startDaemon } = await import('./helpers/daemon.js');
+  const masq = await startDaemon(['--bridge', bridge, '--bip', '10.238.77.1/24', '--ip-masq=true', '--ip-forward=false']);
+  try {
+    const nat = await natRules();
+    assert.match(nat, new RegExp(`^-A POSTROUTING -s 10\\.238\\.77\\.0/24 ! -o ${bridge} -j MASQUERADE$`, 'm'));
+    // A restart does not add it twice.
+    await masq.stop();
+    await masq.restart();
+    const again = (await natRules()).split('\n').filter((l) => l.includes('10.238.77.0/24'));
+    assert.equal(again.length, 1);
+  } finally {
+    await masq.cleanup();
+    await restoreHostNet(snap, bridge);
+  }
 });

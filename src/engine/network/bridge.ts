@@ -8,15 +8,20 @@
  *
  * berth creates and addresses the bridge itself and runs the bridge plugin
  * with isGateway=false, so the plugin never switches on IP forwarding: the
- * daemon's `--ip-forward` decides that, as dockerd's does, and `--ip-masq`
- * decides whether containers' traffic is masqueraded out of the host.
+ * daemon's `--ip-forward` decides that, as dockerd's does. `--ip-masq` is one
+ * MASQUERADE rule for the subnet, as dockerd writes it, rather than the
+ * plugin's chain per container (iptables runs cost tens of ms each here).
+ *
+ * Releasing a container does not run the bridge plugin's DEL: the container's
+ * namespace is destroyed right after (taking the veth pair with it), so only
+ * the address lease (host-local) and published ports (portmap) are undone.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { run } from '../../util/exec.js';
-import { cniAdd, cniDel, CNI_VERSION, type CniResult, type NetworkConfigList } from './cni.js';
+import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
 
 export interface BridgeOptions {
   /** Bridge interface name (dockerd --bridge); "none" disables the network. */
@@ -162,6 +167,12 @@ export class BridgeNetwork {
     }
     await run('ip', ['link', 'set', 'dev', name, 'up']);
     if (this.opts.ipForward) await fsp.writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+    if (this.opts.ipMasq && this.opts.iptables) {
+      // dockerd's rule: traffic from the subnet leaving by another interface goes out as the host.
+      const rule = ['-t', 'nat', 'POSTROUTING', '-s', parseCidr(this.gatewayCidr).network, '!', '-o', name, '-j', 'MASQUERADE'];
+      const present = await run('iptables', ['-w', '-t', 'nat', '-C', ...rule.slice(2)], { allowFailure: true });
+      if (present.code !== 0) await run('iptables', ['-w', '-t', 'nat', '-A', ...rule.slice(2)]);
+    }
   }
 
   /** `withPorts`: portmap is left out when nothing is published, sparing its iptables runs on every start and exit. */
@@ -172,7 +183,7 @@ export class BridgeNetwork {
         type: 'bridge',
         bridge: this.opts.bridge,
         isGateway: false,
-        ipMasq: this.opts.ipMasq,
+        ipMasq: false,
         hairpinMode: true,
         ipam: {
           type: 'host-local',
@@ -226,13 +237,24 @@ export class BridgeNetwork {
     };
   }
 
-  /** Undoes connect(): ports, address lease, veth. Safe to repeat; works after a daemon restart. */
+  /**
+   * Undoes connect() for a namespace about to be destroyed: published ports
+   * (portmap) and the address lease (host-local); the veth pair goes with the
+   * namespace. Safe to repeat; works after a daemon restart.
+   */
   async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports'>): Promise<void> {
-    await cniDel(this.configList(ep.ports.length > 0), {
+    const list = this.configList(ep.ports.length > 0);
+    const req = {
       containerId,
       netns,
       ifName: 'eth0',
       runtimeConfig: { portMappings: ep.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
-    });
+    };
+    const portmap = { ...list, plugins: list.plugins.filter((p) => p.type === 'portmap') };
+    const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
+    await Promise.all([
+      portmap.plugins.length > 0 ? cniDel(portmap, req) : Promise.resolve(),
+      execPlugin('DEL', 'host-local', bridgeConf, req),
+    ]);
   }
 }

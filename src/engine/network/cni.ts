@@ -57,6 +57,15 @@ function pluginConfig(list: NetworkConfigList, plugin: Record<string, unknown>, 
   return conf;
 }
 
+/**
+ * Runs one plugin binary (`type`) with a network configuration. An IPAM
+ * plugin is run this way with its main plugin's configuration, as the main
+ * plugin itself would delegate to it.
+ */
+export function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', type: string, conf: Record<string, unknown>, req: CniRequest): Promise<CniResult | null> {
+  return exec(command, type, conf, req);
+}
+
 function exec(command: 'ADD' | 'DEL' | 'CHECK', type: string, conf: Record<string, unknown>, req: CniRequest): Promise<CniResult | null> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(CNI_PLUGIN_DIR, type), [], {

@@ -238,11 +238,12 @@ export class NetworkService {
       this.wiring.delete(c.Id);
       a.endpoint = await inFlight.catch(() => undefined);
     }
-    if (a?.mode === 'bridge' && a.endpoint && this.bridge) {
-      await this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined);
-    }
+    await Promise.all([
+      a?.mode === 'bridge' && a.endpoint && this.bridge ? this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined) : undefined,
+      // Unpinning destroys the namespace, and the container's veth pair with it.
+      a?.mode === 'bridge' && a.netns ? this.netns.remove(c.Id) : undefined,
+    ]);
     for (const [key, owner] of this.published) if (owner === c.Id) this.published.delete(key);
-    if (a?.mode === 'bridge' && a.netns) await this.netns.remove(c.Id);
     c.NetworkAttachment = undefined;
   }
 }

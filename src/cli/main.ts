@@ -14,6 +14,7 @@ import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerImageWorkCommands } from './commands/imagework.js';
 import { registerContainerWorkCommands } from './commands/containerwork.js';
+import { registerCpCommands } from './commands/cp.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerInteractCommands } from './commands/interact.js';
 import { registerRunCommands } from './commands/run.js';
@@ -40,6 +41,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerContainerWorkCommands(program, cli);
   registerInspectCommands(program, cli);
   registerInteractCommands(program, cli);
+  registerCpCommands(program, cli);
   registerSystemCommands(program, cli);
   return { program, cli };
 }

@@ -17,6 +17,7 @@ import { registerContainerWorkCommands } from './commands/containerwork.js';
 import { registerCpCommands } from './commands/cp.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerInteractCommands } from './commands/interact.js';
+import { registerObserveCommands } from './commands/observe.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { collect } from './opts.js';
@@ -42,6 +43,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerInspectCommands(program, cli);
   registerInteractCommands(program, cli);
   registerCpCommands(program, cli);
+  registerObserveCommands(program, cli);
   registerSystemCommands(program, cli);
   return { program, cli };
 }

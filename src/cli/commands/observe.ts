@@ -129,7 +129,8 @@ async function runStats(cli: Cli, names: string[], o: StatsFlags): Promise<void>
   const showAll = names.length === 0;
   const watched: Watched[] = [];
   let eventsRes: IncomingMessage | undefined;
-  let eventsDone: Promise<void> | undefined;
+  // An events stream that fails ends a streaming stats (checked between redraws).
+  let eventsError: unknown;
   const watch = (container: string) => {
     if (watched.some((w) => w.container === container)) return;
     const w = new Watched(container);
@@ -140,7 +141,7 @@ async function runStats(cli: Cli, names: string[], o: StatsFlags): Promise<void>
     if (showAll) {
       // Subscribe before listing so that a container started in between is not missed.
       eventsRes = await streamEvents(cli.client, { filters: { type: ['container'] } });
-      eventsDone = forEachLine(eventsRes, (line) => {
+      forEachLine(eventsRes, (line) => {
         const e = JSON.parse(line) as EventMessage;
         const id = (e.Actor?.ID ?? e.id ?? '').slice(0, 12);
         if (e.Action === 'start' || (o.all && e.Action === 'create')) watch(id);
@@ -148,7 +149,7 @@ async function runStats(cli: Cli, names: string[], o: StatsFlags): Promise<void>
           const i = watched.findIndex((w) => w.container === id);
           if (i >= 0) watched.splice(i, 1)[0]!.stop();
         }
-      });
+      }).catch((err: unknown) => (eventsError = err));
       for (const c of await listContainers(cli.client, { all: o.all })) watch(c.Id.slice(0, 12));
       await Promise.all(watched.map((w) => w.first));
     } else {
@@ -159,8 +160,6 @@ async function runStats(cli: Cli, names: string[], o: StatsFlags): Promise<void>
     }
 
     const format = !o.format || o.format === 'table' ? defaultStatsTableFormat : o.format;
-    let eventsError: unknown;
-    eventsDone?.catch((err: unknown) => (eventsError = err));
     for (;;) {
       await sleep(500);
       const text = renderStats(format, watched, o.trunc);

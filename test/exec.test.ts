@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
@@ -241,4 +242,31 @@ test('dockerode: exec start hijacked with stdin, demultiplexed, then inspect', a
   const info = await exec.inspect();
   assert.equal(info.Running, false);
   assert.equal(info.ExitCode, 9);
+});
+
+test('exec start whose JSON body comes in its own packet still reads stdin and its EOF', async () => {
+  // The Go client writes the request head and the body separately; the daemon
+  // then has to wait for the body, and must not leave the connection paused.
+  const create = await api(d.socket, 'POST', '/v1.51/containers/ex1/exec', { AttachStdin: true, AttachStdout: true, AttachStderr: true, Cmd: ['cat'] });
+  const id = create.json<{ Id: string }>().Id;
+  const body = JSON.stringify({ Detach: false, Tty: false });
+  const conn = net.connect(d.socket);
+  const received: Buffer[] = [];
+  const closed = new Promise<void>((resolve) => conn.on('close', () => resolve()));
+  conn.on('data', (b: Buffer) => received.push(b));
+  await new Promise((r) => conn.once('connect', r));
+  conn.write(`POST /v1.51/exec/${id}/start HTTP/1.1\r\nHost: api.moby.localhost\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+  await sleep(200);
+  conn.write(body);
+  for (let i = 0; i < 50 && !Buffer.concat(received).includes('\r\n\r\n'); i++) await sleep(50);
+  assert.match(Buffer.concat(received).toString(), /^HTTP\/1.1 101 /);
+  conn.end('piped\n');
+  const timer = setTimeout(() => conn.destroy(), 10_000);
+  await closed;
+  clearTimeout(timer);
+  const all = Buffer.concat(received);
+  const payload = all.subarray(all.indexOf('\r\n\r\n') + 4);
+  assert.deepEqual([...payload.subarray(0, 8)], [1, 0, 0, 0, 0, 0, 0, 6]);
+  assert.equal(payload.subarray(8).toString(), 'piped\n');
+  assert.equal((await waitExecDone(id)).ExitCode, 0);
 });

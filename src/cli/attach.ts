@@ -1,11 +1,13 @@
 /**
- * Attaching the terminal to a container (run and start -a): a hijacked
- * attach stream whose output is copied raw (TTY) or demultiplexed to
- * stdout/stderr, stdin forwarded and half-closed at EOF (or right away when
- * stdin is not attached, as docker does), the local terminal in raw mode
- * with ^P^Q detaching, the TTY size kept in sync, and signals forwarded.
+ * Wiring the terminal to a hijacked stream — a container's attach stream
+ * (run, start -a, attach) or an exec session's (exec): output copied raw
+ * (TTY) or demultiplexed to stdout/stderr, stdin forwarded and half-closed
+ * at EOF (or right away when stdin is not attached, as docker does), the
+ * local terminal in raw mode with the detach keys (^P^Q unless overridden)
+ * ending the session, the TTY size kept in sync, and signals forwarded.
  */
 import { spawnSync } from 'node:child_process';
+import { Writable, type Duplex } from 'node:stream';
 import { attachContainer, killContainer, resizeContainer } from '../client/containers.js';
 import { copyRaw, demuxStream } from '../client/streams.js';
 import type { Cli } from './cli.js';
@@ -14,8 +16,10 @@ export interface AttachRequest {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
-  /** The container has a TTY: output is one raw stream. */
+  /** The container (or exec session) has a TTY: output is one raw stream. */
   tty: boolean;
+  /** --detach-keys as given ("ctrl-p,ctrl-q"); the default when empty or invalid. */
+  detachKeys?: string;
 }
 
 export interface Attachment {
@@ -25,14 +29,63 @@ export interface Attachment {
   close(): void;
 }
 
-// docker's default detach sequence, ctrl-p ctrl-q.
-const DETACH_KEYS = Buffer.from([0x10, 0x11]);
+/** What docker prints (and exits 1 with) when exec or attach is left with the detach keys. */
+export const DETACHED_MESSAGE = 'read escape sequence';
 
-/** Opens the attach stream; it must be in place before the container starts so no output is lost. */
+// docker's default detach sequence, ctrl-p ctrl-q.
+const DEFAULT_DETACH_KEYS = Buffer.from([0x10, 0x11]);
+
+/**
+ * moby/term's ToBytes: comma-separated keys, each a single character,
+ * "ctrl-<a-z @ [ \ ] ^ _>" or "DEL". Throws "Unknown character: 'x'".
+ */
+export function parseDetachKeys(keys: string): Buffer {
+  const ctrl = '@abcdefghijklmnopqrstuvwxyz[\\]^_';
+  const codes: number[] = [];
+  for (const key of keys.split(',')) {
+    if (Buffer.byteLength(key) === 1) {
+      codes.push(key.charCodeAt(0));
+      continue;
+    }
+    const i = key.startsWith('ctrl-') && key.length === 6 ? ctrl.indexOf(key[5]!) : -1;
+    if (i >= 0) codes.push(i);
+    else if (key === 'DEL') codes.push(127);
+    else throw new Error(`Unknown character: '${key}'`);
+  }
+  return Buffer.from(codes);
+}
+
+function detachSequence(keys: string | undefined): Buffer {
+  if (!keys) return DEFAULT_DETACH_KEYS;
+  try {
+    return parseDetachKeys(keys);
+  } catch {
+    // docker falls back to the default too (the daemon has already refused such keys).
+    return DEFAULT_DETACH_KEYS;
+  }
+}
+
+/** Opens a container's attach stream; it must be in place before the container starts so no output is lost. */
 export async function attach(cli: Cli, id: string, req: AttachRequest): Promise<Attachment> {
-  const { socket } = await attachContainer(cli.client, id, { stream: true, stdin: req.stdin, stdout: req.stdout, stderr: req.stderr });
+  const { socket } = await attachContainer(cli.client, id, {
+    stream: true,
+    stdin: req.stdin,
+    stdout: req.stdout,
+    stderr: req.stderr,
+    detachKeys: req.detachKeys,
+  });
+  return streamHijacked(cli, socket, req);
+}
+
+/**
+ * Copies a hijacked connection to and from the terminal (docker's
+ * hijackedIOStreamer). With a TTY, stdin attached and a terminal on our
+ * side, the terminal goes raw and the detach keys are watched for.
+ */
+export function streamHijacked(cli: Cli, socket: Duplex, req: AttachRequest): Attachment {
   const input = cli.in;
   const rawTerminal = req.stdin && req.tty && input.isTTY === true;
+  const keys = detachSequence(req.detachKeys);
   let closed = false;
   let detach: (() => void) | undefined;
   const detached = new Promise<{ detached: boolean }>((resolve) => {
@@ -40,27 +93,31 @@ export async function attach(cli: Cli, id: string, req: AttachRequest): Promise<
   });
 
   let lastByte = 0x0a;
-  // A trailing ^P is held back until the next keystroke shows whether ^Q follows.
-  let heldCtrlP = false;
+  // How many bytes of the detach sequence the input ended with: held back
+  // until the next keystroke shows whether the rest follows.
+  let held = 0;
   const onData = (chunk: Buffer) => {
     if (chunk.length) lastByte = chunk[chunk.length - 1]!;
     if (!rawTerminal) {
       socket.write(chunk);
       return;
     }
-    let data = heldCtrlP ? Buffer.concat([DETACH_KEYS.subarray(0, 1), chunk]) : chunk;
-    heldCtrlP = false;
-    const at = data.indexOf(DETACH_KEYS);
+    const data = held ? Buffer.concat([keys.subarray(0, held), chunk]) : chunk;
+    held = 0;
+    const at = data.indexOf(keys);
     if (at >= 0) {
       if (at > 0) socket.write(data.subarray(0, at));
       detach?.();
       return;
     }
-    if (data[data.length - 1] === DETACH_KEYS[0]) {
-      heldCtrlP = true;
-      data = data.subarray(0, -1);
+    // The longest tail of the data that starts the sequence.
+    for (let n = Math.min(keys.length - 1, data.length); n > 0; n--) {
+      if (data.subarray(data.length - n).equals(keys.subarray(0, n))) {
+        held = n;
+        break;
+      }
     }
-    if (data.length) socket.write(data);
+    if (data.length > held) socket.write(data.subarray(0, data.length - held));
   };
   // Half-close: the daemon sees EOF on the process's stdin and keeps sending output.
   // A TTY has no EOF of its own, so piped input into one ends the way a
@@ -96,7 +153,7 @@ export async function attach(cli: Cli, id: string, req: AttachRequest): Promise<
     socket.end();
   }
 
-  const output = req.tty ? copyRaw(socket, cli.out) : demuxStream(socket, cli.out, cli.err);
+  const output = req.tty ? copyRaw(socket, cli.out) : demuxStream(socket, req.stdout ? cli.out : discard(), req.stderr ? cli.err : discard());
   const done = Promise.race([output.then(() => ({ detached: false })), detached]).finally(() => {
     close();
     socket.destroy();
@@ -104,20 +161,30 @@ export async function attach(cli: Cli, id: string, req: AttachRequest): Promise<
   return { done, close };
 }
 
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _enc, cb) => cb() });
+}
+
 /**
- * Keeps the container's TTY the size of ours (only when stdout is a
- * terminal): once now, then on every SIGWINCH. Returns the stopper.
+ * Keeps a TTY the size of ours (only when stdout is a terminal): once now,
+ * then on every SIGWINCH. `resize` sends the size (container or exec).
+ * Returns the stopper.
  */
-export function monitorTtySize(cli: Cli, id: string): () => void {
+export function monitorTtySize(cli: Cli, resize: (height: number, width: number) => Promise<void>): () => void {
   const out = cli.out;
   if (!out.isTTY) return () => undefined;
-  const resize = () => {
+  const send = () => {
     const [cols, rows] = out.getWindowSize();
-    resizeContainer(cli.client, id, rows, cols).catch(() => undefined);
+    resize(rows, cols).catch(() => undefined);
   };
-  resize();
-  out.on('resize', resize);
-  return () => out.off('resize', resize);
+  send();
+  out.on('resize', send);
+  return () => out.off('resize', send);
+}
+
+/** monitorTtySize for a container's TTY. */
+export function monitorContainerTtySize(cli: Cli, id: string): () => void {
+  return monitorTtySize(cli, (h, w) => resizeContainer(cli.client, id, h, w));
 }
 
 // What docker's ForwardAllSignals relays, minus the ones Node cannot catch.

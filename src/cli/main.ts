@@ -1,9 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 /**
  * berth: the command-line client for berthd, flag- and output-compatible
  * with the docker CLI for the commands it implements. This file wires the
  * command groups together, parses argv, and turns errors into docker's
- * messages and exit statuses.
+ * messages and exit statuses. The shebang's `--` stops Node 20 from taking
+ * berth's own `--env-file` (run, exec) as a Node option.
  */
 import { Command } from 'commander';
 import { BERTH_VERSION } from '../common/version.js';
@@ -13,7 +14,10 @@ import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerImageWorkCommands } from './commands/imagework.js';
 import { registerContainerWorkCommands } from './commands/containerwork.js';
+import { registerCpCommands } from './commands/cp.js';
 import { registerInspectCommands } from './commands/inspect.js';
+import { registerInteractCommands } from './commands/interact.js';
+import { registerObserveCommands } from './commands/observe.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { collect } from './opts.js';
@@ -37,6 +41,9 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerImageWorkCommands(program, cli);
   registerContainerWorkCommands(program, cli);
   registerInspectCommands(program, cli);
+  registerInteractCommands(program, cli);
+  registerCpCommands(program, cli);
+  registerObserveCommands(program, cli);
   registerSystemCommands(program, cli);
   return { program, cli };
 }

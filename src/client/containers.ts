@@ -1,7 +1,7 @@
 /**
  * Container endpoints: create, inspect, list, start, stop, kill, remove,
- * wait, attach (hijacked), logs and resize — thin wrappers that send what
- * the Go client sends.
+ * wait, attach (hijacked), logs, resize and stats — thin wrappers that send
+ * what the Go client sends.
  */
 import type { IncomingMessage } from 'node:http';
 import { encodeFilters, pathSegment, type EngineClient, type HijackedStream } from './client.js';
@@ -127,4 +127,12 @@ export function containerLogs(client: EngineClient, id: string, o: LogsOptions):
       until: o.until || undefined,
     },
   });
+}
+
+/**
+ * GET /containers/{id}/stats: one JSON document per line while `stream`;
+ * without it the daemon samples twice (a second apart) and sends one.
+ */
+export function containerStats(client: EngineClient, id: string, stream: boolean): Promise<IncomingMessage> {
+  return client.request('GET', `${c(id)}/stats`, { query: { stream: stream ? '1' : '0' } });
 }

@@ -1,6 +1,7 @@
-/** System endpoints: /version and /info. */
-import type { EngineClient } from './client.js';
-import type { ServerVersion, SystemInfo } from './types.js';
+/** System endpoints: /version, /info and /events. */
+import type { IncomingMessage } from 'node:http';
+import { encodeFilters, type EngineClient } from './client.js';
+import type { Filters, ServerVersion, SystemInfo } from './types.js';
 
 export function serverVersion(client: EngineClient): Promise<ServerVersion> {
   return client.json('GET', '/version');
@@ -8,4 +9,16 @@ export function serverVersion(client: EngineClient): Promise<ServerVersion> {
 
 export function systemInfo(client: EngineClient): Promise<SystemInfo> {
   return client.json('GET', '/info');
+}
+
+export interface EventsOptions {
+  /** Unix seconds (with an optional fraction), as GetTimestamp makes them. */
+  since?: string;
+  until?: string;
+  filters?: Filters;
+}
+
+/** GET /events: one JSON message per line, until `until` passes or the request is dropped. */
+export function streamEvents(client: EngineClient, o: EventsOptions = {}): Promise<IncomingMessage> {
+  return client.request('GET', '/events', { query: { filters: encodeFilters(o.filters), since: o.since || undefined, until: o.until || undefined } });
 }

@@ -51,7 +51,7 @@ export interface ContainerSummary {
 export interface ContainerInspect {
   Id: string;
   Name: string;
-  State?: { Status?: string; Running?: boolean; ExitCode?: number };
+  State?: { Status?: string; Running?: boolean; Paused?: boolean; Restarting?: boolean; ExitCode?: number };
   Config?: {
     Tty?: boolean;
     OpenStdin?: boolean;
@@ -103,3 +103,70 @@ export interface ServerVersion {
 
 /** GET /info; read loosely since `docker info` prints whatever is there. */
 export type SystemInfo = Record<string, unknown>;
+
+/** POST /containers/{id}/exec, in the Go client's field order. */
+export interface ExecCreateBody {
+  User: string;
+  Privileged: boolean;
+  Tty: boolean;
+  /** [height, width], only with a TTY. */
+  ConsoleSize?: [number, number];
+  AttachStdin: boolean;
+  AttachStderr: boolean;
+  AttachStdout: boolean;
+  Detach: boolean;
+  DetachKeys: string;
+  Env: string[] | null;
+  WorkingDir: string;
+  Cmd: string[];
+}
+
+export interface ExecInspect {
+  ID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  ContainerID: string;
+  Pid?: number;
+}
+
+/** The X-Docker-Container-Path-Stat header of the archive endpoints; `mode` is a Go os.FileMode. */
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+interface CpuStats {
+  cpu_usage?: { total_usage?: number; percpu_usage?: number[] | null };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+}
+
+/** One document of GET /containers/{id}/stats (the Linux fields docker stats reads). */
+export interface StatsResponse {
+  name?: string;
+  id?: string;
+  read?: string;
+  preread?: string;
+  pids_stats?: { current?: number; limit?: number };
+  blkio_stats?: { io_service_bytes_recursive?: { major?: number; minor?: number; op: string; value: number }[] | null };
+  cpu_stats?: CpuStats;
+  precpu_stats?: CpuStats;
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> | null };
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }> | null;
+}
+
+/** One message of GET /events. */
+export interface EventMessage {
+  status?: string;
+  id?: string;
+  from?: string;
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes?: Record<string, string> | null };
+  scope?: string;
+  time?: number;
+  timeNano?: number;
+}

@@ -162,7 +162,8 @@ export function runCli(cmd: string, args: string[], d: { host: string }, opts: {
 }
 
 export const docker = (d: { host: string }, args: string[], opts?: Parameters<typeof runCli>[3]) => runCli(DOCKER, args, d, opts);
-export const berth = (d: { host: string }, args: string[], opts?: Parameters<typeof runCli>[3]) => runCli(process.execPath, [BERTH, ...args], d, opts);
+// "--": Node 20 otherwise takes a `--env-file` meant for berth (run/exec) as its own option.
+export const berth = (d: { host: string }, args: string[], opts?: Parameters<typeof runCli>[3]) => runCli(process.execPath, ['--', BERTH, ...args], d, opts);
 
 /** A daemon with the busybox test image imported as `busybox` (the usual starting point of a test file). */
 export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<TestDaemon> {

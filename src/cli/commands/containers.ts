@@ -17,7 +17,7 @@ import {
 import { copyRaw, demuxStream } from '../../client/streams.js';
 import type { Filters } from '../../client/types.js';
 import { formatWithTemplate, TemplateError } from '../format/template.js';
-import { attach, monitorTtySize } from '../attach.js';
+import { attach, monitorContainerTtySize } from '../attach.js';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';
 import { describeError, joinErrors, StatusError } from '../errors.js';
@@ -58,6 +58,7 @@ export async function forEachContainer(cli: Cli, names: string[], op: (name: str
 interface StartOptions {
   attach?: boolean;
   interactive?: boolean;
+  detachKeys?: string;
 }
 
 async function runStart(cli: Cli, names: string[], o: StartOptions): Promise<void> {
@@ -78,7 +79,7 @@ async function runStart(cli: Cli, names: string[], o: StartOptions): Promise<voi
   if (names.length > 1) throw new StatusError(1, 'you cannot start and attach multiple containers at once');
   const c = await inspectContainer(cli.client, names[0]!);
   const tty = !!c.Config?.Tty;
-  const session = await attach(cli, c.Id, { stdin: !!o.interactive && !!c.Config?.OpenStdin, stdout: true, stderr: true, tty });
+  const session = await attach(cli, c.Id, { stdin: !!o.interactive && !!c.Config?.OpenStdin, stdout: true, stderr: true, tty, detachKeys: o.detachKeys });
   const exit = await waitExitOrRemoved(cli, c.Id, !!c.HostConfig?.AutoRemove);
   try {
     await startContainer(cli.client, c.Id);
@@ -87,7 +88,7 @@ async function runStart(cli: Cli, names: string[], o: StartOptions): Promise<voi
     exit.cancel();
     throw err;
   }
-  const stopResize = tty ? monitorTtySize(cli, c.Id) : () => undefined;
+  const stopResize = tty ? monitorContainerTtySize(cli, c.Id) : () => undefined;
   const { detached } = await session.done;
   stopResize();
   if (detached) return;

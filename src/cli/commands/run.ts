@@ -10,7 +10,7 @@ import { createContainer, startContainer } from '../../client/containers.js';
 import { ApiError, isNotFound } from '../../client/errors.js';
 import { pullImage } from '../../client/images.js';
 import { familiarString, parseNormalizedNamed, repositoryName, type Reference } from '../../common/reference/reference.js';
-import { attach, forwardSignals, monitorTtySize, type Attachment } from '../attach.js';
+import { attach, forwardSignals, monitorContainerTtySize, type Attachment } from '../attach.js';
 import type { Cli } from '../cli.js';
 import { BIN, defineCommand, defineGroup } from '../command.js';
 import { describeError, runFailureStatus, StatusError } from '../errors.js';
@@ -117,7 +117,7 @@ async function runRun(cli: Cli, args: string[], o: RunFlags): Promise<void> {
   try {
     let session: Attachment | undefined;
     if (attachStdin || attachStdout || attachStderr) {
-      session = await attach(cli, id, { stdin: attachStdin, stdout: attachStdout, stderr: attachStderr, tty: cfg.tty });
+      session = await attach(cli, id, { stdin: attachStdin, stdout: attachStdout, stderr: attachStderr, tty: cfg.tty, detachKeys: o.detachKeys });
     }
     const exit = await waitExitOrRemoved(cli, id, cfg.autoRemove);
     try {
@@ -133,7 +133,7 @@ async function runRun(cli: Cli, args: string[], o: RunFlags): Promise<void> {
       exit.cancel();
       return;
     }
-    const stopResize = cfg.tty ? monitorTtySize(cli, id) : () => undefined;
+    const stopResize = cfg.tty ? monitorContainerTtySize(cli, id) : () => undefined;
     const { detached } = await session.done;
     stopResize();
     // Detached with ^P^Q, or only stdin attached: the container goes on without us.

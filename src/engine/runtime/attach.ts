@@ -84,6 +84,10 @@ export function bridgeAttach(sock: SeqpacketSocket, client: Duplex, o: BridgeOpt
       // Drain and ignore: a client without stdin half-closes at once, which must not end the stream.
       client.on('data', () => undefined);
     }
+    // Reading exec start's body may have left the socket paused (a body that came in
+    // its own packet, as the Go client sends it), and a 'data' listener does not undo
+    // an explicit pause: stdin and its EOF would then never be read.
+    client.resume();
     client.on('close', finish);
     client.on('error', finish);
     if (client.destroyed) finish();

@@ -239,6 +239,13 @@ test('docker network ls / inspect / rm / create / prune for the predefined netwo
   const missing = await docker(d, ['network', 'inspect', 'nosuchnet']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /network nosuchnet not found/);
+  // The berth CLI prints what the docker CLI prints.
+  for (const args of [['network', 'ls'], ['network', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Name}}'], ['network', 'ls', '-q', '-f', 'name=ho'], ['network', 'inspect', 'bridge', 'none'], ['network', 'rm', 'host'], ['network', 'inspect', 'nosuchnet']]) {
+    const [b, k] = await Promise.all([berth(d, args), docker(d, args)]);
+    assert.equal(b.stdout, k.stdout, args.join(' '));
+    assert.equal(b.stderr, k.stderr, args.join(' '));
+    assert.equal(b.code, k.code, args.join(' '));
+  }
 });
 
 test('--ip-masq writes dockerd\'s one MASQUERADE rule for the subnet (no container is run with it)', async () => {

@@ -20,6 +20,7 @@ import { registerInteractCommands } from './commands/interact.js';
 import { registerObserveCommands } from './commands/observe.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
+import { registerNetworkCommands } from './commands/networks.js';
 import { collect } from './opts.js';
 import { describeError, StatusError } from './errors.js';
 
@@ -45,6 +46,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerCpCommands(program, cli);
   registerObserveCommands(program, cli);
   registerSystemCommands(program, cli);
+  registerNetworkCommands(program, cli);
   return { program, cli };
 }
 

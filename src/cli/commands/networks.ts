@@ -1,0 +1,127 @@
+/**
+ * `berth network ls|inspect|rm|create|prune`, as docker's network commands.
+ * berthd has the predefined networks only (bridge, host, none): create,
+ * connect and disconnect report the daemon's refusal as docker would any
+ * daemon error.
+ */
+import type { Command } from 'commander';
+import { encodeFilters, pathSegment } from '../../client/client.js';
+import type { Filters } from '../../client/types.js';
+import { formatWithTemplate } from '../format/template.js';
+import type { Cli } from '../cli.js';
+import { defineCommand, defineGroup } from '../command.js';
+import { describeError, StatusError } from '../errors.js';
+import { collect, parseFilter } from '../opts.js';
+import { renderListFormat } from './containers.js';
+import { confirm } from './imagework.js';
+
+interface NetworkResource {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  EnableIPv6: boolean;
+  Internal: boolean;
+  Labels: Record<string, string> | null;
+}
+
+const headers = { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' };
+
+/** docker's sortorder.NaturalLess, enough for network names: digit runs compare as numbers. */
+function naturalLess(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+async function runNetworkLs(cli: Cli, o: { filter?: Filters; format?: string; trunc: boolean; quiet?: boolean }): Promise<void> {
+  const nets = await cli.client.json<NetworkResource[]>('GET', '/networks', { query: { filters: encodeFilters(o.filter) } });
+  nets.sort((a, b) => naturalLess(a.Name, b.Name));
+  if (o.quiet && !o.format) {
+    cli.out.write(nets.map((n) => `${o.trunc ? n.Id.slice(0, 12) : n.Id}\n`).join(''));
+    return;
+  }
+  const format = o.format || 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
+  const rows = nets.map((n) => ({
+    ID: o.trunc ? n.Id.slice(0, 12) : n.Id,
+    Name: n.Name,
+    Driver: n.Driver,
+    Scope: n.Scope,
+    IPv6: String(n.EnableIPv6),
+    Internal: String(n.Internal),
+    Labels: Object.entries(n.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+    CreatedAt: n.Created,
+  }));
+  cli.out.write(renderListFormat(() => formatWithTemplate(format === 'table' ? 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}' : format, rows, headers)));
+}
+
+/** docker's network rm: each name on success; errors at the end, status 1. */
+async function runNetworkRm(cli: Cli, names: string[], o: { force?: boolean }): Promise<void> {
+  const errors: string[] = [];
+  for (const name of names) {
+    try {
+      await cli.client.call('DELETE', `/networks/${pathSegment(name)}`);
+      cli.out.write(`${name}\n`);
+    } catch (err) {
+      if (o.force && /not found/.test(describeError(err))) continue;
+      errors.push(describeError(err));
+    }
+  }
+  // docker 28 ends the list with its joined status error's own line.
+  if (errors.length) throw new StatusError(1, [...errors, 'exit status 1'].join('\n'));
+}
+
+export function registerNetworkCommands(program: Command, cli: Cli): void {
+  const network = defineGroup(program, 'network', 'Manage networks');
+
+  defineCommand<{ filter?: Filters; format?: string; trunc: boolean; quiet?: boolean }>(
+    network,
+    { name: 'ls', aliases: ['list'], use: 'ls [OPTIONS]', description: 'List networks', args: { max: 0 } },
+    (_args, o) => runNetworkLs(cli, o),
+  )
+    .option('-f, --filter <filter>', 'Provide filter values (e.g. "driver=bridge")', parseFilter)
+    .option('--format <string>', 'Format output using a custom template')
+    .option('--no-trunc', 'Do not truncate the output')
+    .option('-q, --quiet', 'Only display network IDs');
+
+  defineCommand<{ force?: boolean }>(
+    network,
+    { name: 'rm', aliases: ['remove'], use: 'rm NETWORK [NETWORK...]', description: 'Remove one or more networks', args: { min: 1 } },
+    (args, o) => runNetworkRm(cli, args, o),
+  ).option('-f, --force', 'Do not error if the network does not exist');
+
+  defineCommand<{ driver?: string; label?: string[]; subnet?: string[]; gateway?: string[]; internal?: boolean }>(
+    network,
+    { name: 'create', use: 'create [OPTIONS] NETWORK', description: 'Create a network', args: { exact: 1 } },
+    async (args, o) => {
+      const body = {
+        Name: args[0],
+        Driver: o.driver ?? 'bridge',
+        Internal: !!o.internal,
+        IPAM: { Driver: 'default', Config: (o.subnet ?? []).map((s, i) => ({ Subnet: s, ...(o.gateway?.[i] ? { Gateway: o.gateway[i] } : {}) })) },
+        Labels: Object.fromEntries((o.label ?? []).map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)])),
+      };
+      const r = await cli.client.json<{ Id: string }>('POST', '/networks/create', {
+        body: Buffer.from(JSON.stringify(body)),
+        headers: { 'Content-Type': 'application/json' },
+      });
+      cli.out.write(`${r.Id}\n`);
+    },
+  )
+    .option('-d, --driver <string>', 'Driver to manage the Network', 'bridge')
+    .option('--internal', 'Restrict external access to the network')
+    .option('--label <list>', 'Set metadata on a network', collect())
+    .option('--subnet <strings>', 'Subnet in CIDR format that represents a network segment', collect())
+    .option('--gateway <strings>', 'IPv4 or IPv6 Gateway for the master subnet', collect());
+
+  defineCommand<{ force?: boolean; filter?: Filters }>(
+    network,
+    { name: 'prune', use: 'prune [OPTIONS]', description: 'Remove all unused networks', args: { max: 0 } },
+    async (_args, o) => {
+      if (!o.force && !(await confirm(cli, 'WARNING! This will remove all custom networks not used by at least one container.'))) return;
+      const r = await cli.client.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: JSON.stringify(o.filter ?? {}) } });
+      if (r.NetworksDeleted?.length) cli.out.write(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n`);
+    },
+  )
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', parseFilter);
+}

@@ -266,3 +266,28 @@ test('--ip-masq writes dockerd\'s one MASQUERADE rule for the subnet (no contain
     await restoreHostNet(snap, bridge);
   }
 });
+
+test('a restarted daemon removes network state that no running container holds', async () => {
+  await d.stop('SIGKILL');
+  // What a daemon killed half-way through a start leaves: a pinned namespace, a lease, port rules.
+  const ghost = 'e'.repeat(64);
+  const netnsFile = `${d.execRoot}/netns/${ghost.slice(0, 12)}`;
+  await execFileP('sh', ['-c', `mkdir -p ${d.execRoot}/netns && touch ${netnsFile} && unshare --net=${netnsFile} true`]);
+  const leases = `${d.execRoot}/ipam/berth-${BRIDGE}`;
+  await execFileP('sh', ['-c', `mkdir -p ${leases} && printf '${ghost}\\r\\neth0' > ${leases}/${NET}.250`]);
+  const conf = {
+    cniVersion: '1.0.0', name: `berth-${BRIDGE}`, type: 'portmap', snat: true,
+    runtimeConfig: { portMappings: [{ hostPort: 29999, containerPort: 80, protocol: 'tcp' }] },
+    prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: netnsFile }], ips: [{ address: `${NET}.250/24`, interface: 0 }] },
+  };
+  await new Promise<void>((resolve, reject) => {
+    const p = execFile('/usr/lib/cni/portmap', [], { env: { ...process.env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: ghost, CNI_NETNS: netnsFile, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' } }, (err) => (err ? reject(err) : resolve()));
+    p.stdin!.end(JSON.stringify(conf));
+  });
+  assert.match(await natRules(), new RegExp(ghost));
+  await d.restart();
+  assert.doesNotMatch(await natRules(), new RegExp(ghost));
+  assert.equal(existsSync(netnsFile), false);
+  assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(netnsFile), false);
+  assert.equal(existsSync(`${leases}/${NET}.250`), false);
+});

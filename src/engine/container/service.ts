@@ -195,6 +195,8 @@ export class ContainerService {
         await this.finishRun(c, 255, 'container monitor exited unexpectedly');
       }
     }
+    // Network state only running containers may hold (a daemon killed mid-start or mid-release leaves some).
+    await this.networks.sweep(new Set(this.store.list().filter((c) => c.State.Running).map((c) => c.Id)));
     // Restart policies at daemon start: always (even after a manual stop), unless-stopped, and any restart that was pending.
     for (const c of this.store.list()) {
       if (c.State.Running || c.State.Paused) continue;

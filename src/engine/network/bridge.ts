@@ -238,6 +238,30 @@ export class BridgeNetwork {
   }
 
   /**
+   * After a daemon restart: undoes what connect() left for containers that
+   * are not running (a daemon killed half-way through a start or a release):
+   * address leases held by them, and portmap's rules for them.
+   */
+  async sweep(running: Set<string>): Promise<void> {
+    const leases = path.join(this.opts.ipamDir, this.configList(false).name);
+    for (const f of await fsp.readdir(leases).catch(() => [] as string[])) {
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+      // host-local's lease file: "<container ID>\r\n<interface>".
+      const owner = (await fsp.readFile(path.join(leases, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!;
+      if (!running.has(owner)) await fsp.rm(path.join(leases, f), { force: true });
+    }
+    if (!this.opts.iptables) return;
+    const nat = await run('iptables-save', ['-t', 'nat'], { allowFailure: true });
+    const name = this.configList(true).name;
+    const stale = new Set<string>();
+    for (const m of nat.stdout.matchAll(/dnat name: \\"([^"\\]+)\\" id: \\"([0-9a-f]{64})\\"/g)) {
+      if (m[1] === name && !running.has(m[2]!)) stale.add(m[2]!);
+    }
+    // portmap's DEL finds its rules by container ID; any valid mapping lets the configuration parse.
+    for (const id of stale) await this.disconnect(id, '', { ports: [{ containerPort: 1, protocol: 'tcp', hostIP: '', hostPort: 1 }] }).catch(() => undefined);
+  }
+
+  /**
    * Undoes connect() for a namespace about to be destroyed: published ports
    * (portmap) and the address lease (host-local); the veth pair goes with the
    * namespace. Safe to repeat; works after a daemon restart.

@@ -34,7 +34,16 @@ export class NetnsStore {
 
   /** Unpins and removes the namespace (its interfaces, veth peers included, go with it). Safe to repeat. */
   async remove(id: string): Promise<void> {
-    const p = this.pathOf(id);
+    await this.removeFile(path.basename(this.pathOf(id)));
+  }
+
+  /** The pinned namespaces' file names (short container IDs). */
+  async list(): Promise<string[]> {
+    return fsp.readdir(this.dir).catch(() => [] as string[]);
+  }
+
+  async removeFile(name: string): Promise<void> {
+    const p = path.join(this.dir, name);
     if (await isMountPoint(p)) await run('umount', ['-l', p], { allowFailure: true });
     await fsp.rm(p, { force: true });
   }

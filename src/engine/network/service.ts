@@ -205,6 +205,17 @@ export class NetworkService {
   }
 
   /**
+   * At daemon start, once running containers are known (`running`: their
+   * IDs): removes what a daemon killed in the middle of a start or a release
+   * left behind: pinned namespaces, address leases, port rules.
+   */
+  async sweep(running: Set<string>): Promise<void> {
+    const short = new Set([...running].map((id) => id.slice(0, 12)));
+    for (const f of await this.netns.list()) if (!short.has(f)) await this.netns.removeFile(f);
+    await this.bridge?.sweep(running);
+  }
+
+  /**
    * Finishes attach() once runc has created the container (`pid`, not yet
    * started): waits for the wiring in flight, or wires the namespace runc made
    * (attach's `ownNetns`). True when the container got an address (its

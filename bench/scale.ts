@@ -5,11 +5,16 @@
  * the API with N containers, and berthd's RSS. Default N = 1000.
  *
  *   npm run build && node dist/bench/scale.js [N]
+ *
+ * BENCH_NETWORK=bridge puts every container on a bridge of its own (a veth
+ * and an address each; no masquerading or forwarding); otherwise
+ * --network none.
  */
 import { performance } from 'node:perf_hooks';
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import { docker, startDaemon } from '../test/helpers/daemon.js';
+import { restoreHostNet, snapshotHostNet } from '../test/helpers/network.js';
 import { busyboxRootfs } from '../test/helpers/rootfs.js';
 
 function memAvailableKiB(text: string): number {
@@ -33,7 +38,11 @@ function get(socket: string, path: string): Promise<number> {
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 1000);
-  const d = await startDaemon();
+  const bridge = process.env.BENCH_NETWORK === 'bridge';
+  const hostNet = await snapshotHostNet();
+  // A /20: room for well over 1000 addresses (a Linux bridge takes up to 1024 ports).
+  const d = await startDaemon(bridge ? ['--bridge', 'btscale0', '--bip', '10.240.0.1/20', '--ip-masq=false', '--ip-forward=false'] : []);
+  const net = bridge ? 'bridge' : 'none';
   try {
     const { tar } = await busyboxRootfs();
     await docker(d, ['import', tar, 'busybox']);
@@ -46,7 +55,7 @@ async function main(): Promise<void> {
       Array.from({ length: parallel }, async () => {
         while (next < n) {
           next++;
-          const r = await docker(d, ['run', '-d', '--network', 'none', 'busybox', 'sleep', '3600']);
+          const r = await docker(d, ['run', '-d', '--network', net, 'busybox', 'sleep', '3600']);
           if (r.code !== 0) failed++;
         }
       }),
@@ -64,13 +73,14 @@ async function main(): Promise<void> {
     const psTimes: number[] = [];
     for (let i = 0; i < 10; i++) psTimes.push(await get(d.socket, '/containers/json'));
     psTimes.sort((a, b) => a - b);
-    console.log(`containers requested ${n}, running ${running}, failed ${failed}, conmon dirs ${conmons}`);
+    console.log(`network ${net}: containers requested ${n}, running ${running}, failed ${failed}, conmon dirs ${conmons}`);
     console.log(`start all: ${(startMs / 1000).toFixed(1)} s (${(startMs / n).toFixed(0)} ms each, ${parallel} at a time)`);
     console.log(`host memory per running container: ${((before - after) / running / 1024).toFixed(2)} MiB (MemAvailable drop); conmon RSS ${(conmonRss / running / 1024).toFixed(2)} MiB each`);
     console.log(`ps over the API with ${running} containers: median ${psTimes[5]!.toFixed(0)} ms`);
     console.log(`berthd RSS: ${((await rssKiB(d.proc.pid!)) / 1024).toFixed(0)} MiB`);
   } finally {
     await d.cleanup();
+    if (bridge) await restoreHostNet(hostNet, 'btscale0');
   }
 }
 

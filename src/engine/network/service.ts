@@ -20,7 +20,7 @@ export interface NetworkAttachment {
   /** bridge: the pinned namespace (SandboxKey); unset when the container's own process holds it (user namespaces). */
   netns?: string;
   endpoint?: BridgeEndpoint;
-  /** bridge, wired once the process exists (connectProcess): the ports it will publish. */
+  /** bridge, wired once the process exists (ready()): the ports it will publish. */
   pendingPorts?: PortBinding[];
   /** container: the container whose namespace is shared. */
   container?: string;

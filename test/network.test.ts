@@ -54,7 +54,7 @@ async function getSoon(port: number): Promise<string> {
     try {
       return await get(port);
     } catch (err) {
-      if (i >= 40) throw err;
+      if (i >= 100) throw err;
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -6,65 +6,36 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { DOCKER, docker, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { api } from './helpers/http.js';
+import { shq, Tmux } from './helpers/tmux.js';
 import { busyboxRootfs } from './helpers/rootfs.js';
 
-const execFileP = promisify(execFile);
-
 let d: TestDaemon;
+let tm: Tmux;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * tmux on a server of our own, its socket in the daemon's temp dir: tests
- * never touch anyone else's sessions, and nothing is left behind.
- */
-async function tmux(...args: string[]): Promise<string> {
-  const { stdout } = await execFileP('tmux', ['-S', path.join(d.dir, 'tmux.sock'), ...args]);
-  return stdout;
-}
-
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/**
- * Runs a docker command in a new 100x30 tmux pane; once it exits the pane
- * shows EXIT=<code> and stays open (the shell sleeps) for capture.
- */
+/** A docker command in a new 100x30 tmux pane (see Tmux.start). */
 async function tmuxDocker(session: string, args: string[]): Promise<void> {
-  const cmd = `env DOCKER_HOST=${shq(d.host)} DOCKER_CONFIG=/tmp/bt-docker-config ${DOCKER} ${args.map(shq).join(' ')}; echo EXIT=$?; sleep 600`;
-  await tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', cmd);
+  await tm.start(session, `env DOCKER_HOST=${shq(d.host)} DOCKER_CONFIG=/tmp/bt-docker-config ${DOCKER} ${args.map(shq).join(' ')}`);
 }
 
-/** Polls the pane until `re` matches its text; returns the text. */
-async function waitPane(session: string, re: RegExp, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await tmux('capture-pane', '-p', '-t', session);
-    if (re.test(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`pane ${session} never matched ${re}:\n${text}`);
-}
-
-async function typeLine(session: string, line: string): Promise<void> {
-  await tmux('send-keys', '-t', session, '-l', line);
-  await tmux('send-keys', '-t', session, 'Enter');
-}
+const waitPane = (session: string, re: RegExp) => tm.waitFor(session, re);
+const typeLine = (session: string, line: string) => tm.typeLine(session, line);
+const tmux = (...args: string[]) => tm.run(...args);
 
 before(async () => {
   d = await startDaemon();
+  tm = new Tmux(path.join(d.dir, 'tmux.sock'));
   const { tarXz } = await busyboxRootfs();
   const r = await docker(d, ['import', '-c', 'CMD ["sh"]', tarXz, 'busybox']);
   assert.equal(r.code, 0, r.stderr);
 });
 
 after(async () => {
-  if (d) await tmux('kill-server').catch(() => undefined);
+  await tm?.kill();
   await d?.cleanup();
 });
 

@@ -129,14 +129,7 @@ export interface ExecInspect {
   Pid?: number;
 }
 
-/** The X-Docker-Container-Path-Stat header of the archive endpoints; `mode` is a Go os.FileMode. */
-export interface PathStat {
-  name: string;
-  size: number;
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
+export type { PathStat } from '../common/pathstat.js';
 
 interface CpuStats {
   cpu_usage?: { total_usage?: number; percpu_usage?: number[] | null };

@@ -70,6 +70,7 @@ import { goQuote } from '../../common/gofmt.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord } from './types.js';
 import type { UserMount } from './mounts.js';
+import type { PathStat } from '../../common/pathstat.js';
 import { rootPair, toHost, type Identity, type IdentityMapping } from '../idmap.js';
 
 /** Linux O_PATH (x86-64, arm64): a descriptor that names an inode without opening it; Node's constants lack it. */
@@ -86,16 +87,7 @@ const MAX_TIME_SECONDS = 9223372036;
 
 // ---- Docker's wire types -----------------------------------------------------
 
-/** moby's container.PathStat: the `X-Docker-Container-Path-Stat` header, before JSON and base64. */
-export interface PathStat {
-  name: string;
-  size: number;
-  /** Go's os.FileMode bits. */
-  mode: number;
-  /** RFC 3339 with nanoseconds, as Go's time.Time marshals. */
-  mtime: string;
-  linkTarget: string;
-}
+export type { PathStat } from '../../common/pathstat.js';
 
 const GO_MODE_DIR = 2 ** 31;
 const GO_MODE_SYMLINK = 2 ** 27;

@@ -291,3 +291,12 @@ test('a restarted daemon removes network state that no running container holds',
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(netnsFile), false);
   assert.equal(existsSync(`${leases}/${NET}.250`), false);
 });
+
+test('malformed port bindings are refused at create with a 400', async () => {
+  const { api } = await import('./helpers/http.js');
+  for (const PortBindings of [{ 'eighty/tcp': [{ HostPort: '80' }] }, { '80/tcp': [{ HostPort: '99999' }] }, { '80/tcp': [{ HostPort: 'x' }] }]) {
+    const r = await api(d.socket, 'POST', '/v1.51/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { PortBindings } });
+    assert.equal(r.status, 400, r.body.toString());
+    assert.match(r.json<{ message: string }>().message, /invalid port specification/);
+  }
+});

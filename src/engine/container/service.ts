@@ -224,6 +224,7 @@ export class ContainerService {
     if (this.idMap) validateUserns(hostConfig);
     validateLogOpts(hostConfig.LogConfig?.Type || 'json-file', hostConfig.LogConfig?.Config ?? {});
     await checkContainerSettings(hostConfig, body.StopSignal);
+    this.networks.validatePorts({ HostConfig: hostConfig, Config: { ExposedPorts: body.ExposedPorts } });
     return this.images.lock.run(async () => {
       const img = this.images.resolve(body.Image!);
       const imgCfg = img.config.config ?? {};

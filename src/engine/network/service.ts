@@ -136,6 +136,11 @@ export class NetworkService {
     throw notFound(`network ${mode} not found`);
   }
 
+  /** Create-time check of PortBindings (dockerd refuses malformed ones then, not at start). */
+  validatePorts(c: Pick<NetworkedContainer, 'HostConfig' | 'Config'>): void {
+    parsePortBindings(c as NetworkedContainer);
+  }
+
   /** Learns which host ports running containers hold (after a daemon restart). */
   adopt(c: NetworkedContainer): void {
     for (const p of c.NetworkAttachment?.endpoint?.ports ?? []) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);

@@ -21,6 +21,7 @@ import { registerObserveCommands } from './commands/observe.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerNetworkCommands } from './commands/networks.js';
+import { registerVolumeCommands } from './commands/volumes.js';
 import { collect } from './opts.js';
 import { describeError, StatusError } from './errors.js';
 
@@ -47,6 +48,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerObserveCommands(program, cli);
   registerSystemCommands(program, cli);
   registerNetworkCommands(program, cli);
+  registerVolumeCommands(program, cli);
   return { program, cli };
 }
 

@@ -172,6 +172,9 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     logOpts[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
   }
   if (o.logDriver === 'none' && (o.logOpt ?? []).length > 0) throw new Error('invalid logging opts for driver none');
+  // docker: `-v /path` (no host side) is an anonymous volume in Config.Volumes; the rest are binds.
+  const binds = (o.volume ?? []).filter((v) => v.includes(':'));
+  const anonymousVolumes = Object.fromEntries((o.volume ?? []).filter((v) => !v.includes(':')).map((v) => [v, {}]));
   const ports: ParsedPorts = { exposed: {}, bindings: {} };
   for (const p of o.publish ?? []) parsePublish(p, ports);
   for (const e of o.expose ?? []) parseExpose(e, ports);
@@ -179,7 +182,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
   if (o.userns !== undefined && o.userns !== '' && o.userns !== 'host') throw new Error('--userns: invalid USER mode');
 
   const hostConfig: Record<string, unknown> = {
-    Binds: o.volume?.length ? o.volume.map(absoluteBind) : null,
+    Binds: binds.length ? binds.map(absoluteBind) : null,
     ...(o.mount?.length ? { Mounts: o.mount } : {}),
     ContainerIDFile: '',
     LogConfig: { Type: o.logDriver ?? '', Config: logOpts },
@@ -261,7 +264,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     Env: env.length ? env : null,
     Cmd: command.length ? command : null,
     Image: image,
-    Volumes: {},
+    Volumes: anonymousVolumes,
     WorkingDir: o.workdir ?? '',
     // --entrypoint "" sends [""]: the daemon then drops the image's entrypoint.
     Entrypoint: o.entrypoint !== undefined ? [o.entrypoint] : null,

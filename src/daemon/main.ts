@@ -23,6 +23,7 @@ import { containerArchiveRoutes } from '../api/compat/archive-container.js';
 import { eventRoutes } from '../api/compat/events.js';
 import { observeRoutes } from '../api/compat/observe.js';
 import { networkRoutes } from '../api/compat/networks.js';
+import { volumeRoutes } from '../api/compat/volumes.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
@@ -169,6 +170,7 @@ async function main(): Promise<number> {
   eventRoutes(router, engine);
   observeRoutes(router, engine);
   networkRoutes(router, engine);
+  volumeRoutes(router, engine);
 
   const closers: (() => Promise<void>)[] = [];
   const servers: http.Server[] = [];

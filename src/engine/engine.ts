@@ -16,6 +16,8 @@ import type { IdentityMapping } from './idmap.js';
 import { BridgeNetwork, type BridgeOptions } from './network/bridge.js';
 import { NetnsStore } from './network/netns.js';
 import { NetworkService } from './network/service.js';
+import { VolumeService } from './volume/service.js';
+import { VolumeStore } from './volume/store.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -50,6 +52,7 @@ export class Engine {
     const bridge = opts.bridge
       ? await BridgeNetwork.open({ ...opts.bridge, ipamDir: path.join(opts.execRoot, 'ipam') }, path.join(opts.dataRoot, 'network', 'bridge-id'))
       : undefined;
+    const volumes = new VolumeService(await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 }));
     const networks = new NetworkService(bridge, new NetnsStore(path.join(opts.execRoot, 'netns')));
     const containers = new ContainerService(
       containerStore,
@@ -58,11 +61,13 @@ export class Engine {
       runtime,
       { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile },
       networks,
+      volumes,
     );
     const exec = new ExecService(containers, runtime);
     const events = new EventLog();
     images.eventLog = events;
     containers.eventLog = events;
+    volumes.eventLog = events;
     await containers.restore();
     // Layers left unreferenced by an interrupted delete or import.
     await images.lock.run(() => images.collectGarbage());

@@ -110,7 +110,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('DELETE', '/containers/{id}', async ({ res, params, query }) => {
-    await containers.remove(params.id!, { force: boolParam(query, 'force') });
+    await containers.remove(params.id!, { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
     sendEmpty(res, 204);
   });
 

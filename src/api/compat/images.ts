@@ -57,7 +57,7 @@ export function imageRoutes(router: Router, engine: Engine): void {
       LayersSize: await images.layersSize(),
       Images: await images.list({ all: true, containers: true }),
       Containers: containers,
-      Volumes: [],
+      Volumes: await engine.containers.volumes.dfList(),
       BuildCache: [],
     });
   });

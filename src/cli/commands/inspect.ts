@@ -138,6 +138,12 @@ export function registerInspectCommands(program: Command, cli: Cli): void {
     .option('-s, --size', 'Display total file sizes');
 
   defineCommand<InspectOptions>(
+    defineGroup(program, 'volume', 'Manage volumes'),
+    { name: 'inspect', use: 'inspect [OPTIONS] VOLUME [VOLUME...]', description: 'Display detailed information on one or more volumes', args: { min: 1 } },
+    (refs, o) => inspectRefs(cli, refs, o.format, fetcher(cli.client, 'volume', false)),
+  ).option('-f, --format <string>', 'Format output using a custom template');
+
+  defineCommand<InspectOptions>(
     defineGroup(program, 'network', 'Manage networks'),
     { name: 'inspect', use: 'inspect [OPTIONS] NETWORK [NETWORK...]', description: 'Display detailed information on one or more networks', args: { min: 1 } },
     (refs, o) => inspectRefs(cli, refs, o.format, fetcher(cli.client, 'network', false)),

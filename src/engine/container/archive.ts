@@ -510,7 +510,8 @@ async function loadMounts(root: ScopedRoot, c: ContainerRecord): Promise<void> {
     { dest: '/etc/resolv.conf', kind: 'bind', source: c.ResolvConfPath, rw: true },
     { dest: '/etc/hostname', kind: 'bind', source: c.HostnamePath, rw: true },
     { dest: '/etc/hosts', kind: 'bind', source: c.HostsPath, rw: true },
-    ...(c.UserMounts ?? []).map((m: UserMount) => ({ dest: m.Destination, kind: m.Type, source: m.Source, rw: m.RW })),
+    // A volume is its host directory bound in, like a bind mount.
+    ...(c.UserMounts ?? []).map((m: UserMount) => ({ dest: m.Destination, kind: m.Type === 'tmpfs' ? ('tmpfs' as const) : ('bind' as const), source: m.Source, rw: m.RW })),
     ...Object.keys(c.HostConfig.Tmpfs ?? {}).map((dest) => ({ dest, kind: 'tmpfs' as const, source: '', rw: true })),
   ];
   const depth = (p: string) => p.split('/').filter(Boolean).length;
@@ -595,6 +596,28 @@ async function inRoot<T>(containers: ContainerService, idOrName: string, userPat
     });
   } catch (err) {
     throw translate(err, userPath, idOrName);
+  }
+}
+
+/**
+ * Where `containerPath` lands on the host inside a mounted rootfs, every
+ * symlink followed inside the root as the container would see it (never out
+ * of it); null when it does not exist. For copying an image's files into a
+ * fresh volume before the container runs.
+ */
+export async function resolveInRootfs(rootfs: string, containerPath: string, owner: Identity): Promise<string | null> {
+  const root = await ScopedRoot.open(rootfs, owner);
+  try {
+    const parts = await root.canonical(containerPath.split('/').filter(Boolean));
+    const dir = await root.walk(parts.slice(0, -1));
+    const name = parts[parts.length - 1];
+    if (name === undefined) return rootfs;
+    if ((await lstatOrNull(at(dir.fd, name))) === null) return null;
+    return path.join(rootfs, ...parts.map(show));
+  } catch {
+    return null;
+  } finally {
+    await root.close();
   }
 }
 

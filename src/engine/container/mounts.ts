@@ -1,9 +1,9 @@
 /**
- * User mounts of a container: `-v /host:/ctr[:ro]` (HostConfig.Binds) and
- * `--mount type=bind|tmpfs` (HostConfig.Mounts), checked at create as
- * dockerd checks them, turned into OCI mounts at start, and reported in
- * inspect's `Mounts`. Named volumes need a volume store, which berth does
- * not have yet: they are refused with a clear error rather than ignored.
+ * User mounts of a container: `-v /host:/ctr[:ro]`, `-v name:/ctr` and
+ * `-v /ctr` (HostConfig.Binds), `--mount type=bind|volume|tmpfs`
+ * (HostConfig.Mounts) and the image's VOLUMEs, checked at create as dockerd
+ * checks them (named volumes are created then, anonymous ones made), turned
+ * into OCI mounts at start, and reported in inspect's `Mounts`.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,11 @@ import { EngineError, invalid } from '../errors.js';
 import type { HostConfig } from './types.js';
 
 export interface UserMount {
-  Type: 'bind' | 'tmpfs';
+  Type: 'bind' | 'tmpfs' | 'volume';
+  /** Volumes: the volume's name. */
+  Name?: string;
+  /** Volumes: fill an empty volume with the image's files at the mount path on start (not `nocopy`). */
+  CopyData?: boolean;
   Source: string;
   Destination: string;
   Mode: string;
@@ -25,24 +29,48 @@ interface ApiMount {
   Target?: string;
   ReadOnly?: boolean;
   BindOptions?: { Propagation?: string; CreateMountpoint?: boolean };
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig?: { Name?: string; Options?: Record<string, string> } };
   TmpfsOptions?: { SizeBytes?: number; Mode?: number };
 }
 
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
 
-/** Parses and checks the container's mounts; creates missing `-v` host directories as dockerd does. */
-export async function resolveMounts(h: HostConfig): Promise<UserMount[]> {
+/** What resolveMounts needs of the volume store: named volumes are created if missing, anonymous ones made. */
+export interface VolumeProvider {
+  volume(name: string | undefined, o?: { labels?: Record<string, string> }): Promise<{ name: string; mountpoint: string }>;
+}
+
+/**
+ * Parses and checks the container's mounts; creates missing `-v` host
+ * directories and volumes as dockerd does. `imageVolumes`: the image's
+ * VOLUME paths, each an anonymous volume unless something else is mounted
+ * there.
+ */
+export async function resolveMounts(h: HostConfig, volumes: VolumeProvider, imageVolumes: string[] = []): Promise<UserMount[]> {
   const out: UserMount[] = [];
   for (const spec of h.Binds ?? []) {
     const parts = spec.split(':');
-    if (parts.length < 2 || parts.length > 3) throw invalid(`invalid volume specification: '${spec}'`);
+    if (parts.length > 3) throw invalid(`invalid volume specification: '${spec}'`);
+    if (parts.length === 1) {
+      // -v /path: an anonymous volume.
+      if (!spec.startsWith('/')) throw invalid(`invalid volume specification: '${spec}': invalid mount config for type "volume": invalid mount path: '${spec}' mount path must be absolute`);
+      const v = await volumes.volume(undefined);
+      out.push({ Type: 'volume', Name: v.name, CopyData: true, Source: v.mountpoint, Destination: path.posix.normalize(spec), Mode: '', RW: true, Propagation: '' });
+      continue;
+    }
     const [src, dst, mode = ''] = parts as [string, string, string?];
     if (!dst.startsWith('/')) throw invalid(`invalid volume specification: '${spec}': invalid mount config for type "bind": invalid mount path: '${dst}' mount path must be absolute`);
-    if (!src.startsWith('/')) {
-      throw new EngineError('notimplemented', `named volumes are not supported yet ('${src}'): use a host path (-v /host/dir:${dst})`);
-    }
     const opts = mode.split(',').filter(Boolean);
-    for (const o of opts) if (!['ro', 'rw', 'z', 'Z', ...PROPAGATIONS].includes(o)) throw invalid(`invalid mode: ${mode}`);
+    for (const o of opts) if (!['ro', 'rw', 'z', 'Z', 'nocopy', ...PROPAGATIONS].includes(o)) throw invalid(`invalid mode: ${mode}`);
+    if (!src.startsWith('/')) {
+      // -v name:/path: a named volume, created if missing.
+      const v = await volumes.volume(src);
+      out.push({
+        Type: 'volume', Name: v.name, CopyData: !opts.includes('nocopy'), Source: v.mountpoint, Destination: path.posix.normalize(dst),
+        Mode: mode || 'z', RW: !opts.includes('ro'), Propagation: '',
+      });
+      continue;
+    }
     // `-v` creates a missing host directory (unlike --mount).
     await fsp.mkdir(src, { recursive: true });
     out.push({
@@ -69,7 +97,13 @@ export async function resolveMounts(h: HostConfig): Promise<UserMount[]> {
     } else if (m.Type === 'tmpfs') {
       out.push({ Type: 'tmpfs', Source: '', Destination: path.posix.normalize(target), Mode: '', RW: !m.ReadOnly, Propagation: '' });
     } else if (m.Type === 'volume') {
-      throw new EngineError('notimplemented', `named volumes are not supported yet (--mount type=volume, target ${target})`);
+      const driver = m.VolumeOptions?.DriverConfig?.Name;
+      if (driver && driver !== 'local') throw new EngineError('notfound', `error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+      const v = await volumes.volume(m.Source || undefined, { labels: m.VolumeOptions?.Labels });
+      out.push({
+        Type: 'volume', Name: v.name, CopyData: !m.VolumeOptions?.NoCopy, Source: v.mountpoint, Destination: path.posix.normalize(target),
+        Mode: 'z', RW: !m.ReadOnly, Propagation: '',
+      });
     } else {
       throw invalid(`invalid mount config: mount type unknown: "${m.Type}"`);
     }
@@ -78,6 +112,14 @@ export async function resolveMounts(h: HostConfig): Promise<UserMount[]> {
   for (const m of out) {
     if (seen.has(m.Destination)) throw invalid(`Duplicate mount point: ${m.Destination}`);
     seen.add(m.Destination);
+  }
+  // The image's VOLUMEs not covered by a mount of the user's: anonymous volumes.
+  for (const p of imageVolumes) {
+    const dst = path.posix.normalize(p);
+    if (seen.has(dst)) continue;
+    const v = await volumes.volume(undefined);
+    out.push({ Type: 'volume', Name: v.name, CopyData: true, Source: v.mountpoint, Destination: dst, Mode: '', RW: true, Propagation: '' });
+    seen.add(dst);
   }
   return out;
 }
@@ -100,7 +142,11 @@ export function ociMounts(mounts: UserMount[], h: HostConfig): { source: string;
   });
 }
 
-/** inspect's `Mounts`. */
+/** inspect's `Mounts` (and ps's): volumes also carry their name and driver, in dockerd's field order. */
 export function inspectMounts(mounts: UserMount[]): object[] {
-  return mounts.map((m) => ({ Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }));
+  return mounts.map((m) =>
+    m.Type === 'volume'
+      ? { Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
+      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation },
+  );
 }

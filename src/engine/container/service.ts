@@ -37,6 +37,9 @@ import { statusString } from './state.js';
 import type { IdentityMapping, IdRange } from '../idmap.js';
 import { inspectMounts, ociMounts, resolveMounts } from './mounts.js';
 import type { NetworkService } from '../network/service.js';
+import type { VolumeService } from '../volume/service.js';
+import { rootPair } from '../idmap.js';
+import { resolveInRootfs } from './archive.js';
 import { inspectNetworkSettings, listNetworking } from '../network/inspect.js';
 import { detailsPrefix, extraAttributes, validateLogOpts } from '../logs/attributes.js';
 import { nextDelay, shouldRestart, startOnDaemonStart, validatePolicy } from './restart.js';
@@ -148,7 +151,15 @@ export class ContainerService {
     readonly runtime: ConmonRuntime,
     private readonly opts: ContainerServiceOptions,
     readonly networks: NetworkService,
+    readonly volumes: VolumeService,
   ) {
+    volumes.users = () => {
+      const m = new Map<string, string[]>();
+      for (const c of this.store.list()) {
+        for (const u of c.UserMounts ?? []) if (u.Type === 'volume' && u.Name) m.set(u.Name, [...(m.get(u.Name) ?? []), c.Id]);
+      }
+      return m;
+    };
     this.events.setMaxListeners(0);
     this.bundleRoot = path.join(opts.execRoot, 'containers');
     images.users = {
@@ -262,7 +273,8 @@ export class ContainerService {
           Cmd: cmd,
           Entrypoint: entrypoint,
           Image: body.Image!,
-          Volumes: body.Volumes ?? imgCfg.Volumes ?? null,
+          // dockerd merges the image's VOLUMEs with the container's (`-v /path` arrives here).
+          Volumes: body.Volumes || imgCfg.Volumes ? { ...(imgCfg.Volumes ?? {}), ...(body.Volumes ?? {}) } : null,
           WorkingDir: workingDir,
           Labels: { ...(imgCfg.Labels ?? {}), ...(body.Labels ?? {}) },
           OnBuild: null,
@@ -282,7 +294,11 @@ export class ContainerService {
           RestartCount: 0,
           Config: config,
           HostConfig: normalizeHostConfig(hostConfig, this.networks.defaultMode()),
-          UserMounts: await resolveMounts(hostConfig),
+          UserMounts: await resolveMounts(
+            hostConfig,
+            { volume: async (name, o) => { const v = await this.volumes.create(name, o); return { name: v.Name, mountpoint: this.volumes.store.mountpoint(v.Name) }; } },
+            Object.keys({ ...(imgCfg.Volumes ?? {}), ...(body.Volumes ?? {}) }),
+          ),
           LayerChain: this.images.chainOf(img),
           LogPath: path.join(dir, `${id}-json.log`),
           HostnamePath: path.join(dir, 'hostname'),
@@ -322,6 +338,11 @@ export class ContainerService {
         if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
         await this.runtime.clearExit(c.Id);
         const rootfs = await this.mountRootfs(c);
+        // Fresh volumes get the image's files at their mount paths first (dockerd's copy-up).
+        for (const m of c.UserMounts ?? []) {
+          if (m.Type !== 'volume' || !m.CopyData || !m.Name) continue;
+          await this.volumes.fillIfEmpty(m.Name, await resolveInRootfs(rootfs, m.Destination, rootPair(this.idMap)));
+        }
         const userns = this.usernsMappings(c);
         const specNetwork = await this.networks.attach(
           c,
@@ -839,7 +860,8 @@ export class ContainerService {
 
   // ---- remove ----------------------------------------------------------------
 
-  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** `rm [-f] [-v]`: `volumes` also removes the container's anonymous volumes (named ones stay). */
+  async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.store.resolve(idOrName);
     this.cancelRestart(c.Id);
     if (c.State.Running) {
@@ -851,10 +873,11 @@ export class ContainerService {
       if (c.State.Paused) await this.runtime.resume(c.Id).catch(() => undefined);
       await exited;
     }
-    await this.lock(c.Id).run(() => this.removeNow(c));
+    await this.lock(c.Id).run(() => this.removeNow(c, opts.volumes));
   }
 
-  private async removeNow(c: ContainerRecord): Promise<void> {
+  /** `anonymousVolumes`: also the container's anonymous volumes no other container uses (rm -v, and --rm). */
+  private async removeNow(c: ContainerRecord, anonymousVolumes = !!c.HostConfig.AutoRemove): Promise<void> {
     if (!this.store.get(c.Id)) return;
     c.State.Status = 'removing';
     if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
@@ -865,6 +888,12 @@ export class ContainerService {
     this.execHooks?.containerRemoved(c.Id);
     this.events.emit(`removed:${c.Id}`);
     this.publish(c, 'destroy');
+    if (anonymousVolumes) {
+      for (const m of c.UserMounts ?? []) {
+        if (m.Type !== 'volume' || !m.Name || !this.volumes.store.has(m.Name) || !this.volumes.store.get(m.Name).Anonymous) continue;
+        await this.volumes.remove(m.Name).catch(() => undefined);
+      }
+    }
     // The image may have been deleted while this container kept its layers.
     if (!this.images.store.get(c.Image)) await this.images.lock.run(() => this.images.collectGarbage());
   }

@@ -1,0 +1,42 @@
+/** `/volumes`: the local driver's volumes, as dockerd serves them. */
+import type { Engine } from '../../engine/engine.js';
+import { invalid } from '../../engine/errors.js';
+import { boolParam, drain, filtersParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
+import type { Router } from '../router.js';
+
+interface CreateBody {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+export function volumeRoutes(router: Router, engine: Engine): void {
+  const volumes = engine.containers.volumes;
+
+  router.on('GET', '/volumes', async ({ res, query }) => {
+    const list = volumes.list(filtersParam(query)).map((v) => volumes.shape(v));
+    sendJson(res, 200, { Volumes: list, Warnings: null });
+  });
+
+  router.on('POST', '/volumes/create', async ({ req, res }) => {
+    const body = (await readJsonBody<CreateBody>(req)) ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw invalid('invalid JSON: expected an object');
+    const v = await volumes.create(body.Name || undefined, { driver: body.Driver || undefined, labels: body.Labels ?? undefined, options: body.DriverOpts ?? undefined });
+    sendJson(res, 201, volumes.shape(v));
+  });
+
+  router.on('POST', '/volumes/prune', async ({ req, res, query }) => {
+    await drain(req);
+    sendJson(res, 200, await volumes.prune(filtersParam(query)));
+  });
+
+  router.on('GET', '/volumes/{name}', async ({ res, params }) => {
+    sendJson(res, 200, volumes.shape(volumes.store.get(params.name!)));
+  });
+
+  router.on('DELETE', '/volumes/{name}', async ({ res, params, query }) => {
+    await volumes.remove(params.name!, boolParam(query, 'force'));
+    sendEmpty(res, 204);
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * @module engine/volume/service
+ * Volumes as the Engine API shows them (`/volumes`), who uses them, and the
+ * first-mount copy of the image's files into an empty volume, as dockerd's
+ * local driver does.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { EventLog } from '../events.js';
+import { invalid } from '../errors.js';
+import { run } from '../../util/exec.js';
+import type { VolumeRecord, VolumeStore } from './store.js';
+
+/** The containers that mount each volume, by volume name; provided by the container service. */
+export type VolumeUsers = () => Map<string, string[]>;
+
+const FILTERS = new Set(['dangling', 'driver', 'label', 'name']);
+
+function labelMatches(labels: Record<string, string>, f: string): boolean {
+  const eq = f.indexOf('=');
+  return eq < 0 ? Object.hasOwn(labels, f) : labels[f.slice(0, eq)] === f.slice(eq + 1);
+}
+
+export class VolumeService {
+  eventLog?: EventLog;
+  users: VolumeUsers = () => new Map();
+
+  constructor(readonly store: VolumeStore) {}
+
+  /** Docker's Volume object. */
+  shape(v: VolumeRecord): Record<string, unknown> {
+    return {
+      CreatedAt: v.CreatedAt,
+      Driver: 'local',
+      Labels: v.Labels,
+      Mountpoint: this.store.mountpoint(v.Name),
+      Name: v.Name,
+      Options: Object.keys(v.Options).length ? v.Options : null,
+      Scope: 'local',
+    };
+  }
+
+  /** `system df`'s volumes: each with UsageData (size, and how many containers mount it). */
+  async dfList(): Promise<Record<string, unknown>[]> {
+    const used = this.users();
+    const out: Record<string, unknown>[] = [];
+    for (const v of this.store.list()) {
+      out.push({ ...this.shape(v), UsageData: { Size: await this.store.size(v.Name), RefCount: used.get(v.Name)?.length ?? 0 } });
+    }
+    return out;
+  }
+
+  async create(name: string | undefined, o: { labels?: Record<string, string>; options?: Record<string, string>; driver?: string } = {}): Promise<VolumeRecord> {
+    if (o.driver && o.driver !== 'local') throw invalid(`error looking up volume plugin ${o.driver}: plugin "${o.driver}" not found`);
+    const existed = name ? this.store.has(name) : false;
+    const v = await this.store.create(name, o);
+    if (!existed) this.eventLog?.publish('volume', 'create', v.Name, { driver: 'local' });
+    return v;
+  }
+
+  list(filters: Record<string, string[]>): VolumeRecord[] {
+    for (const k of Object.keys(filters)) if (!FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
+    const used = this.users();
+    return this.store.list().filter((v) => {
+      if (filters.name?.length && !filters.name.some((n) => v.Name.includes(n))) return false;
+      if (filters.driver?.length && !filters.driver.includes('local')) return false;
+      if (filters.label?.length && !filters.label.every((l) => labelMatches(v.Labels, l))) return false;
+      if (filters.dangling?.length) {
+        const want = filters.dangling.some((d) => d === 'true' || d === '1');
+        if (want === (used.get(v.Name)?.length ?? 0) > 0) return false;
+      }
+      return true;
+    });
+  }
+
+  async remove(name: string, force = false): Promise<void> {
+    if (force && !this.store.has(name)) return;
+    await this.store.remove(name, this.users().get(name) ?? []);
+    this.eventLog?.publish('volume', 'destroy', name, { driver: 'local' });
+  }
+
+  /** Unused volumes: anonymous ones only, unless `all=true` (API 1.42+). */
+  async prune(filters: Record<string, string[]>): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+    const all = filters.all?.some((a) => a === 'true' || a === '1') ?? false;
+    const rest = { ...filters };
+    delete rest.all;
+    const used = this.users();
+    const deleted: string[] = [];
+    let space = 0;
+    for (const v of this.list(rest)) {
+      if ((used.get(v.Name)?.length ?? 0) > 0 || (!all && !v.Anonymous)) continue;
+      space += await this.store.size(v.Name);
+      await this.remove(v.Name);
+      deleted.push(v.Name);
+    }
+    return { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+  }
+
+  /**
+   * dockerd's copy-up: a volume still empty when first mounted gets the
+   * image's files at the mount path (`hostPath`: that path resolved inside
+   * the container's root, or null when the image has nothing there).
+   */
+  async fillIfEmpty(name: string, hostPath: string | null): Promise<void> {
+    if (!hostPath) return;
+    const dest = this.store.mountpoint(name);
+    if ((await fsp.readdir(dest)).length > 0) return;
+    const st = await fsp.lstat(hostPath).catch(() => null);
+    if (!st?.isDirectory()) return;
+    // cp -a keeps owners, modes, times, links and xattrs; symlinks are copied as links, never followed.
+    await run('cp', ['-a', '--', `${hostPath}${path.sep}.`, `${dest}${path.sep}`]);
+    // The volume's root takes the image directory's owner and mode, as dockerd's copy does.
+    await fsp.chown(dest, st.uid, st.gid);
+    await fsp.chmod(dest, st.mode & 0o7777);
+  }
+}

@@ -50,10 +50,13 @@ test('--read-only makes the root filesystem read-only', async () => {
   assert.match(r.stderr, /Read-only file system/);
 });
 
-test('named volumes are refused with a clear error until volumes exist', async () => {
-  const r = await docker(d, ['run', '--rm', '-v', 'myvol:/data', 'busybox', 'true']);
+test('volume drivers other than local are refused with dockerd\'s message', async () => {
+  const r = await docker(d, ['run', '--rm', '--mount', 'type=volume,source=myvol,target=/data,volume-driver=nfsplugin', 'busybox', 'true']);
   assert.equal(r.code, 125);
-  assert.match(r.stderr, /named volumes are not supported yet/);
+  assert.match(r.stderr, /error looking up volume plugin nfsplugin: plugin "nfsplugin" not found/);
+  const c = await docker(d, ['volume', 'create', '-d', 'nfsplugin', 'v2']);
+  assert.equal(c.code, 1);
+  assert.match(c.stderr, /plugin "nfsplugin" not found/);
 });
 
 test('the berth CLI sends -v and --mount like docker', async () => {

@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { EngineError, invalid } from '../errors.js';
+import { invalid } from '../errors.js';
 import type { HostConfig } from './types.js';
 
 export interface UserMount {
@@ -98,7 +98,8 @@ export async function resolveMounts(h: HostConfig, volumes: VolumeProvider, imag
       out.push({ Type: 'tmpfs', Source: '', Destination: path.posix.normalize(target), Mode: '', RW: !m.ReadOnly, Propagation: '' });
     } else if (m.Type === 'volume') {
       const driver = m.VolumeOptions?.DriverConfig?.Name;
-      if (driver && driver !== 'local') throw new EngineError('notfound', `error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+      // Not a 404: the docker CLI would take that for a missing image and try to pull it.
+      if (driver && driver !== 'local') throw invalid(`create ${m.Source ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
       const v = await volumes.volume(m.Source || undefined, { labels: m.VolumeOptions?.Labels });
       out.push({
         Type: 'volume', Name: v.name, CopyData: !m.VolumeOptions?.NoCopy, Source: v.mountpoint, Destination: path.posix.normalize(target),

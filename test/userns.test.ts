@@ -227,3 +227,12 @@ test('published ports work from a user namespace and are released at stop', asyn
     await docker(d, ['rm', '-f', 'u5']);
   }
 });
+
+test('volumes belong to the remapped root; copied image files keep container owners', async () => {
+  const r = await docker(d, ['run', '--rm', '-v', 'uvol:/etc', '-v', 'uvol2:/data', 'busybox', 'sh', '-c', 'stat -c "%u:%g" /etc/passwd /data; touch /data/x && echo wrote']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '0:0\n0:0\nwrote\n');
+  const st = await fsp.stat(path.join(remapped(), 'volumes', 'uvol2', '_data', 'x'));
+  assert.deepEqual([st.uid, st.gid], [START, START]);
+  assert.equal((await docker(d, ['volume', 'rm', 'uvol', 'uvol2'])).code, 0);
+});

@@ -406,7 +406,7 @@ export class ContainerService {
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         });
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
-        if (await this.networks.ready(c, pid)) await this.writeEtcFiles(c);
+        if (await this.networks.ready(c, pid)) await this.writeHosts(c);
         await this.connectPendingAttach(c.Id);
         await this.runtime.start(c.Id);
         c.State = {
@@ -495,30 +495,8 @@ export class ContainerService {
 
   /** /etc/hostname, /etc/hosts, /etc/resolv.conf, bind-mounted into the container like dockerd's. */
   private async writeEtcFiles(c: ContainerRecord): Promise<void> {
-    const hostname = c.Config.Hostname ?? '';
-    await fsp.writeFile(c.HostnamePath, `${hostname}\n`);
-    const ep = c.NetworkAttachment?.endpoint;
-    if (c.NetworkAttachment?.mode === 'host') {
-      // dockerd: a host-network container sees the host's own /etc/hosts (plus --add-host entries).
-      const own = await fsp.readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
-      const extra = (c.HostConfig.ExtraHosts ?? []).map((h) => `${h.slice(h.indexOf(':') + 1)}\t${h.slice(0, h.indexOf(':'))}`);
-      await fsp.writeFile(c.HostsPath, `${own.trimEnd()}\n${extra.map((l) => `${l}\n`).join('')}`);
-    }
-    const hosts = [
-      '127.0.0.1\tlocalhost',
-      '::1\tlocalhost ip6-localhost ip6-loopback',
-      'fe00::\tip6-localnet',
-      'ff00::\tip6-mcastprefix',
-      'ff02::1\tip6-allnodes',
-      'ff02::2\tip6-allrouters',
-      ...(c.HostConfig.ExtraHosts ?? []).map((h) => {
-        const i = h.indexOf(':');
-        return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
-      }),
-      // The container's own address last, as dockerd writes it.
-      ...(ep ? [`${ep.ip}\t${hostname}`] : []),
-    ];
-    if (c.NetworkAttachment?.mode !== 'host') await fsp.writeFile(c.HostsPath, `${hosts.join('\n')}\n`);
+    await fsp.writeFile(c.HostnamePath, `${c.Config.Hostname ?? ''}\n`);
+    await this.writeHosts(c);
     let resolv: string;
     try {
       // The host's resolver config minus loopback servers, which mean nothing inside the container.
@@ -530,6 +508,36 @@ export class ContainerService {
       resolv = '';
     }
     await fsp.writeFile(c.ResolvConfPath, resolv);
+  }
+
+  /**
+   * /etc/hosts: dockerd's defaults, --add-host entries and the container's
+   * own address (rewritten in place once the bridge has given it one); a
+   * host-network container gets the host's file plus its --add-host entries.
+   */
+  private async writeHosts(c: ContainerRecord): Promise<void> {
+    const extra = (c.HostConfig.ExtraHosts ?? []).map((h) => {
+      const i = h.indexOf(':');
+      return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+    });
+    if (c.NetworkAttachment?.mode === 'host') {
+      const own = await fsp.readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
+      await fsp.writeFile(c.HostsPath, `${own.trimEnd()}\n${extra.map((l) => `${l}\n`).join('')}`);
+      return;
+    }
+    const ep = c.NetworkAttachment?.endpoint;
+    const hosts = [
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      'fe00::\tip6-localnet',
+      'ff00::\tip6-mcastprefix',
+      'ff02::1\tip6-allnodes',
+      'ff02::2\tip6-allrouters',
+      ...extra,
+      // The container's own address last, as dockerd writes it.
+      ...(ep ? [`${ep.ip}\t${c.Config.Hostname ?? ''}`] : []),
+    ];
+    await fsp.writeFile(c.HostsPath, `${hosts.join('\n')}\n`);
   }
 
   // ---- exit ------------------------------------------------------------------

@@ -15,10 +15,14 @@ interface Networked {
   NetworkAttachment?: NetworkAttachment;
 }
 
-/** Network IDs: the bridge's is kept on disk; host and none get a fixed one per name. */
+const fixedIds = new Map<string, string>();
+
+/** Network IDs: the bridge's is kept on disk; host and none get a fixed one per name (computed once: ps asks per container). */
 export function networkId(name: string, bridgeId: string | undefined): string {
   if (name === 'bridge' && bridgeId) return bridgeId;
-  return createHash('sha256').update(`berth-network:${name}`).digest('hex');
+  let id = fixedIds.get(name);
+  if (!id) fixedIds.set(name, (id = createHash('sha256').update(`berth-network:${name}`).digest('hex')));
+  return id;
 }
 
 function networkName(c: Networked): string | null {

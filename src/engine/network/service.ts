@@ -150,7 +150,7 @@ export class NetworkService {
    * `ownNetns`: the container runs in a user namespace of its own. A network
    * namespace made beforehand would belong to the host's user namespace, and
    * runc could neither mount sysfs for it nor `exec` into it; so runc makes
-   * the namespace and connectProcess() wires it before the process starts
+   * the namespace and ready() wires it before the process starts
    * (dockerd does this wiring in a prestart hook for the same reason).
    */
   async attach(c: NetworkedContainer, lookup: ContainerLookup, ownNetns = false): Promise<SpecNetwork> {

@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { EventLog } from '../events.js';
 import { invalid } from '../errors.js';
+import { labelMatches } from '../image/service.js';
 import { run } from '../../util/exec.js';
 import type { VolumeRecord, VolumeStore } from './store.js';
 
@@ -15,11 +16,6 @@ import type { VolumeRecord, VolumeStore } from './store.js';
 export type VolumeUsers = () => Map<string, string[]>;
 
 const FILTERS = new Set(['dangling', 'driver', 'label', 'name']);
-
-function labelMatches(labels: Record<string, string>, f: string): boolean {
-  const eq = f.indexOf('=');
-  return eq < 0 ? Object.hasOwn(labels, f) : labels[f.slice(0, eq)] === f.slice(eq + 1);
-}
 
 export class VolumeService {
   eventLog?: EventLog;

@@ -63,10 +63,6 @@ function pluginConfig(list: NetworkConfigList, plugin: Record<string, unknown>, 
  * plugin itself would delegate to it.
  */
 export function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', type: string, conf: Record<string, unknown>, req: CniRequest): Promise<CniResult | null> {
-  return exec(command, type, conf, req);
-}
-
-function exec(command: 'ADD' | 'DEL' | 'CHECK', type: string, conf: Record<string, unknown>, req: CniRequest): Promise<CniResult | null> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(CNI_PLUGIN_DIR, type), [], {
       env: {
@@ -118,7 +114,7 @@ export async function cniAdd(list: NetworkConfigList, req: CniRequest): Promise<
   for (const plugin of list.plugins) {
     const type = String(plugin.type);
     try {
-      result = (await exec('ADD', type, pluginConfig(list, plugin, req, result), req)) ?? result;
+      result = (await execPlugin('ADD', type, pluginConfig(list, plugin, req, result), req)) ?? result;
     } catch (err) {
       await cniDel(list, req).catch(() => undefined);
       throw err;
@@ -133,7 +129,7 @@ export async function cniDel(list: NetworkConfigList, req: CniRequest): Promise<
   let first: unknown;
   for (const plugin of [...list.plugins].reverse()) {
     try {
-      await exec('DEL', String(plugin.type), pluginConfig(list, plugin, req), req);
+      await execPlugin('DEL', String(plugin.type), pluginConfig(list, plugin, req), req);
     } catch (err) {
       first ??= err;
     }

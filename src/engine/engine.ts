@@ -9,6 +9,7 @@ import { ImageStore } from './image/store.js';
 import { ImageService } from './image/service.js';
 import { ContainerStore } from './container/store.js';
 import { ContainerService } from './container/service.js';
+import { ContainerRootfs } from './container/rootfs.js';
 import { ConmonRuntime } from './runtime/conmon.js';
 import { EventLog } from './events.js';
 import { ExecService } from './exec/service.js';
@@ -45,7 +46,7 @@ export class Engine {
     const content = await ContentStore.open(path.join(opts.dataRoot, 'content'));
     const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'), opts.idMap);
     const imageStore = await ImageStore.open(path.join(opts.dataRoot, 'image'), content);
-    const images = new ImageService(imageStore, content, snapshots);
+    const images = new ImageService(imageStore, content, snapshots, opts.idMap);
     const runtime = new ConmonRuntime({ execRoot: opts.execRoot, runc: opts.runc, conmon: opts.conmon });
     await runtime.init();
     const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'), opts.idMap?.rootPair().gid ?? 0);
@@ -57,7 +58,7 @@ export class Engine {
     const containers = new ContainerService(
       containerStore,
       images,
-      snapshots,
+      new ContainerRootfs(snapshots, opts.idMap),
       runtime,
       { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile },
       networks,

@@ -21,14 +21,14 @@ import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import type { ImageService } from '../image/service.js';
 import { fullRunConfig, labelMatches } from '../image/service.js';
-import type { OverlaySnapshotter } from '../snapshot/overlay.js';
+import { ContainerRootfs, containerSnapshots } from './rootfs.js';
 import { ConmonRuntime, RuntimeError } from '../runtime/conmon.js';
 import { bridgeAttach } from '../runtime/attach.js';
 import { buildSpec, checkResources, specToJSON, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import { conflict, EngineError, errorMessage, invalid, notFound } from '../errors.js';
 import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
-import { changes, type Change } from '../layer/diff.js';
+import type { Change } from '../layer/diff.js';
 import { applyChanges } from '../image/changes.js';
 import { Mutex } from '../../util/mutex.js';
 import { ContainerStore } from './store.js';
@@ -147,7 +147,7 @@ export class ContainerService {
   constructor(
     readonly store: ContainerStore,
     private readonly images: ImageService,
-    private readonly snapshots: OverlaySnapshotter,
+    private readonly rootfs: ContainerRootfs,
     readonly runtime: ConmonRuntime,
     private readonly opts: ContainerServiceOptions,
     readonly networks: NetworkService,
@@ -165,7 +165,7 @@ export class ContainerService {
     images.users = {
       containersUsing: (id) =>
         this.store.list().filter((c) => c.Image === id).map((c) => ({ id: c.Id, running: c.State.Running })),
-      chainsInUse: () => new Set(this.store.list().flatMap((c) => c.LayerChain)),
+      snapshotsInUse: () => new Set(this.store.list().flatMap((c) => [...c.LayerChain, ...containerSnapshots(c.Id)])),
     };
   }
 
@@ -305,13 +305,13 @@ export class ContainerService {
           HostsPath: path.join(dir, 'hosts'),
           ResolvConfPath: path.join(dir, 'resolv.conf'),
         };
-        await this.snapshots.createRw(id);
+        await this.rootfs.create(id, rec.LayerChain);
         await this.store.save(rec);
         this.publish(rec, 'create');
         return { Id: id, Warnings: [] };
       } catch (err) {
         this.store.releaseName(fullName!, id);
-        await this.snapshots.removeRw(id).catch(() => undefined);
+        await this.rootfs.remove(id).catch(() => undefined);
         await fsp.rm(this.store.dir(id), { recursive: true, force: true });
         throw err;
       }
@@ -450,13 +450,11 @@ export class ContainerService {
   }
 
   private async mountRootfs(c: ContainerRecord): Promise<string> {
-    const m = await this.snapshots.mounts(c.Id, c.LayerChain);
-    await this.snapshots.mount(m);
-    return m.target;
+    return this.rootfs.mount(c.Id);
   }
 
   private async unmountRootfs(c: ContainerRecord): Promise<void> {
-    await this.snapshots.unmount(this.snapshots.rwPaths(c.Id).merged).catch(() => undefined);
+    await this.rootfs.unmount(c.Id).catch(() => undefined);
   }
 
   /**
@@ -469,7 +467,7 @@ export class ContainerService {
    */
   /** `--userns-remap`: how container IDs map to host IDs (undefined: identity). */
   get idMap(): IdentityMapping | undefined {
-    return this.snapshots.idMap;
+    return this.rootfs.idMap;
   }
 
   /** The user namespace a container gets: the daemon's mappings, unless it asked for the host's (`--userns=host`). */
@@ -483,7 +481,7 @@ export class ContainerService {
     const c = this.store.resolve(idOrName);
     return this.lock(c.Id).run(async () => {
       if (!this.store.get(c.Id)) throw notFound(`No such container: ${idOrName}`);
-      if (c.State.Running) return fn(this.snapshots.rwPaths(c.Id).merged, c);
+      if (c.State.Running) return fn(this.rootfs.target(c.Id), c);
       const rootfs = await this.mountRootfs(c);
       try {
         return await fn(rootfs, c);
@@ -811,7 +809,7 @@ export class ContainerService {
       if (filters.label?.length && !filters.label.every((l) => labelMatches(c.Config.Labels ?? {}, l))) continue;
       if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(c.Config.Labels ?? {}, l))) continue;
       if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) continue;
-      space += await this.snapshots.rwSize(c.Id);
+      space += await this.rootfs.sizeRw(c.Id);
       await this.remove(c.Id, {});
       deleted.push(c.Id);
     }
@@ -821,13 +819,7 @@ export class ContainerService {
   /** `docker diff`: the container's changes relative to its image (A/C/D). */
   async changes(idOrName: string): Promise<Change[]> {
     const c = this.store.resolve(idOrName);
-    return changes(this.snapshots.rwPaths(c.Id).upper, this.lowerDirs(c));
-  }
-
-  /** Lower directories of a container's rootfs, top first (init layer, then the image's). */
-  private lowerDirs(c: ContainerRecord): string[] {
-    const rw = this.snapshots.rwPaths(c.Id);
-    return [path.join(path.dirname(rw.upper), 'init'), ...[...c.LayerChain].reverse().map((d) => `${this.snapshots.root}/layers/${d.slice(7)}/diff`)];
+    return this.rootfs.changes(c.Id);
   }
 
   /**
@@ -846,7 +838,7 @@ export class ContainerService {
       let config: ContainerConfig = { ...c.Config, ...(o.config ?? {}) } as ContainerConfig;
       if (o.changes?.length) config = applyChanges(config, o.changes) as ContainerConfig;
       const parent = this.images.store.get(c.Image);
-      const img = await this.images.createChild(parent, this.snapshots.diffTar(this.snapshots.rwPaths(c.Id).upper), {
+      const img = await this.images.createChild(parent, (top) => this.rootfs.commit(c.Id, top), {
         config,
         history: {
           created: new Date().toISOString(),
@@ -889,7 +881,7 @@ export class ContainerService {
     if (!this.store.get(c.Id)) return;
     c.State.Status = 'removing';
     if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
-    await this.snapshots.removeRw(c.Id);
+    await this.rootfs.remove(c.Id);
     await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
     await this.store.delete(c.Id);
     this.locks.delete(c.Id);
@@ -1040,7 +1032,7 @@ export class ContainerService {
         ImageID: c.Image,
         Command: [c.Path, ...c.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
         Created: Math.floor(Date.parse(c.Created) / 1000),
-        ...(o.size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: (img ? await this.images.size(img) : 0) + (await this.snapshots.rwSize(c.Id)) } : {}),
+        ...(o.size ? { SizeRw: await this.rootfs.sizeRw(c.Id), SizeRootFs: (img ? await this.images.size(img) : 0) + (await this.rootfs.sizeRw(c.Id)) } : {}),
         Labels: c.Config.Labels ?? {},
         State: c.State.Status,
         Status: statusString(c.State),
@@ -1054,8 +1046,6 @@ export class ContainerService {
 
   async inspect(idOrName: string, size = false): Promise<Record<string, unknown>> {
     const c = this.store.resolve(idOrName);
-    const rw = this.snapshots.rwPaths(c.Id);
-    const lower = this.lowerDirs(c).join(':');
     const execIds = this.execHooks?.idsFor(c.Id);
     return {
       Id: c.Id,
@@ -1079,10 +1069,10 @@ export class ContainerService {
       ExecIDs: execIds?.length ? execIds : null,
       HostConfig: c.HostConfig,
       GraphDriver: {
-        Data: { LowerDir: lower, MergedDir: rw.merged, UpperDir: rw.upper, WorkDir: rw.work },
+        Data: await this.rootfs.graphDriverData(c.Id),
         Name: 'overlay2',
       },
-      ...(size ? { SizeRw: await this.snapshots.rwSize(c.Id), SizeRootFs: 0 } : {}),
+      ...(size ? { SizeRw: await this.rootfs.sizeRw(c.Id), SizeRootFs: 0 } : {}),
       Mounts: inspectMounts(c.UserMounts ?? []),
       Config: c.Config,
       NetworkSettings: inspectNetworkSettings(c, this.networks.bridge?.id),

@@ -10,7 +10,10 @@ import type { Readable } from 'node:stream';
 import { decompressStream } from '../layer/index.js';
 import { InvalidLayerError, LayerEscapeError } from '../layer/index.js';
 import type { ContentStore } from '../content/store.js';
-import { chainIds, type OverlaySnapshotter } from '../snapshot/overlay.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
+import { chainIds, layerInfo, unpackLayer, workKey, type LayerInfo } from '../snapshot/layers.js';
+import { lowerDirsOf } from '../snapshot/snapshotter.js';
+import type { IdentityMapping } from '../idmap.js';
 import type { Digest } from '../../common/reference/digest.js';
 import { familiarString, parseDockerRef, referenceString } from '../../common/reference/reference.js';
 import { conflict, invalid } from '../errors.js';
@@ -25,8 +28,8 @@ import { ENGINE_VERSION } from '../../common/version.js';
 export interface ImageUsers {
   /** Containers created from an image. */
   containersUsing(id: Digest): { id: string; running: boolean }[];
-  /** Every layer chain ID some container still needs. */
-  chainsInUse(): Set<Digest>;
+  /** Every snapshot (key or name) some container still needs, with its parents. */
+  snapshotsInUse(): Set<string>;
 }
 
 export interface ImportOptions {
@@ -47,12 +50,14 @@ export class ImageService {
   readonly lock = new Mutex();
   /** Where `docker events` hears of image changes (set by the engine). */
   eventLog?: EventLog;
-  users: ImageUsers = { containersUsing: () => [], chainsInUse: () => new Set() };
+  users: ImageUsers = { containersUsing: () => [], snapshotsInUse: () => new Set() };
 
   constructor(
     readonly store: ImageStore,
     private readonly content: ContentStore,
-    readonly snapshots: OverlaySnapshotter,
+    readonly snapshots: Snapshotter,
+    /** `--userns-remap`: layers are unpacked with host IDs. */
+    readonly idMap?: IdentityMapping,
   ) {}
 
   resolve(nameOrId: string): ImageRecord {
@@ -73,7 +78,7 @@ export class ImageService {
     const staged = await this.content.stage(stream);
     return this.lock.run(async () => {
       try {
-        const layer = await this.snapshots.addLayer(null, staged.digest, () => createReadStream(staged.path, { highWaterMark: BIG_READ }));
+        const layer = await unpackLayer(this.snapshots, null, staged.digest, () => createReadStream(staged.path, { highWaterMark: BIG_READ }), { idMap: this.idMap });
         await staged.commit();
         const now = new Date().toISOString();
         const comment = opts.message || 'Imported from -';
@@ -170,15 +175,21 @@ export class ImageService {
 
   /** Removes layers no image or container reaches; returns their chain IDs (top first). Call under `lock`. */
   async collectGarbage(): Promise<Digest[]> {
-    const live = this.users.chainsInUse();
+    const live = this.users.snapshotsInUse();
     for (const img of this.store.list()) for (const c of this.chainOf(img)) live.add(c);
+    const layers = await this.committedLayers();
+    // Work in progress (an unpack, a commit, a container) keeps what it stands on.
+    await this.snapshots.walk((s) => {
+      if (s.kind !== 'committed' && s.parent) live.add(s.parent);
+    });
+    const byChain = new Map(layers.map((l) => [l.chainId as string, l]));
+    for (const name of [...live]) for (let p = byChain.get(name)?.parent; p; p = byChain.get(p)?.parent ?? null) live.add(p);
     const removed: Digest[] = [];
-    const layers = await this.snapshots.listLayers();
     // Children before parents, so the output reads top layer first like dockerd's.
     layers.sort((a, b) => depth(layers, b) - depth(layers, a));
     for (const l of layers) {
       if (live.has(l.chainId)) continue;
-      await this.snapshots.removeLayer(l.chainId);
+      await this.snapshots.remove(l.chainId);
       removed.push(l.chainId);
     }
     // Layer blobs no image lists any more.
@@ -191,24 +202,37 @@ export class ImageService {
     return removed;
   }
 
+  /** Every committed image layer (snapshots named by chain ID). */
+  async committedLayers(): Promise<LayerInfo[]> {
+    const names: Digest[] = [];
+    await this.snapshots.walk((s) => {
+      if (s.kind === 'committed' && /^sha256:[0-9a-f]{64}$/.test(s.name)) names.push(s.name as Digest);
+    });
+    const out: LayerInfo[] = [];
+    for (const n of names) {
+      const l = await layerInfo(this.snapshots, n);
+      if (l) out.push(l);
+    }
+    return out;
+  }
+
   /**
-   * Makes a new image from `parent` plus one layer read from `tar` (an
-   * uncompressed layer tar): `docker commit`. The layer is staged, verified
-   * by digest, unpacked once, and only then recorded; on failure nothing stays.
+   * Makes a new image from `parent` plus one layer (`docker commit`, a build
+   * step): `makeLayer` commits it on the parent's top chain ID, under the
+   * lock so that no collection takes the new layer before the image records
+   * it. On failure nothing stays.
    */
   async createChild(
     parent: ImageRecord | undefined,
-    tar: Readable,
+    makeLayer: (parentChain: Digest | null) => Promise<LayerInfo>,
     o: { config: ImageRunConfig; history: HistoryEntry; author?: string; comment?: string; container?: string; containerConfig?: ImageRunConfig; ref?: string },
   ): Promise<ImageRecord> {
     const ref = o.ref ? parseTagReference(o.ref) : undefined;
-    const staged = await this.content.stage(tar);
     return this.lock.run(async () => {
       try {
         const parentChain = parent ? this.chainOf(parent) : [];
         const top = parentChain.length ? parentChain[parentChain.length - 1]! : null;
-        const layer = await this.snapshots.addLayer(top, staged.digest, () => createReadStream(staged.path, { highWaterMark: BIG_READ }));
-        await staged.commit();
+        const layer = await makeLayer(top);
         const base = parent?.config;
         const config: ImageConfigBlob = {
           architecture: base?.architecture ?? 'amd64',
@@ -223,17 +247,14 @@ export class ImageService {
           os: base?.os ?? 'linux',
           rootfs: { type: 'layers', diff_ids: [...(base?.rootfs.diff_ids ?? []), layer.diffId] },
         };
+        // The layer tar is not kept: save packs the layer's files again to the same diff ID.
         const img = await this.store.put(config, {
           ...(parent ? { parent: parent.id } : {}),
-          layers: [
-            ...(parent?.layers ?? []),
-            { diffId: layer.diffId, blob: { digest: staged.digest, mediaType: MEDIA_TYPE_LAYER_TAR, size: staged.size } },
-          ],
+          layers: [...(parent?.layers ?? []), { diffId: layer.diffId }],
         });
         if (ref) await this.store.tag(referenceString(ref), img.id);
         return img;
       } catch (err) {
-        await staged.abort();
         await this.collectGarbage();
         throw err;
       }
@@ -252,7 +273,7 @@ export class ImageService {
       let size = 0;
       if (!h.empty_layer) {
         const c = chain[layerIndex++];
-        if (c) size = (await this.snapshots.getLayer(c))?.size ?? 0;
+        if (c) size = (await layerInfo(this.snapshots, c))?.size ?? 0;
       }
       rows.push({ Created: Math.floor(Date.parse(h.created ?? '') / 1000) || 0, CreatedBy: h.created_by ?? '', Comment: h.comment ?? '', Size: size });
     }
@@ -286,8 +307,9 @@ export class ImageService {
     const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
     const deleted: DeleteResponseItem[] = [];
     let space = 0;
-    const before = new Set((await this.snapshots.listLayers()).map((l) => l.chainId));
-    const sizes = new Map((await this.snapshots.listLayers()).map((l) => [l.chainId, l.size]));
+    const layersBefore = await this.committedLayers();
+    const before = new Set(layersBefore.map((l) => l.chainId));
+    const sizes = new Map(layersBefore.map((l) => [l.chainId, l.size]));
     for (const img of this.store.list()) {
       if (!this.store.get(img.id)) continue;
       const tags = this.store.refsOf(img.id);
@@ -300,20 +322,20 @@ export class ImageService {
       if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
       deleted.push(...(await this.remove(img.id, true)));
     }
-    const after = new Set((await this.snapshots.listLayers()).map((l) => l.chainId));
+    const after = new Set((await this.committedLayers()).map((l) => l.chainId));
     for (const c of before) if (!after.has(c)) space += sizes.get(c) ?? 0;
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
   }
 
   /** Sum of every unpacked layer: `system df`'s LayersSize. */
   async layersSize(): Promise<number> {
-    return (await this.snapshots.listLayers()).reduce((n, l) => n + l.size, 0);
+    return (await this.committedLayers()).reduce((n, l) => n + l.size, 0);
   }
 
   /** Image size as Docker reports it: the sum of its layers' unpacked sizes. */
   async size(img: ImageRecord): Promise<number> {
     let total = 0;
-    for (const c of this.chainOf(img)) total += (await this.snapshots.getLayer(c))?.size ?? 0;
+    for (const c of this.chainOf(img)) total += (await layerInfo(this.snapshots, c))?.size ?? 0;
     return total;
   }
 
@@ -348,12 +370,24 @@ export class ImageService {
     return out.sort((a, b) => (b as { Created: number }).Created - (a as { Created: number }).Created);
   }
 
+  /** The directories of an image's layers, top first, as inspect's GraphDriver shows them. */
+  private async layerDirs(img: ImageRecord): Promise<string[]> {
+    const chain = this.chainOf(img);
+    const top = chain[chain.length - 1];
+    if (!top || !(await this.snapshots.stat(top))) return [];
+    const key = workKey('inspect');
+    try {
+      return lowerDirsOf(await this.snapshots.view(key, top));
+    } finally {
+      await this.snapshots.remove(key);
+    }
+  }
+
   /** GET /images/{name}/json */
   async inspect(nameOrId: string): Promise<Record<string, unknown>> {
     const img = this.resolve(nameOrId);
     const refs = this.store.refsOf(img.id);
-    const chain = this.chainOf(img);
-    const lowerDirs = [...chain].reverse().map((c) => `${this.snapshots.root}/layers/${c.slice(7)}/diff`);
+    const lowerDirs = await this.layerDirs(img);
     return {
       Id: img.id,
       RepoTags: refs.filter((r) => !r.includes('@')).map((r) => familiarString(parseDockerRef(r))),

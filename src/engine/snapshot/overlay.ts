@@ -1,80 +1,85 @@
 /**
- * Overlay snapshots: the unpacked image layers and the writable layers of
- * containers, laid out like dockerd's overlay2 driver.
+ * @module engine/snapshot/overlay
+ * The overlay implementation of the snapshotter contract (./snapshotter.ts),
+ * laid out like dockerd's overlay2 driver so that paths in `inspect` look
+ * familiar:
  *
- * Vocabulary:
- * - a *layer* is one unpacked image layer, keyed by its chain ID (the digest of
- *   itself plus every layer below it, as the image spec defines), stored once
- *   and shared by every image and container that has it;
- * - an *rw layer* is a container's upper + work directory on top of its
- *   image's layers;
- * - `mounts()` returns the overlay mount as data; `mount()`/`unmount()` are the
- *   one place that calls mount(8).
+ *   layers/<hex>/diff           a committed snapshot's contents (an overlay lowerdir);
+ *                               <hex> is the name's digest for chain IDs, else sha256(name)
+ *   layers/<hex>/link           its short name in l/
+ *   layers/<hex>/snapshot.json  {kind, name, parent, labels, created, size, inodes}
+ *   l/<short> -> ../layers/<hex>/diff   short lowerdir paths: mount's option string is one page
+ *   rw/<key>/{diff,work,merged} active snapshots and views (upper, overlay work dir, mount target)
+ *   rw/<key>/snapshot.json
+ * Views are read-only and cheap: they live in memory only.
+ *   tmp/                        snapshots being made or deleted
  *
- * Layout under `<root>`:
- *   layers/<chain-hex>/diff         unpacked contents (overlay lowerdir)
- *   layers/<chain-hex>/layer.json   {chainId, diffId, parent, size}
- *   layers/<chain-hex>/link         short name in l/
- *   l/<short> -> ../layers/<chain-hex>/diff   short lowerdir paths: the mount
- *                                   option string is limited to one page
- *   rw/<id>/{diff,work,merged}      container layers
- * A layer directory appears under its final name only by rename once fully
- * unpacked, so a crash leaves nothing half-made under `layers/`.
+ * Crash safety: a snapshot is made in tmp/ and appears under its final name
+ * only by one rename, so a crash leaves nothing half-made under `layers/` or
+ * `rw/`; tmp/ is emptied at open. Commit moves the active snapshot's upper
+ * directory into the new layer (no copy) before the layer appears by rename.
+ * A snapshot dir whose metadata cannot be read is garbage and is removed at
+ * open. Records written before snapshot.json existed (`layer.json`) are read.
+ *
+ * With `--userns-remap`, layers hold host IDs and each snapshot's upper
+ * belongs to the remapped root.
  */
 import { promises as fsp, renameSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { applyLayer } from '../layer/index.js';
-import { diffTar } from '../layer/diff.js';
-import type { Identity, IdentityMapping } from '../idmap.js';
 import { digestHex, type Digest } from '../../common/reference/digest.js';
-import { readJsonIfExists, atomicWriteJson, directorySize } from '../../util/fs.js';
-import { run } from '../../util/exec.js';
+import { readJsonIfExists, directorySize } from '../../util/fs.js';
+import type { IdentityMapping } from '../idmap.js';
+import { conflict, invalid, notFound } from '../errors.js';
+import type { CommitOptions, Mount, PrepareOptions, SnapshotInfo, SnapshotKind, Snapshotter, SnapshotUsage } from './snapshotter.js';
+import { unmount } from './mount.js';
 
-export interface LayerRecord {
+/** What snapshot.json holds. */
+interface Record_ {
+  kind: SnapshotKind;
+  name: string;
+  parent?: string;
+  labels: Record<string, string>;
+  created: string;
+  /** Recorded at commit (committed snapshots only). */
+  size?: number;
+  inodes?: number;
+}
+
+interface Entry extends Record_ {
+  /** Directory relative to the root: layers/<hex> or rw/<key>. */
+  dir: string;
+  /** Short name in l/ (committed only). */
+  link?: string;
+}
+
+/** Pre-contract layer records. */
+interface LegacyLayerRecord {
   chainId: Digest;
   diffId: Digest;
   parent: Digest | null;
-  /** Bytes of this layer's own contents. */
   size: number;
 }
 
-export interface OverlayMount {
-  type: 'overlay';
-  source: 'overlay';
-  target: string;
-  options: string[];
-  /** Directory the option paths are relative to (mount(8) runs there). */
-  cwd: string;
-}
+/** Label a layer snapshot carries: the uncompressed digest of the tar it was made from. */
+export const LABEL_DIFF_ID = 'berth.layer.diffid';
 
-/** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
-export function chainIdOf(parent: Digest | null, diffId: Digest): Digest {
-  if (!parent) return diffId;
-  return `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
-}
+/** Room for lowerdir in mount's one-page option string, leaving space for upperdir and workdir. */
+const PAGE_BUDGET = 3500;
 
-export function chainIds(diffIds: Digest[]): Digest[] {
-  const out: Digest[] = [];
-  let parent: Digest | null = null;
-  for (const d of diffIds) {
-    parent = chainIdOf(parent, d);
-    out.push(parent);
-  }
-  return out;
-}
+const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-export class OverlaySnapshotter {
+export class OverlaySnapshotter implements Snapshotter {
+  private readonly entries = new Map<string, Entry>();
+
   private constructor(
     readonly root: string,
-    /** `--userns-remap`: layers hold host IDs; container root is `rootPair(idMap)`. */
     readonly idMap: IdentityMapping | undefined,
   ) {}
 
   static async open(root: string, idMap?: IdentityMapping): Promise<OverlaySnapshotter> {
-    for (const d of ['layers', 'l', 'rw', 'tmp', 'empty']) await fsp.mkdir(path.join(root, d), { recursive: true });
-    // Unpacks cut short by a crash.
+    for (const d of ['layers', 'l', 'rw', 'tmp']) await fsp.mkdir(path.join(root, d), { recursive: true });
+    // Snapshots being made or deleted when a daemon died.
     await fsp.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fsp.mkdir(path.join(root, 'tmp'));
     if (idMap) {
@@ -87,188 +92,260 @@ export class OverlaySnapshotter {
         await fsp.chmod(d, 0o710);
       }
     }
-    return new OverlaySnapshotter(root, idMap);
+    const s = new OverlaySnapshotter(root, idMap);
+    await s.load();
+    return s;
   }
 
-  /** A layer tar of a container's upper dir (commit), in container IDs. */
-  diffTar(upper: string): Readable {
-    return diffTar(upper, { idMap: this.idMap });
-  }
-
-  private layerDir(chainId: Digest): string {
-    return path.join(this.root, 'layers', digestHex(chainId));
-  }
-
-  async getLayer(chainId: Digest): Promise<LayerRecord | undefined> {
-    return readJsonIfExists<LayerRecord>(path.join(this.layerDir(chainId), 'layer.json'));
-  }
-
-  async listLayers(): Promise<LayerRecord[]> {
-    const out: LayerRecord[] = [];
-    for (const name of await fsp.readdir(path.join(this.root, 'layers'))) {
-      const rec = await readJsonIfExists<LayerRecord>(path.join(this.root, 'layers', name, 'layer.json'));
-      if (rec) out.push(rec);
+  private async load(): Promise<void> {
+    for (const top of ['layers', 'rw']) {
+      for (const name of await fsp.readdir(path.join(this.root, top))) {
+        const dir = path.join(top, name);
+        const abs = path.join(this.root, dir);
+        let rec = await readJsonIfExists<Record_>(path.join(abs, 'snapshot.json')).catch(() => undefined);
+        if (!rec && top === 'layers') {
+          const old = await readJsonIfExists<LegacyLayerRecord>(path.join(abs, 'layer.json')).catch(() => undefined);
+          if (old) rec = { kind: 'committed', name: old.chainId, ...(old.parent ? { parent: old.parent } : {}), labels: { [LABEL_DIFF_ID]: old.diffId }, created: new Date(0).toISOString(), size: old.size };
+        }
+        if (!rec) {
+          // A layer without a record never finished; an rw dir without one
+          // belongs to a container made before snapshot records (left alone).
+          if (top === 'layers') await this.trash(abs, true);
+          continue;
+        }
+        const link = top === 'layers' ? (await fsp.readFile(path.join(abs, 'link'), 'utf8').catch(() => '')).trim() : undefined;
+        this.entries.set(rec.name, { ...rec, dir, ...(link ? { link } : {}) });
+      }
     }
-    return out;
+    // Short links made for a layer that never appeared (a crash between link and rename).
+    for (const short of await fsp.readdir(path.join(this.root, 'l'))) {
+      const target = await fsp.stat(path.join(this.root, 'l', short)).catch(() => undefined);
+      if (!target) await fsp.rm(path.join(this.root, 'l', short), { force: true });
+    }
+  }
+
+  private get(key: string): Entry {
+    const e = this.entries.get(key);
+    if (!e) throw notFound(`snapshot ${key} does not exist`);
+    return e;
+  }
+
+  private infoOf(e: Entry): SnapshotInfo {
+    return { kind: e.kind, name: e.name, ...(e.parent ? { parent: e.parent } : {}), labels: { ...e.labels }, created: e.created };
+  }
+
+  async stat(key: string): Promise<SnapshotInfo | undefined> {
+    const e = this.entries.get(key);
+    return e ? this.infoOf(e) : undefined;
+  }
+
+  async update(key: string, labels: Record<string, string>): Promise<SnapshotInfo> {
+    const e = this.get(key);
+    e.labels = { ...labels };
+    if (e.kind !== 'view') await this.writeRecord(path.join(this.root, e.dir), e, true);
+    return this.infoOf(e);
+  }
+
+  async usage(key: string): Promise<SnapshotUsage> {
+    const e = this.get(key);
+    if (e.kind === 'committed' && e.size !== undefined) return { size: e.size, inodes: e.inodes ?? 0 };
+    if (e.kind === 'view') return { size: 0, inodes: 0 };
+    return { size: await directorySize(path.join(this.root, e.dir, 'diff')), inodes: 0 };
+  }
+
+  async walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void> {
+    for (const e of [...this.entries.values()]) await fn(this.infoOf(e));
+  }
+
+  target(key: string): string {
+    const e = this.get(key);
+    if (e.kind !== 'active') throw invalid(`snapshot ${key} is not active`);
+    return path.join(this.root, e.dir, 'merged');
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const e = this.get(key);
+    if (e.kind === 'committed') throw invalid(`snapshot ${key} is committed: prepare or view it to mount it`);
+    const lowers = this.lowerDirs(e.parent);
+    if (e.kind === 'view') {
+      // A view of one layer is a read-only bind of it; of several, an overlay without upper.
+      if (lowers.length === 0) throw invalid(`snapshot ${key}: a view needs a parent`);
+      if (lowers.length === 1) return [{ type: 'bind', source: path.join(this.root, lowers[0]!), options: ['ro', 'rbind'] }];
+      return [{ type: 'overlay', source: 'overlay', cwd: this.root, options: [`lowerdir=${lowers.join(':')}`] }];
+    }
+    const dir = e.dir;
+    if (lowers.length === 0) return [{ type: 'bind', source: path.join(this.root, dir, 'diff'), options: ['rw', 'rbind'] }];
+    return [{ type: 'overlay', source: 'overlay', cwd: this.root, options: [`lowerdir=${lowers.join(':')}`, `upperdir=${dir}/diff`, `workdir=${dir}/work`] }];
   }
 
   /**
-   * Unpacks an uncompressed layer tar on top of `parent`, unless a layer with
-   * that chain ID exists already. The tar is read only when needed: `open`
-   * is called at most once.
+   * Lower directories of `parent` and its ancestors, top first, relative to
+   * the root: the layers' own paths while the mount options fit in a page
+   * (what inspect shows), else their short links in l/ (what dockerd mounts).
    */
-  async addLayer(parent: Digest | null, diffId: Digest, open: () => Readable): Promise<LayerRecord> {
-    const chainId = chainIdOf(parent, diffId);
-    const existing = await this.getLayer(chainId);
-    if (existing) return existing;
+  private lowerDirs(parent: string | undefined): string[] {
+    const chain: Entry[] = [];
+    for (let p = parent; p; p = this.get(p).parent) chain.push(this.get(p));
+    const full = chain.map((e) => path.join(e.dir, 'diff'));
+    if (full.join(':').length < PAGE_BUDGET) return full;
+    return chain.map((e) => (e.link ? path.join('l', e.link) : path.join(e.dir, 'diff')));
+  }
+
+  prepare(key: string, parent?: string, opts: PrepareOptions = {}): Promise<Mount[]> {
+    return this.createActive('active', key, parent, opts);
+  }
+
+  view(key: string, parent?: string, opts: PrepareOptions = {}): Promise<Mount[]> {
+    return this.createActive('view', key, parent, opts);
+  }
+
+  private async createActive(kind: 'active' | 'view', key: string, parent: string | undefined, opts: PrepareOptions): Promise<Mount[]> {
+    if (!SAFE_KEY.test(key)) throw invalid(`snapshot key ${JSON.stringify(key)}: use letters, digits, '_', '.' and '-'`);
+    if (this.entries.has(key)) throw conflict(`snapshot ${key} already exists`);
+    if (parent) {
+      const p = this.get(parent);
+      if (p.kind !== 'committed') throw invalid(`snapshot ${key}: parent ${parent} is not committed`);
+    }
+    const rec: Record_ = { kind, name: key, ...(parent ? { parent } : {}), labels: { ...(opts.labels ?? {}) }, created: new Date().toISOString() };
+    if (kind === 'view') {
+      // Views are read-only looks at committed layers: nothing on disk to make,
+      // so they live in memory only and a restart forgets them.
+      if (!parent) throw invalid(`snapshot ${key}: a view needs a parent`);
+      this.entries.set(key, { ...rec, dir: '' });
+      return this.mounts(key);
+    }
     const tmp = path.join(this.root, 'tmp', randomBytes(8).toString('hex'));
-    const diff = path.join(tmp, 'diff');
-    await fsp.mkdir(diff, { recursive: true, mode: 0o755 });
+    const made = ['diff', 'work', 'merged'].map((d) => path.join(tmp, d));
+    await fsp.mkdir(tmp, { mode: 0o700 });
+    await fsp.mkdir(made[0]!, { mode: 0o755 });
+    await fsp.mkdir(made[1]!, { mode: 0o700 });
+    await fsp.mkdir(made[2]!, { mode: 0o700 });
     try {
-      if (this.idMap) await chownTo(diff, this.idMap.rootPair());
-      const { size } = await applyLayer(diff, open(), { idMap: this.idMap });
-      const short = randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 26).toUpperCase();
-      const rec: LayerRecord = { chainId, diffId, parent, size };
-      await fsp.writeFile(path.join(tmp, 'link'), short);
-      await atomicWriteJson(path.join(tmp, 'layer.json'), rec);
-      const final = this.layerDir(chainId);
-      try {
-        await fsp.rename(tmp, final);
-      } catch (err) {
-        // Another unpack of the same layer won the race: keep theirs.
-        if (['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) {
-          await fsp.rm(tmp, { recursive: true, force: true });
-          return (await this.getLayer(chainId))!;
-        }
-        throw err;
+      if (this.idMap) {
+        // The remapped root owns the snapshot (dockerd: diff, work and merged belong to it).
+        const owner = this.idMap.rootPair();
+        await fsp.chown(tmp, 0, owner.gid);
+        await fsp.chmod(tmp, 0o710);
+        for (const p of made) await fsp.chown(p, owner.uid, owner.gid);
+      } else {
+        await fsp.chmod(tmp, 0o755);
       }
-      await fsp.symlink(path.join('..', 'layers', digestHex(chainId), 'diff'), path.join(this.root, 'l', short));
-      return rec;
+      await this.writeRecord(tmp, rec, false);
+      await fsp.rename(tmp, path.join(this.root, 'rw', key));
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
       throw err;
     }
+    this.entries.set(key, { ...rec, dir: path.join('rw', key) });
+    return this.mounts(key);
   }
 
-  /** Removes one layer (the caller has checked that nothing references it). */
-  async removeLayer(chainId: Digest): Promise<void> {
-    const dir = this.layerDir(chainId);
-    const short = await fsp.readFile(path.join(dir, 'link'), 'utf8').catch(() => '');
-    if (short) await fsp.rm(path.join(this.root, 'l', short), { force: true });
-    // Rename first so a crash mid-delete never leaves a half-deleted layer under its name.
-    const doomed = path.join(this.root, 'tmp', `rm-${digestHex(chainId)}`);
-    await fsp.rename(dir, doomed).catch(() => undefined);
-    await fsp.rm(doomed, { recursive: true, force: true });
+  async commit(name: string, key: string, opts: CommitOptions = {}): Promise<SnapshotInfo> {
+    const e = this.get(key);
+    if (e.kind !== 'active') throw invalid(`snapshot ${key} is not active`);
+    const parent = opts.parent ?? e.parent;
+    if (opts.parent && !this.isAncestor(opts.parent, e.parent)) throw invalid(`snapshot ${opts.parent} is not below ${key}`);
+    const existing = this.entries.get(name);
+    if (existing && existing !== e) {
+      if (existing.kind !== 'committed') throw conflict(`snapshot ${name} already exists and is not committed`);
+      await this.dropActive(e);
+      return this.infoOf(existing);
+    }
+    const activeDir = path.join(this.root, e.dir);
+    // Unmounted before its upper moves (a committed layer is never a live upper).
+    await unmount(path.join(activeDir, 'merged'));
+    const diff = path.join(activeDir, 'diff');
+    const size = await directorySize(diff);
+    const tmp = path.join(this.root, 'tmp', randomBytes(8).toString('hex'));
+    const short = randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 26).toUpperCase();
+    const hex = layerHex(name);
+    const rec: Record_ = { kind: 'committed', name, ...(parent ? { parent } : {}), labels: { ...e.labels, ...(opts.labels ?? {}) }, created: new Date().toISOString(), size };
+    await fsp.mkdir(tmp, { mode: 0o700 });
+    try {
+      await fsp.writeFile(path.join(tmp, 'link'), short);
+      await this.writeRecord(tmp, rec, true);
+      await fsp.chmod(tmp, 0o755);
+      // The link first: dangling until the rename below, swept at open if that never happens.
+      await fsp.symlink(path.join('..', 'layers', hex, 'diff'), path.join(this.root, 'l', short));
+      await fsp.rename(diff, path.join(tmp, 'diff'));
+      try {
+        await fsp.rename(tmp, path.join(this.root, 'layers', hex));
+      } catch (err) {
+        // Another commit of the same name won the race: keep theirs.
+        if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        await fsp.rm(path.join(this.root, 'l', short), { force: true });
+        await this.trash(tmp, true);
+        await this.dropActive(e);
+        return this.infoOf(this.get(name));
+      }
+    } catch (err) {
+      await fsp.rm(path.join(this.root, 'l', short), { force: true });
+      // Put the upper back if it had moved, so the active snapshot stays whole.
+      await fsp.rename(path.join(tmp, 'diff'), diff).catch(() => undefined);
+      await fsp.rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    const committed: Entry = { ...rec, dir: path.join('layers', hex), link: short };
+    await this.dropActive(e);
+    this.entries.set(name, committed);
+    return this.infoOf(committed);
   }
 
-  private rwDir(id: string): string {
-    return path.join(this.root, 'rw', id);
+  private isAncestor(candidate: string, from: string | undefined): boolean {
+    for (let p = from; p; p = this.entries.get(p)?.parent) if (p === candidate) return true;
+    return false;
+  }
+
+  private async dropActive(e: Entry): Promise<void> {
+    // Commit may reuse the key as the name: only forget the active entry itself.
+    if (this.entries.get(e.name) === e) this.entries.delete(e.name);
+    await unmount(path.join(this.root, e.dir, 'merged'));
+    await this.trash(path.join(this.root, e.dir));
+  }
+
+  async remove(key: string): Promise<void> {
+    const e = this.get(key);
+    for (const other of this.entries.values()) {
+      if (other.parent === key) throw conflict(`snapshot ${key} is the parent of ${other.name}`);
+    }
+    this.entries.delete(key);
+    if (e.kind === 'view') return;
+    if (e.kind !== 'committed') await unmount(path.join(this.root, e.dir, 'merged'));
+    if (e.link) await fsp.rm(path.join(this.root, 'l', e.link), { force: true });
+    // A container's layer goes in the background (rm and run --rm need not wait); a layer at once.
+    await this.trash(path.join(this.root, e.dir), e.kind === 'committed');
   }
 
   /**
-   * Creates a container's writable layer, and under it the container's init
-   * layer (like dockerd's `<id>-init`): the mount points berth binds files
-   * onto (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev/…) and
-   * /.dockerenv, so that runc creating them never shows up as a change of
-   * the container (docker diff, commit).
+   * Out of the way at once (a rename), then deleted, in the background unless
+   * `wait`; a crash leaves it in tmp/, emptied at the next open.
    */
-  async createRw(id: string): Promise<void> {
-    const dir = this.rwDir(id);
-    await fsp.mkdir(path.join(dir, 'diff'), { recursive: true, mode: 0o755 });
-    await fsp.mkdir(path.join(dir, 'work'), { recursive: true, mode: 0o700 });
-    await fsp.mkdir(path.join(dir, 'merged'), { recursive: true, mode: 0o700 });
-    const init = path.join(dir, 'init');
-    const made: string[] = ['diff', 'work', 'merged', 'init'].map((d) => path.join(dir, d));
-    for (const d of ['dev', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) {
-      await fsp.mkdir(path.join(init, d), { recursive: true, mode: 0o755 });
-      made.push(path.join(init, d));
-    }
-    for (const f of ['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'dev/console']) {
-      await fsp.writeFile(path.join(init, f), '', { mode: f === '.dockerenv' ? 0o755 : 0o644 });
-      made.push(path.join(init, f));
-    }
-    await fsp.symlink('/proc/mounts', path.join(init, 'etc', 'mtab'));
-    made.push(path.join(init, 'etc', 'mtab'));
-    if (this.idMap) {
-      // The container's root owns its layer (dockerd: diff, work, merged and the init layer belong to the remapped root).
-      const owner = this.idMap.rootPair();
-      await fsp.chown(dir, 0, owner.gid);
-      await fsp.chmod(dir, 0o710);
-      for (const p of made) await fsp.lchown(p, owner.uid, owner.gid);
-    }
-  }
-
-  async removeRw(id: string): Promise<void> {
-    await this.unmount(path.join(this.rwDir(id), 'merged'));
-    // Out of the way at once (a rename), deleted in the background: the caller (rm, run --rm) need not wait for it.
-    const doomed = path.join(this.root, 'tmp', `rm-rw-${id}-${randomBytes(4).toString('hex')}`);
+  private async trash(abs: string, wait = false): Promise<void> {
+    // rm-rw-: a writable layer going in the background; rm-: anything else.
+    const doomed = path.join(this.root, 'tmp', `rm-${wait ? '' : 'rw-'}${path.basename(abs)}-${randomBytes(4).toString('hex')}`);
     try {
-      renameSync(this.rwDir(id), doomed);
+      renameSync(abs, doomed);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    void fsp.rm(doomed, { recursive: true, force: true }).catch(() => undefined);
+    const gone = fsp.rm(doomed, { recursive: true, force: true }).catch(() => undefined);
+    if (wait) await gone;
   }
 
-  rwPaths(id: string): { upper: string; work: string; merged: string } {
-    const dir = this.rwDir(id);
-    return { upper: path.join(dir, 'diff'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged') };
-  }
-
-  async rwSize(id: string): Promise<number> {
-    return directorySize(this.rwPaths(id).upper);
-  }
-
-  /** The overlay mount for a container: its rw layer over `chain` (bottom first). */
-  async mounts(id: string, chain: Digest[]): Promise<OverlayMount> {
-    const lowers: string[] = [];
-    for (const c of [...chain].reverse()) {
-      const short = (await fsp.readFile(path.join(this.layerDir(c), 'link'), 'utf8')).trim();
-      lowers.push(path.join('l', short));
-    }
-    const rel = path.join('rw', id);
-    lowers.unshift(path.join(rel, 'init'));
-    return {
-      type: 'overlay',
-      source: 'overlay',
-      target: path.join(this.root, rel, 'merged'),
-      cwd: this.root,
-      options: [`lowerdir=${lowers.join(':')}`, `upperdir=${rel}/diff`, `workdir=${rel}/work`],
-    };
-  }
-
-  async mount(m: OverlayMount): Promise<void> {
-    if (await isMountPoint(m.target)) return;
-    await run('mount', ['-t', m.type, m.source, '-o', m.options.join(','), m.target], { cwd: m.cwd });
-  }
-
-  async unmount(target: string): Promise<void> {
-    if (!(await isMountPoint(target))) return;
-    await run('umount', [target], { allowFailure: true });
-    if (await isMountPoint(target)) await run('umount', ['-l', target]);
-  }
-
-  async usage(): Promise<number> {
-    return directorySize(path.join(this.root, 'layers'));
+  /** Snapshot metadata, written into a directory that is then renamed into place (or replaced atomically). */
+  private async writeRecord(dir: string, rec: Record_, atomic: boolean): Promise<void> {
+    const { kind, name, parent, labels, created, size, inodes } = rec;
+    const body = JSON.stringify({ kind, name, ...(parent ? { parent } : {}), labels, created, ...(size !== undefined ? { size } : {}), ...(inodes !== undefined ? { inodes } : {}) });
+    if (!atomic) return fsp.writeFile(path.join(dir, 'snapshot.json'), body);
+    const tmp = path.join(dir, `.snapshot.json.${randomBytes(4).toString('hex')}`);
+    await fsp.writeFile(tmp, body);
+    await fsp.rename(tmp, path.join(dir, 'snapshot.json'));
   }
 }
 
-async function chownTo(p: string, id: Identity): Promise<void> {
-  await fsp.lchown(p, id.uid, id.gid);
-}
-
-/** True when `p` is listed in /proc/self/mountinfo as a mount point. */
-export async function isMountPoint(p: string): Promise<boolean> {
-  const info = await fsp.readFile('/proc/self/mountinfo', 'utf8');
-  const want = path.resolve(p);
-  for (const line of info.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp && unescapeMountPath(mp) === want) return true;
-  }
-  return false;
-}
-
-function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+/** The directory name of a committed snapshot: a chain ID's hex, or sha256 of any other name. */
+function layerHex(name: string): string {
+  if (/^sha256:[0-9a-f]{64}$/.test(name)) return digestHex(name as Digest);
+  return createHash('sha256').update(name).digest('hex');
 }

@@ -23,10 +23,12 @@
  *
  * Running a container:
  *   prepare('<id>-init', imageChainId); write the init files; commit
- *   prepare('<id>', '<id>-init')   → mounts, mounted by whoever runs it
+ *   prepare('<id>', '<id>-init')   → mounts, mounted at target('<id>') by whoever runs it
  *   … the container runs …
- *   commit(newChainId, '<id>', { parent: imageChainId, keep: true })   docker commit
- *   remove('<id>'); remove('<id>-init')                                 docker rm
+ *   docker commit (the container lives on): prepare('commit-<random>', imageChainId),
+ *     copy the container's upper into it while its diff is hashed, commit(newChainId, 'commit-<random>')
+ *   a build step (the container is done): commit(newChainId, '<id>', { parent: imageChainId })
+ *   docker rm: the container record goes; the collector removes '<id>' and '<id>-init'
  *
  * `prepare`/`view`/`mounts` return mounts as data: nothing here mounts
  * anything, so a snapshotter can be tested without a running container, and
@@ -82,13 +84,6 @@ export interface CommitOptions {
    * the active snapshot.
    */
   parent?: string;
-  /**
-   * Keep the active snapshot (its contents are copied into the committed
-   * one): `docker commit` of a container that lives on. Without it the
-   * active snapshot's directory becomes the committed one, by rename, and the
-   * key is gone (a build step, a finished unpack).
-   */
-  keep?: boolean;
 }
 
 export interface Snapshotter {
@@ -100,15 +95,21 @@ export interface Snapshotter {
   usage(key: string): Promise<SnapshotUsage>;
   /** The mounts of an active snapshot or a view. */
   mounts(key: string): Promise<Mount[]>;
+  /**
+   * A directory kept with active snapshot `key` where its mounts go when it
+   * runs (a container's merged root filesystem); removed with the snapshot.
+   */
+  target(key: string): string;
   /** A new active snapshot on `parent` (a committed name), empty when there is none. Conflict if `key` exists. */
   prepare(key: string, parent?: string, opts?: PrepareOptions): Promise<Mount[]>;
   /** A read-only view of `parent`. */
   view(key: string, parent?: string, opts?: PrepareOptions): Promise<Mount[]>;
   /**
-   * Turns active snapshot `key` into committed snapshot `name`. If `name`
-   * exists already (another unpack of the same layer won), the active one is
-   * discarded (unless `keep`) and the existing one stands: commit is
-   * idempotent by name, as chain IDs are content addresses.
+   * Turns active snapshot `key` into committed snapshot `name`: the active
+   * snapshot's directory becomes the committed one (a rename, no copy) and
+   * the key is gone. If `name` exists already (another unpack of the same
+   * layer won), the active one is discarded and the existing one stands:
+   * commit is idempotent by name, as chain IDs are content addresses.
    */
   commit(name: string, key: string, opts?: CommitOptions): Promise<SnapshotInfo>;
   /** Removes a snapshot no other snapshot has as parent (the garbage collector's). */

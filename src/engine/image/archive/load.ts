@@ -37,6 +37,7 @@ import {
   type Reference,
 } from '../../../common/reference/reference.js';
 import { humanSize } from '../../../common/units.js';
+import { unpackLayer } from '../../snapshot/layers.js';
 import type { ImageService } from '../service.js';
 import { MEDIA_TYPE_LAYER_TAR, type HistoryEntry, type ImageConfigBlob, type ImageLayer } from '../types.js';
 import {
@@ -509,7 +510,7 @@ async function applyPlan(images: ImageService, plans: PlannedImage[], uncompress
           return opts.onProgress ? withProgress(raw, u.size, diffId.slice(7, 19), opts.onProgress) : raw;
         };
         try {
-          parent = (await images.snapshots.addLayer(parent, diffId, open)).chainId;
+          parent = (await unpackLayer(images.snapshots, parent, diffId, open, { idMap: images.idMap })).chainId;
         } catch (err) {
           if (err instanceof InvalidLayerError || err instanceof LayerEscapeError) {
             throw invalid(`invalid image archive: layer ${diffId}: ${err.message}`, err);

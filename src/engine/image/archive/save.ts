@@ -22,7 +22,6 @@
 import { BIG_READ } from '../../content/store.js';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
 import type { StagedBlob } from '../../content/store.js';
@@ -38,7 +37,7 @@ import {
   repositoryName,
   type Reference,
 } from '../../../common/reference/reference.js';
-import { chainIds } from '../../snapshot/overlay.js';
+import { chainIds, layerTar } from '../../snapshot/layers.js';
 import type { ImageService } from '../service.js';
 import type { ImageStore } from '../store.js';
 import type { ImageRecord } from '../types.js';
@@ -159,13 +158,15 @@ async function openLayer(images: ImageService, img: ImageRecord, i: number, chai
     staged = await content.stage(stream);
     how = `decompressing its blob ${blob.digest}`;
   } else {
-    const dir = path.join(images.snapshots.root, 'layers', digestHex(chainId), 'diff');
-    try {
-      await fsp.access(dir);
-    } catch {
+    if (!(await images.snapshots.stat(chainId))) {
       throw new EngineError('system', `cannot save image ${img.id}: layer ${diffId} is neither stored nor unpacked`);
     }
-    staged = await content.stage(images.snapshots.diffTar(dir));
+    const packed = await layerTar(images.snapshots, chainId, { idMap: images.idMap });
+    try {
+      staged = await content.stage(packed.tar);
+    } finally {
+      await packed.done();
+    }
     how = 'packing its unpacked files again (the original layer tar is not stored)';
   }
   try {

@@ -1,0 +1,176 @@
+/**
+ * @module engine/snapshot/layers
+ * Image layers on the snapshotter contract: a layer is a committed snapshot
+ * named by its chain ID and labelled with its diff ID. Here, over any
+ * Snapshotter:
+ * - `unpackLayer`: a layer tar becomes a committed snapshot (import, load,
+ *   and later pull), unpacked once per chain ID;
+ * - `commitLayer`: an active snapshot's changes become a layer (docker commit,
+ *   a build step). The diff tar is streamed once, only to learn its digest;
+ *   the layer's files are the active snapshot's upper directory itself,
+ *   moved when the active snapshot is done with (a build step) or copied,
+ *   while the digest is computed, when it lives on (docker commit);
+ * - `layerTar`: a committed layer packed as a tar again (save);
+ * - `graphDriverData`: inspect's GraphDriver.Data, read from mounts.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import type { Digest } from '../../common/reference/digest.js';
+import { applyLayer } from '../layer/index.js';
+import { diffTar } from '../layer/diff.js';
+import { run } from '../../util/exec.js';
+import type { IdentityMapping } from '../idmap.js';
+import { LABEL_DIFF_ID } from './overlay.js';
+import { lowerDirsOf, upperDirOf, type Mount, type Snapshotter } from './snapshotter.js';
+
+export { LABEL_DIFF_ID };
+
+/** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
+export function chainIdOf(parent: Digest | null, diffId: Digest): Digest {
+  if (!parent) return diffId;
+  return `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
+}
+
+export function chainIds(diffIds: Digest[]): Digest[] {
+  const out: Digest[] = [];
+  let parent: Digest | null = null;
+  for (const d of diffIds) {
+    parent = chainIdOf(parent, d);
+    out.push(parent);
+  }
+  return out;
+}
+
+export interface LayerInfo {
+  chainId: Digest;
+  diffId: Digest;
+  parent: Digest | null;
+  /** Bytes of the layer's own files. */
+  size: number;
+}
+
+/** A committed layer's info, or undefined when it is not unpacked here. */
+export async function layerInfo(sn: Snapshotter, chainId: Digest): Promise<LayerInfo | undefined> {
+  const info = await sn.stat(chainId);
+  if (!info || info.kind !== 'committed') return undefined;
+  const { size } = await sn.usage(chainId);
+  return { chainId, diffId: (info.labels[LABEL_DIFF_ID] ?? chainId) as Digest, parent: (info.parent ?? null) as Digest | null, size };
+}
+
+/** A key for work in progress, unique and safe as a snapshot key. */
+export function workKey(what: string): string {
+  return `${what}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Unpacks an uncompressed layer tar on top of `parent`, unless a layer with
+ * that chain ID exists already. `open` is called at most once, only when the
+ * layer must be unpacked.
+ */
+export async function unpackLayer(
+  sn: Snapshotter,
+  parent: Digest | null,
+  diffId: Digest,
+  open: () => Readable,
+  o: { idMap?: IdentityMapping } = {},
+): Promise<LayerInfo> {
+  const chainId = chainIdOf(parent, diffId);
+  const existing = await layerInfo(sn, chainId);
+  if (existing) return existing;
+  const key = workKey('extract');
+  const mounts = await sn.prepare(key, parent ?? undefined);
+  try {
+    await applyLayer(upperDirOf(mounts), open(), { idMap: o.idMap });
+    await sn.commit(chainId, key, { labels: { [LABEL_DIFF_ID]: diffId } });
+  } catch (err) {
+    if (await sn.stat(key)) await sn.remove(key).catch(() => undefined);
+    throw err;
+  }
+  return (await layerInfo(sn, chainId))!;
+}
+
+/** Digest of a stream's bytes, read once and kept nowhere. */
+async function digestOf(stream: Readable): Promise<{ digest: Digest; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  await pipeline(
+    stream,
+    new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        h.update(chunk);
+        size += chunk.length;
+        cb();
+      },
+    }),
+  );
+  return { digest: `sha256:${h.digest('hex')}`, size };
+}
+
+/**
+ * Makes the changes in active snapshot `key` a layer on `parent` (the
+ * image's top chain ID; null for none). With `keep` the active snapshot lives
+ * on (docker commit: its upper is copied into a new snapshot while the diff
+ * is hashed, the two in parallel); without it the upper itself becomes the
+ * layer (a build step's container is done). Returns the committed layer.
+ */
+export async function commitLayer(
+  sn: Snapshotter,
+  key: string,
+  parent: Digest | null,
+  o: { keep: boolean; idMap?: IdentityMapping },
+): Promise<LayerInfo> {
+  const upper = upperDirOf(await sn.mounts(key));
+  if (!o.keep) {
+    const { digest: diffId } = await digestOf(diffTar(upper, { idMap: o.idMap }));
+    const chainId = chainIdOf(parent, diffId);
+    await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId } });
+    return (await layerInfo(sn, chainId))!;
+  }
+  const copyKey = workKey('commit');
+  const copy = await sn.prepare(copyKey, parent ?? undefined);
+  try {
+    const [{ digest: diffId }] = await Promise.all([
+      digestOf(diffTar(upper, { idMap: o.idMap })),
+      // cp -a keeps what the tar records (modes, owners, times, hard links,
+      // devices, overlay's opaque xattr), so the copy packs to the same diff
+      // ID; reflinks make it free where the file system has them.
+      run('cp', ['-a', '--reflink=auto', `${upper}/.`, upperDirOf(copy)]),
+    ]);
+    const chainId = chainIdOf(parent, diffId);
+    await sn.commit(chainId, copyKey, { labels: { [LABEL_DIFF_ID]: diffId } });
+    return (await layerInfo(sn, chainId))!;
+  } catch (err) {
+    if (await sn.stat(copyKey)) await sn.remove(copyKey).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * A committed layer packed as an uncompressed tar again, the way commit
+ * packs one (whiteouts and opaque directories converted back). `done` must
+ * be called once the tar has been read.
+ */
+export async function layerTar(sn: Snapshotter, chainId: Digest, o: { idMap?: IdentityMapping } = {}): Promise<{ tar: Readable; done: () => Promise<void> }> {
+  const key = workKey('view');
+  const mounts = await sn.view(key, chainId);
+  // The first lower of a view is the layer's own directory (top first).
+  const own = lowerDirsOf(mounts)[0];
+  if (!own) throw new Error(`layer ${chainId}: no directory in its view`);
+  return { tar: diffTar(own, { idMap: o.idMap }), done: () => sn.remove(key) };
+}
+
+/** inspect's GraphDriver.Data for an active snapshot mounted at `target`: overlay2's names. */
+export function graphDriverData(mounts: Mount[], target: string): Record<string, string> {
+  const m = mounts[0];
+  const work = m?.options.find((o) => o.startsWith('workdir='))?.slice('workdir='.length);
+  const abs = (p: string) => (p.startsWith('/') || !m?.cwd ? p : `${m.cwd.replace(/\/$/, '')}/${p}`);
+  return {
+    LowerDir: lowerDirsOf(mounts).join(':'),
+    MergedDir: target,
+    UpperDir: upperDirOf(mounts),
+    WorkDir: work ? abs(work) : '',
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Layers on the snapshotter: a tar unpacks once per chain ID; commit's layer
+ * (copied while hashed, or moved) packs again to the diff ID it recorded,
+ * which is what `docker save` relies on now that commit keeps no tar.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { pack } from 'tar-stream';
+import { OverlaySnapshotter } from './overlay.js';
+import { chainIdOf, commitLayer, layerInfo, layerTar, unpackLayer } from './layers.js';
+import { upperDirOf } from './snapshotter.js';
+import { run } from '../../util/exec.js';
+
+async function tarOf(files: Record<string, string>): Promise<Buffer> {
+  const p = pack();
+  for (const [name, body] of Object.entries(files)) p.entry({ name, mode: 0o644, mtime: new Date(1700000000000) }, body);
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as const;
+
+async function digestOf(r: Readable): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of r) h.update(c as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+async function withSnapshotter(fn: (sn: OverlaySnapshotter) => Promise<void>): Promise<void> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'berth-layers-'));
+  try {
+    await fn(await OverlaySnapshotter.open(path.join(root, 'overlay2')));
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+}
+
+test('unpackLayer unpacks a tar once per chain ID and records its diff ID', async () => {
+  await withSnapshotter(async (sn) => {
+    const base = await tarOf({ 'etc/os': 'x', 'bin/sh': 'sh' });
+    let opened = 0;
+    const open = () => {
+      opened++;
+      return Readable.from([base]);
+    };
+    const a = await unpackLayer(sn, null, sha(base), open);
+    const b = await unpackLayer(sn, null, sha(base), open);
+    assert.equal(opened, 1);
+    assert.deepEqual(a, b);
+    assert.equal(a.chainId, sha(base));
+    assert.equal(a.diffId, sha(base));
+    const top = await tarOf({ 'app/run': 'go' });
+    const t = await unpackLayer(sn, a.chainId, sha(top), () => Readable.from([top]));
+    assert.equal(t.chainId, chainIdOf(a.chainId, sha(top)));
+    assert.equal(t.parent, a.chainId);
+  });
+});
+
+test('a failed unpack leaves no snapshot behind', async () => {
+  await withSnapshotter(async (sn) => {
+    const bad = Buffer.from('this is not a tar archive, not at all'.repeat(40));
+    await assert.rejects(unpackLayer(sn, null, sha(bad), () => Readable.from([bad])));
+    const left: string[] = [];
+    await sn.walk((i) => void left.push(i.name));
+    assert.deepEqual(left, []);
+  });
+});
+
+for (const keep of [true, false]) {
+  test(`commitLayer (${keep ? 'copy, the container lives on' : 'move, a build step'}) makes a layer that packs again to its diff ID`, async () => {
+    await withSnapshotter(async (sn) => {
+      const base = await tarOf({ 'etc/os': 'x', 'etc/gone': 'y', 'keep/a': 'a' });
+      const l0 = await unpackLayer(sn, null, sha(base), () => Readable.from([base]));
+      const mounts = await sn.prepare('ctr', l0.chainId);
+      const up = upperDirOf(mounts);
+      await fsp.mkdir(path.join(up, 'many'));
+      for (let i = 0; i < 50; i++) await fsp.writeFile(path.join(up, 'many', `f${i}`), `${i}`);
+      await fsp.writeFile(path.join(up, 'many', 'big'), Buffer.alloc(3 << 20, 7));
+      await fsp.link(path.join(up, 'many', 'f1'), path.join(up, 'many', 'hard'));
+      await fsp.symlink('f2', path.join(up, 'many', 'sym'));
+      await fsp.mkdir(path.join(up, 'etc'));
+      await run('mknod', [path.join(up, 'etc', 'gone'), 'c', '0', '0']);
+      await fsp.mkdir(path.join(up, 'keep'));
+      await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', path.join(up, 'keep')]);
+      const layer = await commitLayer(sn, 'ctr', l0.chainId, { keep });
+      assert.equal(layer.parent, l0.chainId);
+      assert.equal((await sn.stat('ctr'))?.kind, keep ? 'active' : undefined);
+      const packed = await layerTar(sn, layer.chainId);
+      try {
+        assert.equal(await digestOf(packed.tar), layer.diffId);
+      } finally {
+        await packed.done();
+      }
+      assert.ok((await layerInfo(sn, layer.chainId))!.size >= 3 << 20);
+    });
+  });
+}

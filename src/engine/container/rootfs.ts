@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Digest } from '../../common/reference/digest.js';
 import { changes, type Change } from '../layer/diff.js';
 import type { IdentityMapping } from '../idmap.js';
-import { mountAll, unmount } from '../snapshot/mount.js';
+import { isMountPoint, mountAll, unmount } from '../snapshot/mount.js';
 import { commitLayer, graphDriverData, type LayerInfo } from '../snapshot/layers.js';
 import { lowerDirsOf, upperDirOf, type Snapshotter } from '../snapshot/snapshotter.js';
 
@@ -84,9 +84,15 @@ export class ContainerRootfs {
     return changes(upperDirOf(mounts), lowerDirsOf(mounts));
   }
 
-  /** `docker commit`: the container's changes as a layer on `parent`; the container keeps its own. */
-  async commit(id: string, parent: Digest | null): Promise<LayerInfo> {
-    return commitLayer(this.snapshots, id, parent, { keep: true, idMap: this.idMap });
+  /**
+   * `docker commit`: the container's changes as a layer on `parent`; the
+   * container keeps its own. A running (paused) container's upper is copied;
+   * a stopped one's moves into the layer and is restored in the background.
+   */
+  async commit(id: string, parent: Digest | null, running: boolean): Promise<LayerInfo> {
+    // A stopped container's rootfs is mounted while cp or export reads it: copy then too.
+    const inUse = running || (await isMountPoint(this.snapshots.target(id)));
+    return commitLayer(this.snapshots, id, parent, { mode: inUse ? 'copy' : 'keep', idMap: this.idMap });
   }
 
   /** inspect's GraphDriver.Data. */

@@ -838,7 +838,7 @@ export class ContainerService {
       let config: ContainerConfig = { ...c.Config, ...(o.config ?? {}) } as ContainerConfig;
       if (o.changes?.length) config = applyChanges(config, o.changes) as ContainerConfig;
       const parent = this.images.store.get(c.Image);
-      const img = await this.images.createChild(parent, (top) => this.rootfs.commit(c.Id, top), {
+      const img = await this.images.createChild(parent, (top) => this.rootfs.commit(c.Id, top, c.State.Running), {
         config,
         history: {
           created: new Date().toISOString(),

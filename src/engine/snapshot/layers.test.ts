@@ -73,8 +73,8 @@ test('a failed unpack leaves no snapshot behind', async () => {
   });
 });
 
-for (const keep of [true, false]) {
-  test(`commitLayer (${keep ? 'copy, the container lives on' : 'move, a build step'}) makes a layer that packs again to its diff ID`, async () => {
+for (const mode of ['copy', 'keep', 'move'] as const) {
+  test(`commitLayer (${mode}) makes a layer that packs again to its diff ID`, async () => {
     await withSnapshotter(async (sn) => {
       const base = await tarOf({ 'etc/os': 'x', 'etc/gone': 'y', 'keep/a': 'a' });
       const l0 = await unpackLayer(sn, null, sha(base), () => Readable.from([base]));
@@ -89,9 +89,18 @@ for (const keep of [true, false]) {
       await run('mknod', [path.join(up, 'etc', 'gone'), 'c', '0', '0']);
       await fsp.mkdir(path.join(up, 'keep'));
       await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', path.join(up, 'keep')]);
-      const layer = await commitLayer(sn, 'ctr', l0.chainId, { keep });
+      const layer = await commitLayer(sn, 'ctr', l0.chainId, { mode });
       assert.equal(layer.parent, l0.chainId);
-      assert.equal((await sn.stat('ctr'))?.kind, keep ? 'active' : undefined);
+      assert.equal((await sn.stat('ctr'))?.kind, mode === 'move' ? undefined : 'active');
+      if (mode !== 'move') {
+        // The active snapshot still holds every change, whether copied or moved and restored.
+        const kept = upperDirOf(await sn.mounts('ctr'));
+        assert.equal(await fsp.readFile(path.join(kept, 'many', 'f7'), 'utf8'), '7');
+        assert.ok((await fsp.lstat(path.join(kept, 'etc', 'gone'))).isCharacterDevice());
+        assert.equal((await fsp.stat(path.join(kept, 'many', 'hard'))).nlink, 2);
+        const again = await commitLayer(sn, 'ctr', l0.chainId, { mode: 'copy' });
+        assert.equal(again.diffId, layer.diffId, 'the kept upper packs to the same diff');
+      }
       const packed = await layerTar(sn, layer.chainId);
       try {
         assert.equal(await digestOf(packed.tar), layer.diffId);

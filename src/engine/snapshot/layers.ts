@@ -8,8 +8,9 @@
  * - `commitLayer`: an active snapshot's changes become a layer (docker commit,
  *   a build step). The diff tar is streamed once, only to learn its digest;
  *   the layer's files are the active snapshot's upper directory itself,
- *   moved when the active snapshot is done with (a build step) or copied,
- *   while the digest is computed, when it lives on (docker commit);
+ *   moved (a build step; a stopped container, whose upper the snapshotter
+ *   then restores in the background) or, for a running container, copied
+ *   while the digest is computed;
  * - `layerTar`: a committed layer packed as a tar again (save);
  * - `graphDriverData`: inspect's GraphDriver.Data, read from mounts.
  */
@@ -110,23 +111,32 @@ async function digestOf(stream: Readable): Promise<{ digest: Digest; size: numbe
 }
 
 /**
+ * How commitLayer treats the active snapshot:
+ * - 'move': it is done with (a build step): its upper becomes the layer;
+ * - 'keep': it lives on but is not in use (docker commit of a stopped
+ *   container): the snapshotter moves the upper into the layer and restores
+ *   the active one behind the call (CommitOptions.keep);
+ * - 'copy': it is in use (a running container): its upper is copied into a
+ *   new snapshot while the diff is hashed, the two in parallel.
+ */
+export type CommitMode = 'move' | 'keep' | 'copy';
+
+/**
  * Makes the changes in active snapshot `key` a layer on `parent` (the
- * image's top chain ID; null for none). With `keep` the active snapshot lives
- * on (docker commit: its upper is copied into a new snapshot while the diff
- * is hashed, the two in parallel); without it the upper itself becomes the
- * layer (a build step's container is done). Returns the committed layer.
+ * image's top chain ID; null for none). The diff tar is made once, only for
+ * its digest. Returns the committed layer.
  */
 export async function commitLayer(
   sn: Snapshotter,
   key: string,
   parent: Digest | null,
-  o: { keep: boolean; idMap?: IdentityMapping },
+  o: { mode: CommitMode; idMap?: IdentityMapping },
 ): Promise<LayerInfo> {
   const upper = upperDirOf(await sn.mounts(key));
-  if (!o.keep) {
+  if (o.mode !== 'copy') {
     const { digest: diffId } = await digestOf(diffTar(upper, { idMap: o.idMap }));
     const chainId = chainIdOf(parent, diffId);
-    await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId } });
+    await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId }, keep: o.mode === 'keep' });
     return (await layerInfo(sn, chainId))!;
   }
   const copyKey = workKey('commit');

@@ -113,3 +113,47 @@ test('overlay snapshotter: the mounts it returns mount as overlay, writes land i
     await fsp.rm(root, { recursive: true, force: true });
   }
 });
+
+test('overlay snapshotter: a commit that keeps its active snapshot, cut short at any step, is finished at open', async () => {
+  // The states a daemon killed inside commit(…, { keep: true }) can leave, rebuilt by hand.
+  const name = 'sha256:' + 'f'.repeat(64);
+  const states = ['record only', 'layer without diff', 'copy back half done', 'copy back done, record not yet'] as const;
+  for (const state of states) {
+    const root = await tempRoot();
+    try {
+      const dir = path.join(root, 'overlay2');
+      const a = await OverlaySnapshotter.open(dir);
+      const up = upperDirOf(await a.prepare('ctr'));
+      await fsp.writeFile(path.join(up, 'data'), 'precious');
+      const rw = path.join(dir, 'rw', 'ctr');
+      const rec = JSON.parse(await fsp.readFile(path.join(rw, 'snapshot.json'), 'utf8')) as Record<string, unknown>;
+      await fsp.writeFile(path.join(rw, 'snapshot.json'), JSON.stringify({ ...rec, fill: name }));
+      if (state !== 'record only') {
+        const layer = path.join(dir, 'layers', 'f'.repeat(64));
+        await fsp.mkdir(layer);
+        await fsp.writeFile(path.join(layer, 'link'), 'SHORTLINK');
+        await fsp.symlink(`../layers/${'f'.repeat(64)}/diff`, path.join(dir, 'l', 'SHORTLINK'));
+        await fsp.writeFile(path.join(layer, 'snapshot.json'), JSON.stringify({ kind: 'committed', name, labels: {}, created: new Date().toISOString(), size: 8 }));
+        if (state !== 'layer without diff') {
+          await fsp.rename(up, path.join(layer, 'diff'));
+          if (state === 'copy back half done') await fsp.mkdir(path.join(rw, 'diff.fill'));
+          if (state === 'copy back done, record not yet') await fsp.cp(path.join(layer, 'diff'), up, { recursive: true });
+        }
+      }
+      const b = await OverlaySnapshotter.open(dir);
+      const kept = upperDirOf(await b.mounts('ctr'));
+      assert.equal(await fsp.readFile(path.join(kept, 'data'), 'utf8'), 'precious', state);
+      const layerInfo = await b.stat(name);
+      if (state === 'record only') assert.equal(layerInfo, undefined, state);
+      else {
+        assert.equal(layerInfo?.kind, 'committed', state);
+        const v = await b.view('v', name);
+        assert.equal(await fsp.readFile(path.join(upperDirOf([{ ...v[0]!, type: 'bind' }]), 'data'), 'utf8'), 'precious', state);
+      }
+      const after = JSON.parse(await fsp.readFile(path.join(rw, 'snapshot.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal(after.fill, undefined, `${state}: the record forgets the refill`);
+    } finally {
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  }
+});

@@ -32,7 +32,8 @@ import { readJsonIfExists, directorySize } from '../../util/fs.js';
 import type { IdentityMapping } from '../idmap.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { CommitOptions, Mount, PrepareOptions, SnapshotInfo, SnapshotKind, Snapshotter, SnapshotUsage } from './snapshotter.js';
-import { unmount } from './mount.js';
+import { isMountPoint, unmount } from './mount.js';
+import { run } from '../../util/exec.js';
 
 /** What snapshot.json holds. */
 interface Record_ {
@@ -44,6 +45,11 @@ interface Record_ {
   /** Recorded at commit (committed snapshots only). */
   size?: number;
   inodes?: number;
+  /**
+   * An active snapshot kept by `commit(…, { keep: true })` whose upper moved
+   * into committed snapshot `fill`: its contents are being copied back.
+   */
+  fill?: string;
 }
 
 interface Entry extends Record_ {
@@ -71,6 +77,8 @@ const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export class OverlaySnapshotter implements Snapshotter {
   private readonly entries = new Map<string, Entry>();
+  /** Refills in progress: active key → the committed snapshot it copies from, and the copy. */
+  private readonly fills = new Map<string, { from: string; done: Promise<void> }>();
 
   private constructor(
     readonly root: string,
@@ -117,6 +125,7 @@ export class OverlaySnapshotter implements Snapshotter {
         this.entries.set(rec.name, { ...rec, dir, ...(link ? { link } : {}) });
       }
     }
+    await this.recoverRefills();
     // Short links made for a layer that never appeared (a crash between link and rename).
     for (const short of await fsp.readdir(path.join(this.root, 'l'))) {
       const target = await fsp.stat(path.join(this.root, 'l', short)).catch(() => undefined);
@@ -147,6 +156,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async usage(key: string): Promise<SnapshotUsage> {
+    await this.fills.get(key)?.done;
     const e = this.get(key);
     if (e.kind === 'committed' && e.size !== undefined) return { size: e.size, inodes: e.inodes ?? 0 };
     if (e.kind === 'view') return { size: 0, inodes: 0 };
@@ -164,6 +174,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async mounts(key: string): Promise<Mount[]> {
+    await this.fills.get(key)?.done;
     const e = this.get(key);
     if (e.kind === 'committed') throw invalid(`snapshot ${key} is committed: prepare or view it to mount it`);
     const lowers = this.lowerDirs(e.parent);
@@ -243,52 +254,142 @@ export class OverlaySnapshotter implements Snapshotter {
   async commit(name: string, key: string, opts: CommitOptions = {}): Promise<SnapshotInfo> {
     const e = this.get(key);
     if (e.kind !== 'active') throw invalid(`snapshot ${key} is not active`);
+    await this.fills.get(key)?.done;
     const parent = opts.parent ?? e.parent;
     if (opts.parent && !this.isAncestor(opts.parent, e.parent)) throw invalid(`snapshot ${opts.parent} is not below ${key}`);
     const existing = this.entries.get(name);
     if (existing && existing !== e) {
       if (existing.kind !== 'committed') throw conflict(`snapshot ${name} already exists and is not committed`);
-      await this.dropActive(e);
+      if (!opts.keep) await this.dropActive(e);
       return this.infoOf(existing);
     }
     const activeDir = path.join(this.root, e.dir);
+    const merged = path.join(activeDir, 'merged');
+    if (opts.keep && (await isMountPoint(merged))) throw invalid(`snapshot ${key} is mounted: copy it to keep it`);
     // Unmounted before its upper moves (a committed layer is never a live upper).
-    await unmount(path.join(activeDir, 'merged'));
+    await unmount(merged);
     const diff = path.join(activeDir, 'diff');
     const size = await directorySize(diff);
-    const tmp = path.join(this.root, 'tmp', randomBytes(8).toString('hex'));
-    const short = randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 26).toUpperCase();
     const hex = layerHex(name);
+    const short = randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 26).toUpperCase();
     const rec: Record_ = { kind: 'committed', name, ...(parent ? { parent } : {}), labels: { ...e.labels, ...(opts.labels ?? {}) }, created: new Date().toISOString(), size };
+    const committed: Entry = { ...rec, dir: path.join('layers', hex), link: short };
+    if (opts.keep) {
+      // Recorded first: a restart finds the refill to finish (recoverRefills).
+      e.fill = name;
+      await this.writeRecord(activeDir, e, true);
+    }
+    const tmp = path.join(this.root, 'tmp', randomBytes(8).toString('hex'));
     await fsp.mkdir(tmp, { mode: 0o700 });
+    let appeared = false;
     try {
       await fsp.writeFile(path.join(tmp, 'link'), short);
       await this.writeRecord(tmp, rec, true);
       await fsp.chmod(tmp, 0o755);
-      // The link first: dangling until the rename below, swept at open if that never happens.
+      // The link first: dangling until the layer has its diff, swept at open if that never happens.
       await fsp.symlink(path.join('..', 'layers', hex, 'diff'), path.join(this.root, 'l', short));
-      await fsp.rename(diff, path.join(tmp, 'diff'));
-      try {
+      if (opts.keep) {
+        // The layer appears without its diff, then the upper moves in: at no
+        // moment does the upper sit in tmp/, which a restart empties.
         await fsp.rename(tmp, path.join(this.root, 'layers', hex));
-      } catch (err) {
-        // Another commit of the same name won the race: keep theirs.
-        if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-        await fsp.rm(path.join(this.root, 'l', short), { force: true });
-        await this.trash(tmp, true);
-        await this.dropActive(e);
-        return this.infoOf(this.get(name));
+        appeared = true;
+        await fsp.rename(diff, path.join(this.root, 'layers', hex, 'diff'));
+      } else {
+        await fsp.rename(diff, path.join(tmp, 'diff'));
+        await fsp.rename(tmp, path.join(this.root, 'layers', hex));
+        appeared = true;
       }
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
       await fsp.rm(path.join(this.root, 'l', short), { force: true });
-      // Put the upper back if it had moved, so the active snapshot stays whole.
-      await fsp.rename(path.join(tmp, 'diff'), diff).catch(() => undefined);
-      await fsp.rm(tmp, { recursive: true, force: true });
+      if (!appeared) {
+        // Put the upper back if it had moved, so the active snapshot stays whole.
+        await fsp.rename(path.join(tmp, 'diff'), diff).catch(() => undefined);
+        await fsp.rm(tmp, { recursive: true, force: true });
+      }
+      if (opts.keep) {
+        delete e.fill;
+        await this.writeRecord(activeDir, e, true);
+      }
+      if (!appeared && ['ENOTEMPTY', 'EEXIST'].includes(code) && this.entries.get(name)) {
+        // Another commit of the same name won the race: keep theirs.
+        if (!opts.keep) await this.dropActive(e);
+        return this.infoOf(this.get(name));
+      }
       throw err;
     }
-    const committed: Entry = { ...rec, dir: path.join('layers', hex), link: short };
-    await this.dropActive(e);
     this.entries.set(name, committed);
+    if (opts.keep) this.startRefill(e, committed);
+    else await this.dropActive(e);
     return this.infoOf(committed);
+  }
+
+  /**
+   * Copies a committed snapshot's files back into the active snapshot whose
+   * upper became it (commit with `keep`), in the background: into diff.fill,
+   * renamed to diff when complete, then the record forgets the refill. Every
+   * use of the active snapshot waits for it.
+   */
+  private startRefill(active: Entry, from: Entry): void {
+    const dir = path.join(this.root, active.dir);
+    const done = (async () => {
+      const partial = path.join(dir, 'diff.fill');
+      await fsp.rm(partial, { recursive: true, force: true });
+      await run('cp', ['-a', '--reflink=auto', path.join(this.root, from.dir, 'diff'), partial]);
+      await fsp.rename(partial, path.join(dir, 'diff'));
+      delete active.fill;
+      await this.writeRecord(dir, active, true);
+    })();
+    const entry = {
+      from: from.name,
+      done: done.finally(() => {
+        if (this.fills.get(active.name) === entry) this.fills.delete(active.name);
+      }),
+    };
+    this.fills.set(active.name, entry);
+    // A failed refill is reported by whoever uses the snapshot next (and retried at the next open).
+    entry.done.catch(() => undefined);
+  }
+
+  /**
+   * At open: finishes what a commit with `keep` left when the daemon died —
+   * the upper still to move into its layer, or the copy back still to make —
+   * and removes a layer that never got its files.
+   */
+  private async recoverRefills(): Promise<void> {
+    const has = (p: string) => fsp.stat(p).then(() => true, () => false);
+    const refilled = new Set<string>();
+    for (const e of this.entries.values()) {
+      if (e.kind !== 'active' || !e.fill) continue;
+      const dir = path.join(this.root, e.dir);
+      const layer = this.entries.get(e.fill);
+      const upperHere = await has(path.join(dir, 'diff'));
+      if (!layer || layer.kind !== 'committed') {
+        // The layer never appeared: the upper never moved.
+        delete e.fill;
+        await this.writeRecord(dir, e, true);
+        continue;
+      }
+      const layerDiff = path.join(this.root, layer.dir, 'diff');
+      if (!(await has(layerDiff))) {
+        if (upperHere) await fsp.rename(path.join(dir, 'diff'), layerDiff);
+      } else if (upperHere) {
+        // The copy back was complete; only the record still said otherwise.
+        refilled.add(layer.name);
+        delete e.fill;
+        await this.writeRecord(dir, e, true);
+        continue;
+      }
+      refilled.add(layer.name);
+      this.startRefill(e, layer);
+    }
+    for (const e of [...this.entries.values()]) {
+      if (e.kind !== 'committed' || refilled.has(e.name) || !e.dir.startsWith('layers')) continue;
+      if (!(await has(path.join(this.root, e.dir, 'diff')))) {
+        this.entries.delete(e.name);
+        await this.trash(path.join(this.root, e.dir), true);
+      }
+    }
   }
 
   private isAncestor(candidate: string, from: string | undefined): boolean {
@@ -304,6 +405,8 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async remove(key: string): Promise<void> {
+    // A refill of or from this snapshot finishes first.
+    for (const [k, f] of this.fills) if (k === key || f.from === key) await f.done.catch(() => undefined);
     const e = this.get(key);
     for (const other of this.entries.values()) {
       if (other.parent === key) throw conflict(`snapshot ${key} is the parent of ${other.name}`);
@@ -335,8 +438,17 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** Snapshot metadata, written into a directory that is then renamed into place (or replaced atomically). */
   private async writeRecord(dir: string, rec: Record_, atomic: boolean): Promise<void> {
-    const { kind, name, parent, labels, created, size, inodes } = rec;
-    const body = JSON.stringify({ kind, name, ...(parent ? { parent } : {}), labels, created, ...(size !== undefined ? { size } : {}), ...(inodes !== undefined ? { inodes } : {}) });
+    const { kind, name, parent, labels, created, size, inodes, fill } = rec;
+    const body = JSON.stringify({
+      kind,
+      name,
+      ...(parent ? { parent } : {}),
+      labels,
+      created,
+      ...(size !== undefined ? { size } : {}),
+      ...(inodes !== undefined ? { inodes } : {}),
+      ...(fill ? { fill } : {}),
+    });
     if (!atomic) return fsp.writeFile(path.join(dir, 'snapshot.json'), body);
     const tmp = path.join(dir, `.snapshot.json.${randomBytes(4).toString('hex')}`);
     await fsp.writeFile(tmp, body);

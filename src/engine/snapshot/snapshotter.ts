@@ -25,7 +25,8 @@
  *   prepare('<id>-init', imageChainId); write the init files; commit
  *   prepare('<id>', '<id>-init')   → mounts, mounted at target('<id>') by whoever runs it
  *   … the container runs …
- *   docker commit (the container lives on): prepare('commit-<random>', imageChainId),
+ *   docker commit (the container lives on): if it is stopped, commit(newChainId, '<id>',
+ *     { parent: imageChainId, keep: true }); if it runs, prepare('commit-<random>', imageChainId),
  *     copy the container's upper into it while its diff is hashed, commit(newChainId, 'commit-<random>')
  *   a build step (the container is done): commit(newChainId, '<id>', { parent: imageChainId })
  *   docker rm: the container record goes; the collector removes '<id>' and '<id>-init'
@@ -84,6 +85,15 @@ export interface CommitOptions {
    * the active snapshot.
    */
   parent?: string;
+  /**
+   * Keep the active snapshot with its contents (docker commit of a stopped
+   * container that lives on). The snapshotter may move the contents into the
+   * committed snapshot and restore the active one's behind the call's back;
+   * until then every use of the active snapshot waits. The active snapshot
+   * must not be mounted: a caller whose snapshot is in use copies it into a
+   * new one instead.
+   */
+  keep?: boolean;
 }
 
 export interface Snapshotter {
@@ -107,7 +117,7 @@ export interface Snapshotter {
   /**
    * Turns active snapshot `key` into committed snapshot `name`: the active
    * snapshot's directory becomes the committed one (a rename, no copy) and
-   * the key is gone. If `name` exists already (another unpack of the same
+   * the key is gone, unless `keep`. If `name` exists already (another unpack of the same
    * layer won), the active one is discarded and the existing one stands:
    * commit is idempotent by name, as chain IDs are content addresses.
    */

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { encodeFilters, pathSegment, type EngineClient } from './client.js';
-import type { Filters, ImageDeleteItem, ImageSummary } from './types.js';
+import type { Filters, ImageDeleteResponseItem, ImageSummary } from '../common/api/index.js';
 
 const img = (name: string) => `/images/${pathSegment(name)}`;
 /** base64("{}"): anonymous registry credentials, as the docker CLI sends them. */
@@ -25,7 +25,7 @@ export async function tagImage(client: EngineClient, source: string, repo: strin
   await client.call('POST', `${img(source)}/tag`, { query: { repo, tag: tag || undefined } });
 }
 
-export function removeImage(client: EngineClient, name: string, o: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteItem[]> {
+export function removeImage(client: EngineClient, name: string, o: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteResponseItem[]> {
   return client.json('DELETE', img(name), { query: { force: o.force, noprune: o.noPrune } });
 }
 

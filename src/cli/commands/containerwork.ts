@@ -8,7 +8,7 @@ import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';
 import { StatusError } from '../errors.js';
 import { parseCpus, parseFilter, parseIntFlag, parseMemBytes, parseRestartPolicy } from '../opts.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters } from '../../common/api/index.js';
 import { tabwrite, dockerTabwriter } from '../format/table.js';
 import { humanSize } from '../../common/units.js';
 import { forEachContainer } from './containers.js';

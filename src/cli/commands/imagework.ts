@@ -13,7 +13,7 @@ import { defineCommand, defineGroup } from '../command.js';
 import { StatusError } from '../errors.js';
 import { displayJsonMessages } from '../jsonmessage.js';
 import { collect, goOpenError, parseFilter } from '../opts.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters } from '../../common/api/index.js';
 import { createdAgo, ellipsis } from '../format/container.js';
 import { formatWithTemplate } from '../format/template.js';
 import { humanSizeWithPrecision, humanSize } from '../../common/units.js';

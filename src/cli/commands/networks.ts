@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { encodeFilters, pathSegment } from '../../client/client.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters } from '../../common/api/index.js';
 import { formatWithTemplate } from '../format/template.js';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';

@@ -1,7 +1,7 @@
 /** `berth volume create|ls|inspect|rm|prune`, as docker's volume commands. */
 import type { Command } from 'commander';
 import { encodeFilters, pathSegment } from '../../client/client.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters } from '../../common/api/index.js';
 import { humanSize } from '../../common/units.js';
 import { formatWithTemplate } from '../format/template.js';
 import type { Cli } from '../cli.js';

@@ -1,0 +1,39 @@
+/**
+ * @module common/api/exec
+ * Docker's exec shapes (ExecConfig as the create body, ExecStartConfig,
+ * ExecInspectResponse).
+ */
+
+/** POST /containers/{id}/exec, in the Go client's field order. */
+export interface ExecCreateBody {
+  User: string;
+  Privileged: boolean;
+  Tty: boolean;
+  /** [height, width], only with a TTY. */
+  ConsoleSize?: [number, number];
+  AttachStdin: boolean;
+  AttachStderr: boolean;
+  AttachStdout: boolean;
+  Detach: boolean;
+  DetachKeys: string;
+  Env: string[] | null;
+  WorkingDir: string;
+  Cmd: string[];
+}
+
+/** POST /exec/{id}/start's body. */
+export interface ExecStartConfig {
+  Detach?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+}
+
+/** GET /exec/{id}/json, as far as a client reads it. */
+export interface ExecInspectResponse {
+  ID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  ContainerID: string;
+  Pid?: number;
+  [key: string]: unknown;
+}

@@ -1,0 +1,55 @@
+/**
+ * @module common/api/network
+ * Docker's network shapes as the Engine API spec names them (Network /
+ * NetworkInspect, EndpointResource, IPAM, NetworkPruneResponse).
+ */
+
+export interface IPAMConfig {
+  Subnet?: string;
+  IPRange?: string;
+  Gateway?: string;
+  AuxiliaryAddresses?: Record<string, string> | null;
+}
+
+export interface IPAM {
+  Driver: string;
+  Options: Record<string, string> | null;
+  Config: IPAMConfig[] | null;
+}
+
+/** EndpointResource: a container's place on a network, in NetworkInspect.Containers. */
+export interface EndpointResource {
+  Name: string;
+  EndpointID: string;
+  MacAddress: string;
+  IPv4Address: string;
+  IPv6Address: string;
+}
+
+/** Network (NetworkSummary in lists, NetworkInspect with Containers filled). */
+export interface Network {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  EnableIPv4?: boolean;
+  EnableIPv6: boolean;
+  IPAM: IPAM;
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, EndpointResource>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+/** The filters GET /networks accepts. */
+export const NETWORK_LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
+
+/** POST /networks/prune's answer. */
+export interface NetworkPruneResponse {
+  NetworksDeleted: string[] | null;
+}

@@ -10,6 +10,7 @@
  * list what berth sends (a client reads them loosely: other daemons may send
  * more or less).
  */
+import type { EndpointSettings } from './network.js';
 
 /** Container states and Docker's names for them (ContainerState.Status). */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -195,19 +196,9 @@ export interface HostConfig extends Resources {
   ReadonlyPaths?: string[] | null;
 }
 
-/** EndpointSettings as a create body or connect request may carry them. */
-export interface EndpointSettingsConfig {
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
-  Links?: string[] | null;
-  Aliases?: string[] | null;
-  MacAddress?: string;
-  DriverOpts?: Record<string, string> | null;
-  GwPriority?: number;
-}
-
 /** NetworkingConfig: the create body's endpoint settings, by network name. */
 export interface NetworkingConfig {
-  EndpointsConfig?: Record<string, EndpointSettingsConfig> | null;
+  EndpointsConfig?: Record<string, Partial<EndpointSettings>> | null;
 }
 
 /** The body of POST /containers/create (Go's container.CreateRequest): Config with HostConfig and NetworkingConfig beside it. */

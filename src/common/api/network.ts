@@ -17,6 +17,25 @@ export interface IPAM {
   Config: IPAMConfig[] | null;
 }
 
+/** EndpointSettings: a container's endpoint on one network (inspect's NetworkSettings.Networks; a create body's NetworkingConfig). */
+export interface EndpointSettings {
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  Links: string[] | null;
+  Aliases: string[] | null;
+  MacAddress: string;
+  DriverOpts: Record<string, string> | null;
+  GwPriority: number;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  DNSNames: string[] | null;
+}
+
 /** EndpointResource: a container's place on a network, in NetworkInspect.Containers. */
 export interface EndpointResource {
   Name: string;

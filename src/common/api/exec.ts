@@ -4,8 +4,25 @@
  * ExecInspectResponse).
  */
 
-/** POST /containers/{id}/exec, in the Go client's field order. */
-export interface ExecCreateBody {
+/** ExecConfig: the body of POST /containers/{id}/exec as a daemon accepts it (every field may be left out). */
+export interface ExecConfig {
+  User?: string;
+  Privileged?: boolean;
+  Tty?: boolean;
+  /** [height, width], only with a TTY; API ≥ 1.42. */
+  ConsoleSize?: [number, number] | null;
+  AttachStdin?: boolean;
+  AttachStderr?: boolean;
+  AttachStdout?: boolean;
+  Detach?: boolean;
+  DetachKeys?: string;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  Cmd?: string[] | null;
+}
+
+/** The same body as the Go client sends it: every field set, in its field order. */
+export interface ExecCreateBody extends ExecConfig {
   User: string;
   Privileged: boolean;
   Tty: boolean;

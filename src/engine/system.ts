@@ -10,7 +10,6 @@ import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import { API_VERSION, BERTH_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../common/version.js';
 import type { ContainerSummary, SystemDataUsageResponse, SystemInfo, SystemVersion } from '../common/api/index.js';
-import type { ImageSummary } from '../common/api/image.js';
 import { run } from '../util/exec.js';
 import type { Engine } from './engine.js';
 
@@ -173,7 +172,7 @@ export async function diskUsage(engine: Engine): Promise<SystemDataUsageResponse
   const containers = (await engine.containers.list({ all: true, size: true })) as ContainerSummary[];
   return {
     LayersSize: await engine.images.layersSize(),
-    Images: (await engine.images.list({ all: true, containers: true })) as ImageSummary[],
+    Images: (await engine.images.list({ all: true, containers: true })) as SystemDataUsageResponse['Images'],
     Containers: containers,
     Volumes: await engine.volumes.dfList(),
     BuildCache: [],

@@ -1,7 +1,7 @@
 /** Container endpoints: create, start, wait, stop, kill, list, inspect, remove, attach, logs, resize. */
 import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
-import type { ContainerCreateBody, HostConfig, WaitCondition } from '../../common/api/container.js';
+import type { ContainerCreateBody, ContainerUpdateBody, WaitCondition } from '../../common/api/container.js';
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
@@ -100,7 +100,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('POST', '/containers/{id}/update', async ({ req, res, params }) => {
-    const body = (await readJsonBody<Partial<HostConfig>>(req)) ?? {};
+    const body = (await readJsonBody<ContainerUpdateBody>(req)) ?? {};
     sendJson(res, 200, await containers.update(params.id!, body));
   });
 

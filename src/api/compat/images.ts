@@ -1,5 +1,6 @@
 /** Image endpoints: /images/create (import), /images/json, inspect, tag, delete. */
 import type { Readable } from 'node:stream';
+import type { ImageSummary } from '../../common/api/image.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
 import { displayName } from '../../engine/image/store.js';
@@ -44,7 +45,7 @@ export function imageRoutes(router: Router, engine: Engine): void {
 
   router.on('GET', '/images/json', async ({ res, query, version }) => {
     const list = await images.list({ all: boolParam(query, 'all'), filters: filtersParam(query) });
-    if (!versionAtLeast(version, '1.44')) for (const i of list as Record<string, unknown>[]) i.VirtualSize = i.Size;
+    if (!versionAtLeast(version, '1.44')) for (const i of list as ImageSummary[]) i.VirtualSize = i.Size;
     sendJson(res, 200, list);
   });
 

@@ -207,6 +207,11 @@ export interface ContainerCreateBody extends ContainerConfig {
   NetworkingConfig?: NetworkingConfig | null;
 }
 
+/** The body of POST /containers/{id}/update (ContainerUpdateRequest): resources and the restart policy. */
+export interface ContainerUpdateBody extends Resources {
+  RestartPolicy?: RestartPolicy;
+}
+
 /** POST /containers/create's answer. */
 export interface ContainerCreateResponse {
   Id: string;
@@ -286,6 +291,7 @@ export interface ContainerInspectResponse {
   Image?: string;
   Config?: ContainerConfig;
   HostConfig?: HostConfig;
+  NetworkSettings?: { Ports?: PortMap | null; Networks?: Record<string, EndpointSettings> | null; [key: string]: unknown };
   [key: string]: unknown;
 }
 

@@ -25,6 +25,11 @@ export interface ImageDeleteResponseItem {
   Deleted?: string;
 }
 
+/** IDResponse: an answer that is just an ID (POST /commit). */
+export interface IdResponse {
+  Id: string;
+}
+
 /** POST /images/prune's answer. */
 export interface ImagePruneResponse {
   ImagesDeleted: ImageDeleteResponseItem[] | null;

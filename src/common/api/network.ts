@@ -65,6 +65,22 @@ export interface Network {
   Labels: Record<string, string>;
 }
 
+/** POST /networks/create's body (NetworkCreateRequest), as far as berth's CLI sends it. */
+export interface NetworkCreateRequest {
+  Name: string;
+  Driver?: string;
+  Internal?: boolean;
+  IPAM?: { Driver?: string; Config?: IPAMConfig[] | null; Options?: Record<string, string> | null };
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+}
+
+/** POST /networks/create's answer. */
+export interface NetworkCreateResponse {
+  Id: string;
+  Warning?: string;
+}
+
 /** The filters GET /networks accepts. */
 export const NETWORK_LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
 

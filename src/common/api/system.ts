@@ -35,7 +35,8 @@ export type SystemInfo = Record<string, unknown>;
 /** GET /system/df. */
 export interface SystemDataUsageResponse {
   LayersSize: number;
-  Images: ImageSummary[];
+  /** Every image, with how many containers use it and the size it shares with others. */
+  Images: (ImageSummary & { Containers: number; SharedSize: number })[];
   Containers: ContainerSummary[];
   Volumes: Volume[];
   BuildCache: unknown[];

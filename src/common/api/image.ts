@@ -50,6 +50,7 @@ export interface ImageHistoryResponseItem {
 export interface ImageImportOptions {
   /** "-" for the request body, or a URL the daemon downloads. */
   fromSrc: string;
+  /** The reference the image gets ("repo:tag" or just the repository), if any. */
   repo?: string;
   tag?: string;
   message?: string;

@@ -6,7 +6,9 @@
  * (another running container's namespace). attach() runs before the
  * container's process starts and returns what the OCI spec should join;
  * release() undoes it when the process has ended, also after a daemon
- * restart, from what attach() recorded.
+ * restart, from what attach() recorded. It also answers /networks for the
+ * predefined networks: list (with dockerd's filters), inspect, and the
+ * refusals for what is not built yet.
  */
 import net from 'node:net';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
@@ -112,8 +114,7 @@ export class NetworkService {
    * GET /networks: the predefined networks matching `filters`, as dockerd
    * filters them (name: substring, id: prefix); an unknown filter is invalid.
    */
-  list(filters: Filters = {}): Network[] {
-    const f = filters;
+  list(f: Filters = {}): Network[] {
     for (const k of Object.keys(f)) if (!LIST_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
     return this.names()
       .map((n) => this.resource(n, null))

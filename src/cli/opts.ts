@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { InvalidArgumentError } from 'commander';
 import { parseBytes } from '../common/units.js';
+import type { RestartPolicy, Ulimit } from '../common/api/container.js';
 
 /** Repeatable flag: collects values in order. */
 export function collect<T = string>(parse?: (v: string) => T): (v: string, prev: T[] | undefined) => T[] {
@@ -153,11 +154,7 @@ export function parseExtraHost(v: string): string {
   return `${host}:${ip}`;
 }
 
-export interface Ulimit {
-  Name: string;
-  Hard: number;
-  Soft: number;
-}
+export type { Ulimit } from '../common/api/container.js';
 
 const ULIMIT_NAMES = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
 
@@ -212,7 +209,7 @@ export function effectiveCaps(add: string[], drop: string[]): { capAdd: string[]
 }
 
 /** opts.ParseRestartPolicy: "name[:max-retries]". */
-export function parseRestartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
+export function parseRestartPolicy(v: string): RestartPolicy {
   const colon = v.indexOf(':');
   const name = colon >= 0 ? v.slice(0, colon) : v;
   const count = colon >= 0 ? v.slice(colon + 1) : '';

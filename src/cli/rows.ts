@@ -4,7 +4,7 @@
  * formatter/image.go) computed from the API's summaries, plus their column
  * headers and default formats.
  */
-import type { ContainerSummary, ImageSummary } from '../client/types.js';
+import type { ContainerSummary, ImageSummary } from '../common/api/index.js';
 import { humanSize, imageSize } from '../common/units.js';
 import { familiarName, familiarString, parseNormalizedNamed, type Reference } from '../common/reference/reference.js';
 import { createdAgo, ellipsis, formatPorts, shortId, truncateCommand } from './format/container.js';

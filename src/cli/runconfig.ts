@@ -5,6 +5,7 @@
  * container looks the same whichever client made it.
  */
 import { parseExpose, parsePublish, type ParsedPorts } from './ports.js';
+import type { ContainerCreateBody, HostConfig, Mount } from '../common/api/container.js';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
@@ -65,7 +66,7 @@ export interface CreateFlags {
   stopTimeout?: number;
   tmpfs?: string[];
   volume?: string[];
-  mount?: Record<string, unknown>[];
+  mount?: Mount[];
   tty?: boolean;
   ulimit?: Ulimit[];
   user?: string;
@@ -129,9 +130,10 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-w, --workdir <string>', 'Working directory inside the container');
 }
 
-export interface ContainerConfig {
+/** What run and create need: the create body, and how to attach to what it creates. */
+export interface RunConfig {
   /** The POST /containers/create body. */
-  body: Record<string, unknown> & { Image: string; HostConfig: Record<string, unknown> };
+  body: ContainerCreateBody & { Image: string; HostConfig: HostConfig };
   attachStdin: boolean;
   attachStdout: boolean;
   attachStderr: boolean;
@@ -144,7 +146,7 @@ export interface ContainerConfig {
  * plain Errors for invalid combinations (reported as "berth: …", status 125).
  * `consoleSize` is [rows, cols] of the local terminal when stdout is one.
  */
-export function buildContainerConfig(o: CreateFlags & { net?: string }, image: string, command: string[], consoleSize?: [number, number]): ContainerConfig {
+export function buildContainerConfig(o: CreateFlags & { net?: string }, image: string, command: string[], consoleSize?: [number, number]): RunConfig {
   const attach = o.attach ?? [];
   const attachStdin = attach.includes('stdin') || !!o.interactive;
   const attachStdout = attach.length === 0 || attach.includes('stdout');
@@ -181,7 +183,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
   // docker's UsernsMode.Valid(): the daemon's default ("") or the host's.
   if (o.userns !== undefined && o.userns !== '' && o.userns !== 'host') throw new Error('--userns: invalid USER mode');
 
-  const hostConfig: Record<string, unknown> = {
+  const hostConfig: HostConfig = {
     Binds: binds.length ? binds.map(absoluteBind) : null,
     ...(o.mount?.length ? { Mounts: o.mount } : {}),
     ContainerIDFile: '',
@@ -250,7 +252,7 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     ...(o.init ? { Init: true } : {}),
   };
 
-  const body = {
+  const body: RunConfig['body'] = {
     Hostname: o.hostname ?? '',
     Domainname: o.domainname ?? '',
     User: o.user ?? '',
@@ -290,10 +292,10 @@ function absoluteBind(spec: string): string {
 }
 
 /** `--mount type=bind,source=/a,target=/b,readonly` → the API's Mount object (docker/cli opts/mount.go). */
-export function parseMount(value: string): Record<string, unknown> {
-  const m: Record<string, unknown> = { Type: 'volume' };
-  const bind: Record<string, unknown> = {};
-  const tmpfs: Record<string, unknown> = {};
+export function parseMount(value: string): Mount {
+  const m: Mount = { Type: 'volume' };
+  const bind: NonNullable<Mount['BindOptions']> = {};
+  const tmpfs: NonNullable<Mount['TmpfsOptions']> = {};
   for (const field of value.split(',')) {
     const i = field.indexOf('=');
     const key = (i < 0 ? field : field.slice(0, i)).trim().toLowerCase();

@@ -4,7 +4,7 @@
  * delta to precpu_stats, memory without the inactive page cache, network
  * and block I/O totals) and its columns (formatter_stats.go).
  */
-import type { StatsResponse } from '../client/types.js';
+import type { ContainerStatsResponse } from '../common/api/index.js';
 import { formatFloat } from '../common/gofmt.js';
 import { bytesSize, imageSize } from '../common/units.js';
 import { shortId } from './format/container.js';
@@ -61,7 +61,7 @@ export function emptyEntry(container: string): StatsEntry {
 }
 
 /** calculateCPUPercentUnix: the container's share of the host's CPU time between two samples, times the CPUs. */
-function cpuPercent(v: StatsResponse): number {
+function cpuPercent(v: ContainerStatsResponse): number {
   const cur = v.cpu_stats ?? {};
   const pre = v.precpu_stats ?? {};
   const cpuDelta = (cur.cpu_usage?.total_usage ?? 0) - (pre.cpu_usage?.total_usage ?? 0);
@@ -71,7 +71,7 @@ function cpuPercent(v: StatsResponse): number {
 }
 
 /** calculateMemUsageUnixNoCache: usage minus inactive file pages (cgroup v1's total_inactive_file, v2's inactive_file). */
-function memUsageNoCache(mem: StatsResponse['memory_stats']): number {
+function memUsageNoCache(mem: ContainerStatsResponse['memory_stats']): number {
   const usage = mem?.usage ?? 0;
   const stats = mem?.stats ?? {};
   const v1 = stats.total_inactive_file;
@@ -81,7 +81,7 @@ function memUsageNoCache(mem: StatsResponse['memory_stats']): number {
   return usage;
 }
 
-function blockIO(v: StatsResponse): [number, number] {
+function blockIO(v: ContainerStatsResponse): [number, number] {
   let read = 0;
   let write = 0;
   for (const e of v.blkio_stats?.io_service_bytes_recursive ?? []) {
@@ -92,7 +92,7 @@ function blockIO(v: StatsResponse): [number, number] {
   return [read, write];
 }
 
-function network(v: StatsResponse): [number, number] {
+function network(v: ContainerStatsResponse): [number, number] {
   let rx = 0;
   let tx = 0;
   for (const n of Object.values(v.networks ?? {})) {
@@ -103,7 +103,7 @@ function network(v: StatsResponse): [number, number] {
 }
 
 /** One stats document as docker's collect() turns it into a StatsEntry. */
-export function statsEntry(container: string, v: StatsResponse): StatsEntry {
+export function statsEntry(container: string, v: ContainerStatsResponse): StatsEntry {
   const memory = memUsageNoCache(v.memory_stats);
   const limit = v.memory_stats?.limit ?? 0;
   const [netRx, netTx] = network(v);

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pathSegment, type EngineClient } from './client.js';
-import type { PathStat } from './types.js';
+import type { PathStat } from '../common/api/index.js';
 
 const STAT_HEADER = 'x-docker-container-path-stat';
 

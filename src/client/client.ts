@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { ApiError, ConnectError, isUnreachable } from './errors.js';
 import { connectOptions, parseHost, type DaemonHost } from './host.js';
-import type { Filters } from './types.js';
+import type { Filters } from '../common/api/index.js';
 
 /** The newest API version this client speaks (Docker 28.x). */
 export const CLIENT_API_VERSION = '1.51';

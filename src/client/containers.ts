@@ -5,21 +5,29 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { encodeFilters, pathSegment, type EngineClient, type HijackedStream } from './client.js';
-import type { ContainerCreateResponse, ContainerInspect, ContainerSummary, Filters, WaitResponse } from './types.js';
+import type {
+  ContainerCreateBody,
+  ContainerCreateResponse,
+  ContainerInspectResponse,
+  ContainerSummary,
+  ContainerWaitResponse,
+  Filters,
+  WaitCondition,
+} from '../common/api/index.js';
 
 const c = (id: string) => `/containers/${pathSegment(id)}`;
 
-export function createContainer(client: EngineClient, body: unknown, opts: { name?: string; platform?: string } = {}): Promise<ContainerCreateResponse> {
+export function createContainer(client: EngineClient, body: ContainerCreateBody, opts: { name?: string; platform?: string } = {}): Promise<ContainerCreateResponse> {
   return client.json('POST', '/containers/create', { query: { name: opts.name || undefined, platform: opts.platform || undefined }, json: body });
 }
 
 /** The daemon's JSON as sent (for docker-identical `inspect` output) and parsed. */
-export async function inspectContainerRaw(client: EngineClient, id: string, size = false): Promise<{ raw: Buffer; value: ContainerInspect }> {
+export async function inspectContainerRaw(client: EngineClient, id: string, size = false): Promise<{ raw: Buffer; value: ContainerInspectResponse }> {
   const raw = await client.raw('GET', `${c(id)}/json`, { query: { size } });
-  return { raw, value: JSON.parse(raw.toString('utf8')) as ContainerInspect };
+  return { raw, value: JSON.parse(raw.toString('utf8')) as ContainerInspectResponse };
 }
 
-export async function inspectContainer(client: EngineClient, id: string): Promise<ContainerInspect> {
+export async function inspectContainer(client: EngineClient, id: string): Promise<ContainerInspectResponse> {
   return (await inspectContainerRaw(client, id)).value;
 }
 
@@ -58,11 +66,9 @@ export async function resizeContainer(client: EngineClient, id: string, height: 
   await client.call('POST', `${c(id)}/resize`, { query: { h: height, w: width } });
 }
 
-export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
-
 /** A wait in progress: the daemon has registered it; `result` settles when the condition is met. */
 export interface PendingWait {
-  result: Promise<WaitResponse>;
+  result: Promise<ContainerWaitResponse>;
   /** Drops the request (docker run -d does this once the container started). */
   cancel(): void;
 }
@@ -79,7 +85,7 @@ export async function waitContainer(client: EngineClient, id: string, condition?
     for await (const b of res) chunks.push(b as Buffer);
     const text = Buffer.concat(chunks).toString('utf8').trim();
     if (!text) throw new Error('unexpected EOF');
-    return JSON.parse(text) as WaitResponse;
+    return JSON.parse(text) as ContainerWaitResponse;
   })();
   // A cancelled wait must not surface as an unhandled rejection.
   result.catch(() => undefined);

@@ -4,7 +4,7 @@
  * inspect it for the exit code — the requests the Go client sends.
  */
 import { pathSegment, type EngineClient, type HijackedStream } from './client.js';
-import type { ExecCreateBody, ExecInspect } from './types.js';
+import type { ExecCreateBody, ExecInspectResponse, ExecStartConfig } from '../common/api/index.js';
 
 /** POST /containers/{id}/exec; returns the new session's ID. */
 export async function createExec(client: EngineClient, container: string, body: ExecCreateBody): Promise<string> {
@@ -19,7 +19,7 @@ export interface ExecStartOptions {
   consoleSize?: [number, number];
 }
 
-function startBody(detach: boolean, o: ExecStartOptions): Record<string, unknown> {
+function startBody(detach: boolean, o: ExecStartOptions): ExecStartConfig {
   return { Detach: detach, Tty: o.tty, ...(o.consoleSize ? { ConsoleSize: o.consoleSize } : {}) };
 }
 
@@ -37,6 +37,6 @@ export async function resizeExec(client: EngineClient, id: string, height: numbe
   await client.call('POST', `/exec/${pathSegment(id)}/resize`, { query: { h: height, w: width } });
 }
 
-export function inspectExec(client: EngineClient, id: string): Promise<ExecInspect> {
+export function inspectExec(client: EngineClient, id: string): Promise<ExecInspectResponse> {
   return client.json('GET', `/exec/${pathSegment(id)}/json`);
 }

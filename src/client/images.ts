@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { encodeFilters, pathSegment, type EngineClient } from './client.js';
-import type { Filters, ImageDeleteItem, ImageSummary } from './types.js';
+import type { Filters, ImageDeleteResponseItem, ImageImportOptions, ImageSummary } from '../common/api/index.js';
 
 const img = (name: string) => `/images/${pathSegment(name)}`;
 /** base64("{}"): anonymous registry credentials, as the docker CLI sends them. */
@@ -25,20 +25,14 @@ export async function tagImage(client: EngineClient, source: string, repo: strin
   await client.call('POST', `${img(source)}/tag`, { query: { repo, tag: tag || undefined } });
 }
 
-export function removeImage(client: EngineClient, name: string, o: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteItem[]> {
+export function removeImage(client: EngineClient, name: string, o: { force?: boolean; noPrune?: boolean } = {}): Promise<ImageDeleteResponseItem[]> {
   return client.json('DELETE', img(name), { query: { force: o.force, noprune: o.noPrune } });
 }
 
-export interface ImportOptions {
+/** `docker import`: the query the daemon reads (common/api's ImageImportOptions), the platform and the tarball. */
+export interface ImportOptions extends ImageImportOptions {
   /** The tarball; absent when the daemon fetches `fromSrc` (a URL) itself. */
   body?: Readable;
-  /** "-" when the tarball is the body, else a URL. */
-  fromSrc: string;
-  /** The full reference the image gets ("repo:tag"), if any. */
-  repo?: string;
-  tag?: string;
-  message?: string;
-  changes?: string[];
   platform?: string;
 }
 

@@ -8,4 +8,4 @@ export * from './host.js';
 export * from './images.js';
 export * from './streams.js';
 export * from './system.js';
-export * from './types.js';
+export * from '../common/api/index.js';

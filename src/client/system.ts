@@ -1,9 +1,9 @@
 /** System endpoints: /version, /info and /events. */
 import type { IncomingMessage } from 'node:http';
 import { encodeFilters, type EngineClient } from './client.js';
-import type { Filters, ServerVersion, SystemInfo } from './types.js';
+import type { Filters, SystemVersion, SystemInfo } from '../common/api/index.js';
 
-export function serverVersion(client: EngineClient): Promise<ServerVersion> {
+export function serverVersion(client: EngineClient): Promise<SystemVersion> {
   return client.json('GET', '/version');
 }
 

@@ -40,6 +40,9 @@ export class Engine {
     readonly exec: ExecService,
     readonly events: EventLog,
     readonly startedAt: Date,
+    readonly networks: NetworkService,
+    readonly volumes: VolumeService,
+    readonly runtime: ConmonRuntime,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -54,7 +57,7 @@ export class Engine {
       ? await BridgeNetwork.open({ ...opts.bridge, ipamDir: path.join(opts.execRoot, 'ipam') }, path.join(opts.dataRoot, 'network', 'bridge-id'))
       : undefined;
     const volumes = new VolumeService(await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 }));
-    const networks = new NetworkService(bridge, new NetnsStore(path.join(opts.execRoot, 'netns')));
+    const networks = new NetworkService(bridge, new NetnsStore(path.join(opts.execRoot, 'netns')), () => containerStore.list());
     const containers = new ContainerService(
       containerStore,
       images,
@@ -72,7 +75,7 @@ export class Engine {
     await containers.restore();
     // Layers left unreferenced by an interrupted delete or import.
     await images.lock.run(() => images.collectGarbage());
-    return new Engine(opts, images, containers, exec, events, new Date());
+    return new Engine(opts, images, containers, exec, events, new Date(), networks, volumes, runtime);
   }
 
   /** Stops watching; running containers are left to their conmon. */

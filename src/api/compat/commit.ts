@@ -1,12 +1,12 @@
 /** `POST /commit`, `GET /containers/{id}/changes` and `GET /images/{name}/history`: images made from containers, and their past. */
 import type { Engine } from '../../engine/engine.js';
-import type { ContainerConfig } from '../../engine/container/types.js';
+import type { ContainerConfig } from '../../common/api/container.js';
 import { boolParam, readJsonBody, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 
 export function commitRoutes(router: Router, engine: Engine): void {
   router.on('POST', '/commit', async ({ req, res, query }) => {
-    const config = await readJsonBody<Partial<ContainerConfig>>(req);
+    const config = await readJsonBody<ContainerConfig>(req);
     const repo = query.get('repo');
     const tag = query.get('tag');
     const id = await engine.containers.commit(query.get('container') ?? '', {

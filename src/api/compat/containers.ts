@@ -1,8 +1,7 @@
 /** Container endpoints: create, start, wait, stop, kill, list, inspect, remove, attach, logs, resize. */
 import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
-import type { CreateBody, HostConfig } from '../../engine/container/types.js';
-import type { WaitCondition } from '../../engine/container/service.js';
+import type { ContainerCreateBody, ContainerUpdateBody, WaitCondition } from '../../common/api/container.js';
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
@@ -23,7 +22,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
   const containers = engine.containers;
 
   router.on('POST', '/containers/create', async ({ req, res, query }) => {
-    const body = await readJsonBody<CreateBody>(req);
+    const body = await readJsonBody<ContainerCreateBody>(req);
     if (!body) throw invalid('config cannot be empty in order to create a container');
     const name = query.get('name') || undefined;
     sendJson(res, 201, await containers.create(body, name));
@@ -101,7 +100,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('POST', '/containers/{id}/update', async ({ req, res, params }) => {
-    const body = (await readJsonBody<Partial<HostConfig>>(req)) ?? {};
+    const body = (await readJsonBody<ContainerUpdateBody>(req)) ?? {};
     sendJson(res, 200, await containers.update(params.id!, body));
   });
 

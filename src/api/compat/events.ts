@@ -1,6 +1,6 @@
 /** `GET /events`: past events since `since`, then live ones until `until` or the client leaves. */
 import type { Engine } from '../../engine/engine.js';
-import type { EngineEvent } from '../../engine/events.js';
+import { eventFilter } from '../../engine/events.js';
 import { invalid } from '../../engine/errors.js';
 import { filtersParam } from '../context.js';
 import type { Router } from '../router.js';
@@ -17,59 +17,17 @@ function timeNano(v: string | null): number | undefined {
   return t * 1e6;
 }
 
-const VALID_FILTERS = new Set(['type', 'event', 'container', 'image', 'label', 'daemon', 'network', 'volume', 'scope', 'plugin', 'node', 'service', 'secret', 'config']);
-
-function matches(e: EngineEvent, f: Record<string, string[]>): boolean {
-  const any = (key: string, test: (v: string) => boolean) => !f[key]?.length || f[key]!.some(test);
-  const attrs = e.Actor.Attributes;
-  return (
-    any('type', (v) => v === e.Type) &&
-    any('event', (v) => v === e.Action || e.Action.startsWith(`${v}:`)) &&
-    any('container', (v) => e.Type === 'container' && (e.Actor.ID.startsWith(v) || attrs.name === v)) &&
-    any('image', (v) => attrs.image === v || (e.Type === 'image' && (e.Actor.ID === v || attrs.name === v))) &&
-    any('label', (v) => {
-      const i = v.indexOf('=');
-      return i < 0 ? v in attrs : attrs[v.slice(0, i)] === v.slice(i + 1);
-    }) &&
-    any('scope', (v) => v === e.scope)
-  );
-}
-
 export function eventRoutes(router: Router, engine: Engine): void {
   router.on('GET', '/events', async ({ req, res, query }) => {
-    const filters = filtersParam(query);
-    for (const k of Object.keys(filters)) if (!VALID_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
-    const since = timeNano(query.get('since'));
-    const until = timeNano(query.get('until'));
+    const filter = eventFilter(filtersParam(query));
+    const sinceNano = timeNano(query.get('since'));
+    const untilNano = timeNano(query.get('until'));
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.flushHeaders();
-    const send = (e: EngineEvent) => {
-      if (matches(e, filters)) res.write(`${JSON.stringify(e)}\n`);
-    };
-    // Subscribe before replaying so nothing falls between the two.
-    const buffered: EngineEvent[] = [];
-    let replaying = true;
-    const unsubscribe = engine.events.subscribe((e) => {
-      if (until !== undefined && e.timeNano > until) return;
-      if (replaying) buffered.push(e);
-      else send(e);
-    });
-    if (since !== undefined) for (const e of engine.events.since(since)) if (until === undefined || e.timeNano <= until) send(e);
-    replaying = false;
-    for (const e of buffered) send(e);
-    const nowNano = Date.now() * 1e6;
-    if (until !== undefined && until <= nowNano) {
-      unsubscribe();
-      res.end();
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = until !== undefined ? setTimeout(resolve, (until - nowNano) / 1e6) : undefined;
-      req.on('close', () => resolve());
-      res.on('close', () => resolve());
-      void timer;
-    });
-    unsubscribe();
+    const abort = new AbortController();
+    req.on('close', () => abort.abort());
+    res.on('close', () => abort.abort());
+    await engine.events.watch({ sinceNano, untilNano, filter }, (e) => res.write(`${JSON.stringify(e)}\n`), abort.signal);
     if (!res.writableEnded) res.end();
   });
 }

@@ -1,7 +1,8 @@
 /** Exec endpoints: create, start (hijacked, or detached), resize, inspect. */
 import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
-import type { ExecCreateBody, ExecStartOptions } from '../../engine/exec/service.js';
+import type { ExecStartOptions } from '../../engine/exec/service.js';
+import type { ExecConfig, ExecStartConfig } from '../../common/api/exec.js';
 import { intParam, readBody, readJsonBody, sendEmpty, sendJson, type HijackContext } from '../context.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
@@ -93,7 +94,7 @@ export function execRoutes(router: Router, engine: Engine): void {
   const exec = engine.exec;
 
   router.on('POST', '/containers/{id}/exec', async ({ req, res, params, version }) => {
-    const body = (await readJsonBody<ExecCreateBody>(req)) ?? {};
+    const body = (await readJsonBody<ExecConfig>(req)) ?? {};
     // ConsoleSize arrived with API 1.42.
     if (!versionAtLeast(version, '1.42')) delete body.ConsoleSize;
     sendJson(res, 201, exec.create(params.id!, body));
@@ -102,7 +103,7 @@ export function execRoutes(router: Router, engine: Engine): void {
   router.onHijack('POST', '/exec/{id}/start', async (ctx) => {
     const id = ctx.params.id!;
     exec.checkStartable(id);
-    const body = parseJson<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }>(await readHijackBody(ctx)) ?? {};
+    const body = parseJson<ExecStartConfig>(await readHijackBody(ctx)) ?? {};
     const tty = !!body.Tty;
     const opts: ExecStartOptions = {
       detach: !!body.Detach,

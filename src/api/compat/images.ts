@@ -1,9 +1,11 @@
 /** Image endpoints: /images/create (import), /images/json, inspect, tag, delete. */
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Readable } from 'node:stream';
+import type { ImageSummary } from '../../common/api/image.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
 import { displayName } from '../../engine/image/store.js';
+import { openImportUrl } from '../../engine/image/import-url.js';
+import { diskUsage } from '../../engine/system.js';
 import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 import { versionAtLeast } from '../server.js';
@@ -19,7 +21,7 @@ export function imageRoutes(router: Router, engine: Engine): void {
       if (fromSrc !== '-') {
         // `docker import URL`: the daemon downloads the tarball itself, as dockerd does.
         req.resume();
-        body = await download(fromSrc);
+        body = await openImportUrl(fromSrc);
       }
       const img = await images.importTarball(body, {
         repo: query.get('repo') || undefined,
@@ -43,7 +45,7 @@ export function imageRoutes(router: Router, engine: Engine): void {
 
   router.on('GET', '/images/json', async ({ res, query, version }) => {
     const list = await images.list({ all: boolParam(query, 'all'), filters: filtersParam(query) });
-    if (!versionAtLeast(version, '1.44')) for (const i of list as Record<string, unknown>[]) i.VirtualSize = i.Size;
+    if (!versionAtLeast(version, '1.44')) for (const i of list as ImageSummary[]) i.VirtualSize = i.Size;
     sendJson(res, 200, list);
   });
 
@@ -52,14 +54,7 @@ export function imageRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('GET', '/system/df', async ({ res }) => {
-    const containers = (await engine.containers.list({ all: true, size: true })) as Record<string, unknown>[];
-    sendJson(res, 200, {
-      LayersSize: await images.layersSize(),
-      Images: await images.list({ all: true, containers: true }),
-      Containers: containers,
-      Volumes: await engine.containers.volumes.dfList(),
-      BuildCache: [],
-    });
+    sendJson(res, 200, await diskUsage(engine));
   });
 
   router.on('GET', '/images/{name:.*}/json', async ({ res, params, version }) => {
@@ -87,22 +82,4 @@ export function imageRoutes(router: Router, engine: Engine): void {
       throw new EngineError('system', errorMessage(err));
     }
   });
-}
-
-async function download(src: string): Promise<Readable> {
-  let url: URL;
-  try {
-    url = new URL(/^[a-z]+:\/\//i.test(src) ? src : `http://${src}`);
-  } catch {
-    throw invalid(`invalid URL: ${src}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`unsupported URL scheme: ${url.protocol}`);
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    throw new EngineError('system', `Get "${url.href}": ${errorMessage((err as Error).cause ?? err)}`);
-  }
-  if (!res.ok || !res.body) throw new EngineError('system', `Get "${url.href}": unexpected status ${res.status}`);
-  return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
 }

@@ -1,48 +1,35 @@
 /** `docker stats` and `docker top`: looking at a running container's processes and resource use. */
 import type { Engine } from '../../engine/engine.js';
-import { conflict } from '../../engine/errors.js';
-import { sampleStats, top } from '../../engine/container/stats.js';
+import { containerStatsOnce, containerTop, watchContainerStats } from '../../engine/observe.js';
 import { boolParam, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 
 export function observeRoutes(router: Router, engine: Engine): void {
-  const containers = engine.containers;
-
   router.on('GET', '/containers/{id}/top', async ({ res, params, query }) => {
-    const c = containers.store.resolve(params.id!);
-    if (!c.State.Running) throw conflict(`container ${c.Id} is not running`);
-    sendJson(res, 200, await top(containers.runtime.runc, containers.runtime.runcRoot, c.Id, query.get('ps_args') ?? ''));
+    sendJson(res, 200, await containerTop(engine, params.id!, query.get('ps_args') ?? ''));
   });
 
   router.on('GET', '/containers/{id}/stats', async ({ req, res, params, query }) => {
-    const c = containers.store.resolve(params.id!);
     const stream = query.has('stream') ? boolParam(query, 'stream') : true;
-    const oneShot = boolParam(query, 'one-shot');
-    // dockerd reports interfaces only for containers with a network of their own (not none, host or another's).
-    const sample = () => sampleStats(c.Id, c.Name, c.State.Running, c.NetworkAttachment?.mode === 'bridge' ? c.State.Pid : undefined);
-    let prev = await sample();
     if (!stream) {
-      if (!oneShot && c.State.Running) {
-        // Two samples a second apart, so the client can compute CPU % from precpu_stats (dockerd does the same).
-        await new Promise((r) => setTimeout(r, 1000));
-        const cur = await sample();
-        prev = { ...cur, preread: prev.read, precpu_stats: prev.cpu_stats };
-      }
-      sendJson(res, 200, prev);
+      sendJson(res, 200, await containerStatsOnce(engine, params.id!, boolParam(query, 'one-shot')));
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.write(`${JSON.stringify(prev)}\n`);
-    let open = true;
-    req.on('close', () => (open = false));
-    res.on('close', () => (open = false));
-    while (open && c.State.Running) {
-      await new Promise((r) => setTimeout(r, 1000));
-      if (!open) break;
-      const cur = await sample();
-      res.write(`${JSON.stringify({ ...cur, preread: prev.read, precpu_stats: prev.cpu_stats })}\n`);
-      prev = cur;
-    }
+    const abort = new AbortController();
+    await watchContainerStats(
+      engine,
+      params.id!,
+      (doc) => {
+        if (!res.headersSent) {
+          // Headers go out with the first sample, so an unknown container is still a plain error.
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          req.on('close', () => abort.abort());
+          res.on('close', () => abort.abort());
+        }
+        res.write(`${JSON.stringify(doc)}\n`);
+      },
+      abort.signal,
+    );
     if (!res.writableEnded) res.end();
   });
 }

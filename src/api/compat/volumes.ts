@@ -3,24 +3,18 @@ import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
 import { boolParam, drain, filtersParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
-
-interface CreateBody {
-  Name?: string;
-  Driver?: string;
-  DriverOpts?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
+import type { VolumeCreateRequest, VolumeListResponse } from '../../common/api/volume.js';
 
 export function volumeRoutes(router: Router, engine: Engine): void {
-  const volumes = engine.containers.volumes;
+  const volumes = engine.volumes;
 
   router.on('GET', '/volumes', async ({ res, query }) => {
-    const list = volumes.list(filtersParam(query)).map((v) => volumes.shape(v));
-    sendJson(res, 200, { Volumes: list, Warnings: null });
+    const out: VolumeListResponse = { Volumes: volumes.list(filtersParam(query)), Warnings: null };
+    sendJson(res, 200, out);
   });
 
   router.on('POST', '/volumes/create', async ({ req, res }) => {
-    const body = (await readJsonBody<CreateBody>(req)) ?? {};
+    const body = (await readJsonBody<VolumeCreateRequest>(req)) ?? {};
     if (typeof body !== 'object' || Array.isArray(body)) throw invalid('invalid JSON: expected an object');
     const v = await volumes.create(body.Name || undefined, { driver: body.Driver || undefined, labels: body.Labels ?? undefined, options: body.DriverOpts ?? undefined });
     sendJson(res, 201, volumes.shape(v));
@@ -32,7 +26,7 @@ export function volumeRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('GET', '/volumes/{name}', async ({ res, params }) => {
-    sendJson(res, 200, volumes.shape(volumes.store.get(params.name!)));
+    sendJson(res, 200, volumes.inspect(params.name!));
   });
 
   router.on('DELETE', '/volumes/{name}', async ({ res, params, query }) => {

@@ -15,7 +15,7 @@ import {
   waitContainer,
 } from '../../client/containers.js';
 import { copyRaw, demuxStream } from '../../client/streams.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters } from '../../common/api/index.js';
 import { formatWithTemplate, TemplateError } from '../format/template.js';
 import { attach, monitorContainerTtySize } from '../attach.js';
 import type { Cli } from '../cli.js';

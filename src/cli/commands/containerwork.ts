@@ -8,7 +8,7 @@ import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';
 import { StatusError } from '../errors.js';
 import { parseCpus, parseFilter, parseIntFlag, parseMemBytes, parseRestartPolicy } from '../opts.js';
-import type { Filters } from '../../client/types.js';
+import type { ContainerInspectResponse, ContainerPruneResponse, ContainerTopResponse, ContainerUpdateBody, Filters } from '../../common/api/index.js';
 import { tabwrite, dockerTabwriter } from '../format/table.js';
 import { humanSize } from '../../common/units.js';
 import { forEachContainer } from './containers.js';
@@ -17,7 +17,7 @@ import { confirm } from './imagework.js';
 const enc = encodeURIComponent;
 
 async function runTop(cli: Cli, container: string, psArgs: string[]): Promise<void> {
-  const r = await cli.client.json<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${enc(container)}/top`, {
+  const r = await cli.client.json<ContainerTopResponse>('GET', `/containers/${enc(container)}/top`, {
     query: psArgs.length ? { ps_args: psArgs.join(' ') } : {},
   });
   // docker top's own tabwriter: minimum cell width 20.
@@ -26,7 +26,7 @@ async function runTop(cli: Cli, container: string, psArgs: string[]): Promise<vo
 }
 
 async function runPort(cli: Cli, container: string, privatePort?: string): Promise<void> {
-  const c = await cli.client.json<{ NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> } }>('GET', `/containers/${enc(container)}/json`);
+  const c = await cli.client.json<ContainerInspectResponse>('GET', `/containers/${enc(container)}/json`);
   const ports = c.NetworkSettings?.Ports ?? {};
   const lines: string[] = [];
   for (const [key, bindings] of Object.entries(ports).sort()) {
@@ -51,7 +51,7 @@ interface UpdateOptions {
 }
 
 async function runUpdate(cli: Cli, names: string[], o: UpdateOptions): Promise<void> {
-  const body = {
+  const body: ContainerUpdateBody = {
     ...(o.memory ? { Memory: o.memory } : {}),
     ...(o.memorySwap ? { MemorySwap: o.memorySwap } : {}),
     ...(o.cpus ? { NanoCpus: o.cpus } : {}),
@@ -70,7 +70,7 @@ async function runUpdate(cli: Cli, names: string[], o: UpdateOptions): Promise<v
 
 async function runContainerPrune(cli: Cli, o: { force?: boolean; filter?: Filters }): Promise<void> {
   if (!o.force && !(await confirm(cli, 'WARNING! This will remove all stopped containers.'))) return;
-  const r = await cli.client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', {
+  const r = await cli.client.json<ContainerPruneResponse>('POST', '/containers/prune', {
     query: { filters: JSON.stringify(o.filter ?? {}) },
   });
   if (r.ContainersDeleted?.length) cli.out.write(`Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`);

@@ -10,7 +10,7 @@ import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { getContainerArchive, hasModeBit, MODE_DEVICE, MODE_DIR, MODE_IRREGULAR, MODE_SYMLINK, putContainerArchive, statContainerPath } from '../../client/archive.js';
-import type { PathStat } from '../../client/types.js';
+import type { PathStat } from '../../common/api/index.js';
 import { imageSize } from '../../common/units.js';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';

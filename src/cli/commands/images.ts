@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { isNotFound } from '../../client/errors.js';
 import { importImage, listImages, removeImage, tagImage } from '../../client/images.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters } from '../../common/api/index.js';
 import { parseNormalizedNamed, repositoryName } from '../../common/reference/reference.js';
 import { formatWithTemplate } from '../format/template.js';
 import type { Cli } from '../cli.js';

@@ -13,7 +13,14 @@ import { defineCommand, defineGroup } from '../command.js';
 import { StatusError } from '../errors.js';
 import { displayJsonMessages } from '../jsonmessage.js';
 import { collect, goOpenError, parseFilter } from '../opts.js';
-import type { Filters } from '../../client/types.js';
+import type {
+  FilesystemChange,
+  Filters,
+  IdResponse,
+  ImageHistoryResponseItem,
+  ImagePruneResponse,
+  SystemDataUsageResponse,
+} from '../../common/api/index.js';
 import { createdAgo, ellipsis } from '../format/container.js';
 import { formatWithTemplate } from '../format/template.js';
 import { humanSizeWithPrecision, humanSize } from '../../common/units.js';
@@ -80,7 +87,7 @@ async function runCommit(cli: Cli, args: string[], o: { author?: string; message
       tag = ref.slice(at + 1);
     } else repo = ref;
   }
-  const r = await cli.client.json<{ Id: string }>('POST', '/commit', {
+  const r = await cli.client.json<IdResponse>('POST', '/commit', {
     query: { container, repo, tag, author: o.author ?? '', comment: o.message ?? '', changes: o.change?.length ? o.change : undefined, pause: o.pause ? '1' : '0' },
     body: Buffer.from('{}'),
     headers: { 'Content-Type': 'application/json' },
@@ -89,22 +96,13 @@ async function runCommit(cli: Cli, args: string[], o: { author?: string; message
 }
 
 async function runDiff(cli: Cli, container: string): Promise<void> {
-  const changes = await cli.client.json<{ Path: string; Kind: number }[] | null>('GET', `/containers/${encodeURIComponent(container)}/changes`);
+  const changes = await cli.client.json<FilesystemChange[] | null>('GET', `/containers/${encodeURIComponent(container)}/changes`);
   const kinds = ['C', 'A', 'D'];
   for (const c of changes ?? []) cli.out.write(`${kinds[c.Kind] ?? '?'} ${c.Path}\n`);
 }
 
-interface HistoryRow {
-  Id: string;
-  Created: number;
-  CreatedBy: string;
-  Size: number;
-  Comment: string;
-  Tags: string[] | null;
-}
-
 async function runHistory(cli: Cli, image: string, o: { trunc: boolean; quiet?: boolean; human: boolean; format?: string }): Promise<void> {
-  const rows = await cli.client.json<HistoryRow[]>('GET', `/images/${encodeURIComponent(image)}/history`);
+  const rows = await cli.client.json<ImageHistoryResponseItem[]>('GET', `/images/${encodeURIComponent(image)}/history`);
   const now = new Date();
   const data = rows.map((h) => ({
     ID: h.Id === '<missing>' || !o.trunc ? h.Id : h.Id.replace(/^sha256:/, '').slice(0, 12),
@@ -125,7 +123,7 @@ async function runImagePrune(cli: Cli, o: { all?: boolean; force?: boolean; filt
   if (!o.force && !(await confirm(cli, warning))) return;
   const filters: Filters = { ...(o.filter ?? {}) };
   if (o.all) filters.dangling = ['false'];
-  const r = await cli.client.json<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }>('POST', '/images/prune', {
+  const r = await cli.client.json<ImagePruneResponse>('POST', '/images/prune', {
     query: { filters: JSON.stringify(filters) },
   });
   if (r.ImagesDeleted?.length) {
@@ -136,17 +134,9 @@ async function runImagePrune(cli: Cli, o: { all?: boolean; force?: boolean; filt
   cli.out.write(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
 }
 
-interface DiskUsage {
-  LayersSize: number;
-  Images: { Containers: number; Size: number; SharedSize: number }[];
-  Containers: { State: string; SizeRw?: number }[];
-  Volumes: unknown[];
-  BuildCache: unknown[];
-}
-
 /** `system df` (docker/cli formatter/disk_usage.go's summary). */
 async function runSystemDf(cli: Cli, o: { format?: string }): Promise<void> {
-  const du = await cli.client.json<DiskUsage>('GET', '/system/df');
+  const du = await cli.client.json<SystemDataUsageResponse>('GET', '/system/df');
   const pct = (part: number, total: number) => (total > 0 ? `${humanSize(part)} (${Math.floor((part * 100) / total)}%)` : humanSize(part));
   let usedByContainers = 0;
   for (const i of du.Images) if (i.Containers !== 0 && i.SharedSize !== -1) usedByContainers += i.Size - i.SharedSize;

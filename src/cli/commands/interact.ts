@@ -7,7 +7,7 @@ import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { inspectContainer, waitContainer, resizeContainer, type PendingWait } from '../../client/containers.js';
 import { createExec, inspectExec, resizeExec, startExecAttached, startExecDetached } from '../../client/exec.js';
-import type { ContainerInspect, ExecCreateBody } from '../../client/types.js';
+import type { ContainerInspectResponse, ExecCreateBody } from '../../common/api/index.js';
 import { DETACHED_MESSAGE, attach, forwardSignals, monitorContainerTtySize, monitorTtySize, streamHijacked } from '../attach.js';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';
@@ -91,7 +91,7 @@ interface AttachFlags {
 }
 
 /** inspectContainerAndCheckState, with docker v28's wording. */
-async function attachableContainer(cli: Cli, name: string): Promise<ContainerInspect> {
+async function attachableContainer(cli: Cli, name: string): Promise<ContainerInspectResponse> {
   const c = await inspectContainer(cli.client, name);
   if (!c.State?.Running) throw new StatusError(1, 'You cannot attach to a stopped container, start it first');
   if (c.State.Paused) throw new StatusError(1, 'You cannot attach to a paused container, unpause it first');

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { encodeFilters, pathSegment } from '../../client/client.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters, Network, NetworkCreateRequest, NetworkCreateResponse, NetworkPruneResponse } from '../../common/api/index.js';
 import { formatWithTemplate } from '../format/template.js';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';
@@ -14,17 +14,6 @@ import { describeError, StatusError } from '../errors.js';
 import { collect, parseFilter } from '../opts.js';
 import { renderListFormat } from './containers.js';
 import { confirm } from './imagework.js';
-
-interface NetworkResource {
-  Name: string;
-  Id: string;
-  Created: string;
-  Scope: string;
-  Driver: string;
-  EnableIPv6: boolean;
-  Internal: boolean;
-  Labels: Record<string, string> | null;
-}
 
 const headers = { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' };
 
@@ -34,7 +23,7 @@ function naturalLess(a: string, b: string): number {
 }
 
 async function runNetworkLs(cli: Cli, o: { filter?: Filters; format?: string; trunc: boolean; quiet?: boolean }): Promise<void> {
-  const nets = await cli.client.json<NetworkResource[]>('GET', '/networks', { query: { filters: encodeFilters(o.filter) } });
+  const nets = await cli.client.json<Network[]>('GET', '/networks', { query: { filters: encodeFilters(o.filter) } });
   nets.sort((a, b) => naturalLess(a.Name, b.Name));
   if (o.quiet && !o.format) {
     cli.out.write(nets.map((n) => `${o.trunc ? n.Id.slice(0, 12) : n.Id}\n`).join(''));
@@ -93,14 +82,14 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
     network,
     { name: 'create', use: 'create [OPTIONS] NETWORK', description: 'Create a network', args: { exact: 1 } },
     async (args, o) => {
-      const body = {
-        Name: args[0],
+      const body: NetworkCreateRequest = {
+        Name: args[0]!,
         Driver: o.driver ?? 'bridge',
         Internal: !!o.internal,
         IPAM: { Driver: 'default', Config: (o.subnet ?? []).map((s, i) => ({ Subnet: s, ...(o.gateway?.[i] ? { Gateway: o.gateway[i] } : {}) })) },
         Labels: Object.fromEntries((o.label ?? []).map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)])),
       };
-      const r = await cli.client.json<{ Id: string }>('POST', '/networks/create', {
+      const r = await cli.client.json<NetworkCreateResponse>('POST', '/networks/create', {
         body: Buffer.from(JSON.stringify(body)),
         headers: { 'Content-Type': 'application/json' },
       });
@@ -118,7 +107,7 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
     { name: 'prune', use: 'prune [OPTIONS]', description: 'Remove all unused networks', args: { max: 0 } },
     async (_args, o) => {
       if (!o.force && !(await confirm(cli, 'WARNING! This will remove all custom networks not used by at least one container.'))) return;
-      const r = await cli.client.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: JSON.stringify(o.filter ?? {}) } });
+      const r = await cli.client.json<NetworkPruneResponse>('POST', '/networks/prune', { query: { filters: JSON.stringify(o.filter ?? {}) } });
       if (r.NetworksDeleted?.length) cli.out.write(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n`);
     },
   )

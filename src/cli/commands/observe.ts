@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { containerStats, listContainers } from '../../client/containers.js';
 import { forEachChunk } from '../../client/streams.js';
 import { streamEvents } from '../../client/system.js';
-import type { EventMessage, Filters, StatsResponse } from '../../client/types.js';
+import type { EventMessage, Filters, ContainerStatsResponse } from '../../common/api/index.js';
 import { formatValue } from '../../common/gofmt.js';
 import { formatWithTemplate, renderTemplate, TemplateError } from '../format/template.js';
 import type { Cli } from '../cli.js';
@@ -79,7 +79,7 @@ class Watched {
         if (this.stopped) res.destroy();
         let samples = 0;
         await forEachLine(res, (line) => {
-          const v = JSON.parse(line) as StatsResponse;
+          const v = JSON.parse(line) as ContainerStatsResponse;
           samples++;
           this.entry = statsEntry(this.container, v);
           this.error = undefined;

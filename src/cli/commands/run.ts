@@ -16,7 +16,7 @@ import { BIN, defineCommand, defineGroup } from '../command.js';
 import { describeError, runFailureStatus, StatusError } from '../errors.js';
 import { displayJsonMessages } from '../jsonmessage.js';
 import { waitExitOrRemoved } from '../lifecycle.js';
-import { addCreateFlags, buildContainerConfig, type ContainerConfig, type CreateFlags } from '../runconfig.js';
+import { addCreateFlags, buildContainerConfig, type CreateFlags, type RunConfig } from '../runconfig.js';
 
 interface RunFlags extends CreateFlags {
   detach?: boolean;
@@ -50,7 +50,7 @@ async function pull(cli: Cli, ref: Reference, o: CreateFlags): Promise<void> {
 }
 
 /** docker's createContainer: create, and on a missing image pull it and try once more. */
-async function createWithPull(cli: Cli, cfg: ContainerConfig, o: CreateFlags): Promise<string> {
+async function createWithPull(cli: Cli, cfg: RunConfig, o: CreateFlags): Promise<string> {
   const ref = namedReference(cfg.body.Image);
   if (ref && o.pull === 'always') await pull(cli, ref, o);
   const create = () => createContainer(cli.client, cfg.body, { name: o.name, platform: o.platform });
@@ -75,7 +75,7 @@ function consoleSize(cli: Cli): [number, number] | undefined {
 }
 
 /** Flag-level checks docker makes before talking to the daemon (status 125). */
-function parseConfig(cli: Cli, name: string, args: string[], o: CreateFlags): ContainerConfig {
+function parseConfig(cli: Cli, name: string, args: string[], o: CreateFlags): RunConfig {
   try {
     if (!['always', 'missing', 'never'].includes(o.pull)) {
       throw new Error(`invalid pull option: '${o.pull}': must be one of "always", "missing" or "never"`);

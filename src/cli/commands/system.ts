@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CLIENT_API_VERSION } from '../../client/client.js';
 import { serverVersion, systemInfo } from '../../client/system.js';
-import type { ServerVersion, SystemInfo } from '../../client/types.js';
+import type { SystemVersion, SystemInfo } from '../../common/api/index.js';
 import { bytesSize } from '../../common/units.js';
 import { BERTH_VERSION } from '../../common/version.js';
 import { tabwrite } from '../format/table.js';
@@ -71,7 +71,7 @@ function renderFormat(format: string, data: unknown, name: string): string {
 }
 
 /** docker's version template, laid out by a tabwriter(minwidth 20, padding 1). */
-function prettyVersion(c: ClientVersion, s: ServerVersion | undefined): string {
+function prettyVersion(c: ClientVersion, s: SystemVersion | undefined): string {
   const downgraded = c.ApiVersion !== c.DefaultAPIVersion ? ` (downgraded from ${c.DefaultAPIVersion})` : '';
   let text =
     'Client:\n' +
@@ -114,7 +114,7 @@ function reformatDate(s: string | undefined): string | undefined {
 
 async function runVersion(cli: Cli, opts: { format?: string }): Promise<void> {
   let apiVersion = CLIENT_API_VERSION;
-  let server: ServerVersion | undefined;
+  let server: SystemVersion | undefined;
   let failure: unknown;
   try {
     apiVersion = await cli.client.apiVersion();
@@ -167,7 +167,7 @@ function prettyServerInfo(info: SystemInfo, out: string[], warn: string[]): void
   line('  Paused:', info.ContainersPaused ?? 0);
   line('  Stopped:', info.ContainersStopped ?? 0);
   line(' Images:', info.Images ?? 0);
-  nonEmpty(' Server Version:', info.ServerVersion);
+  nonEmpty(' Server Version:', info.SystemVersion);
   nonEmpty(' Storage Driver:', info.Driver);
   for (const [k, v] of (info.DriverStatus as [string, string][] | null) ?? []) out.push(`  ${k}: ${v}`);
   for (const [k, v] of (info.SystemStatus as [string, string][] | null) ?? []) out.push(` ${k}: ${v}`);

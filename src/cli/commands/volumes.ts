@@ -1,7 +1,7 @@
 /** `berth volume create|ls|inspect|rm|prune`, as docker's volume commands. */
 import type { Command } from 'commander';
 import { encodeFilters, pathSegment } from '../../client/client.js';
-import type { Filters } from '../../client/types.js';
+import type { Filters, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse } from '../../common/api/index.js';
 import { humanSize } from '../../common/units.js';
 import { formatWithTemplate } from '../format/template.js';
 import type { Cli } from '../cli.js';
@@ -11,19 +11,10 @@ import { collect, labelsToMap, parseFilter } from '../opts.js';
 import { renderListFormat } from './containers.js';
 import { confirm } from './imagework.js';
 
-interface Volume {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  Scope: string;
-  Labels: Record<string, string> | null;
-  CreatedAt: string;
-}
-
 const headers = { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS' };
 
 async function runVolumeLs(cli: Cli, o: { filter?: Filters; format?: string; quiet?: boolean }): Promise<void> {
-  const { Volumes } = await cli.client.json<{ Volumes: Volume[] | null }>('GET', '/volumes', { query: { filters: encodeFilters(o.filter) } });
+  const { Volumes } = await cli.client.json<VolumeListResponse>('GET', '/volumes', { query: { filters: encodeFilters(o.filter) } });
   const vols = (Volumes ?? []).sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   if (o.quiet && !o.format) {
     cli.out.write(vols.map((v) => `${v.Name}\n`).join(''));
@@ -49,7 +40,7 @@ export function registerVolumeCommands(program: Command, cli: Cli): void {
     { name: 'create', use: 'create [OPTIONS] [VOLUME]', description: 'Create a volume', args: { max: 1 } },
     async (args, o) => {
       const opts = Object.fromEntries((o.opt ?? []).map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)]));
-      const body = { Name: args[0] ?? o.name ?? '', Driver: o.driver, DriverOpts: opts, Labels: labelsToMap(o.label ?? []) };
+      const body: VolumeCreateRequest = { Name: args[0] ?? o.name ?? '', Driver: o.driver, DriverOpts: opts, Labels: labelsToMap(o.label ?? []) };
       const v = await cli.client.json<Volume>('POST', '/volumes/create', { body: Buffer.from(JSON.stringify(body)), headers: { 'Content-Type': 'application/json' } });
       cli.out.write(`${v.Name}\n`);
     },
@@ -94,7 +85,7 @@ export function registerVolumeCommands(program: Command, cli: Cli): void {
         : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
       if (!o.force && !(await confirm(cli, warning))) return;
       const filters = { ...(o.filter ?? {}), ...(o.all ? { all: ['true'] } : {}) };
-      const r = await cli.client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: JSON.stringify(filters) } });
+      const r = await cli.client.json<VolumePruneResponse>('POST', '/volumes/prune', { query: { filters: JSON.stringify(filters) } });
       if (r.VolumesDeleted?.length) cli.out.write(`Deleted Volumes:\n${r.VolumesDeleted.join('\n')}\n\n`);
       cli.out.write(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
     },

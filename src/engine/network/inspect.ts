@@ -5,6 +5,7 @@
  * list of `GET /containers/json`.
  */
 import { createHash } from 'node:crypto';
+import type { EndpointResource, EndpointSettings, Network, PortMap, PortSummary } from '../../common/api/index.js';
 import type { NetworkAttachment } from './service.js';
 
 interface Networked {
@@ -31,7 +32,7 @@ function networkName(c: Networked): string | null {
 }
 
 /** One entry of NetworkSettings.Networks (EndpointSettings). */
-function endpointSettings(c: Networked, name: string, bridgeId: string | undefined): Record<string, unknown> {
+function endpointSettings(c: Networked, name: string, bridgeId: string | undefined): EndpointSettings {
   const ep = c.State.Running ? c.NetworkAttachment?.endpoint : undefined;
   return {
     IPAMConfig: null,
@@ -53,8 +54,8 @@ function endpointSettings(c: Networked, name: string, bridgeId: string | undefin
 }
 
 /** NetworkSettings.Ports: published ports with their host side; exposed ones without a binding are null. */
-function portMap(c: Networked): Record<string, { HostIp: string; HostPort: string }[] | null> {
-  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+function portMap(c: Networked): PortMap {
+  const out: PortMap = {};
   if (!c.State.Running || c.NetworkAttachment?.mode !== 'bridge') return out;
   for (const key of Object.keys(c.Config.ExposedPorts ?? {})) out[key] = null;
   for (const p of c.NetworkAttachment.endpoint?.ports ?? []) {
@@ -91,12 +92,12 @@ export function inspectNetworkSettings(c: Networked, bridgeId: string | undefine
 }
 
 /** `GET /containers/json`: Ports and NetworkSettings. */
-export function listNetworking(c: Networked, bridgeId: string | undefined): { Ports: Record<string, unknown>[]; NetworkSettings: { Networks: Record<string, unknown> } } {
-  const ports: Record<string, unknown>[] = [];
+export function listNetworking(c: Networked, bridgeId: string | undefined): { Ports: PortSummary[]; NetworkSettings: { Networks: Record<string, EndpointSettings> } } {
+  const ports: PortSummary[] = [];
   for (const [key, bindings] of Object.entries(portMap(c))) {
     const [port, type] = key.split('/');
-    if (!bindings) ports.push({ PrivatePort: Number(port), Type: type });
-    else for (const b of bindings) ports.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
+    if (!bindings) ports.push({ PrivatePort: Number(port), Type: type! });
+    else for (const b of bindings) ports.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type! });
   }
   const name = networkName(c);
   return { Ports: ports, NetworkSettings: { Networks: name ? { [name]: endpointSettings(c, name, bridgeId) } : {} } };
@@ -117,9 +118,9 @@ export interface PredefinedNetworks {
 }
 
 /** GET /networks/{id}: Docker's NetworkResource for the predefined networks. */
-export function networkResource(name: 'bridge' | 'host' | 'none', nets: PredefinedNetworks, members: NetworkMember[] | null): Record<string, unknown> {
+export function networkResource(name: 'bridge' | 'host' | 'none', nets: PredefinedNetworks, members: NetworkMember[] | null): Network {
   const b = name === 'bridge' ? nets.bridge : undefined;
-  const containers: Record<string, unknown> = {};
+  const containers: Record<string, EndpointResource> = {};
   for (const c of members ?? []) {
     if (!c.State.Running || (c.HostConfig.NetworkMode ?? 'none') !== name) continue;
     const ep = c.NetworkAttachment?.endpoint;

@@ -6,13 +6,24 @@
  * (another running container's namespace). attach() runs before the
  * container's process starts and returns what the OCI spec should join;
  * release() undoes it when the process has ended, also after a daemon
- * restart, from what attach() recorded.
+ * restart, from what attach() recorded. It also answers /networks for the
+ * predefined networks: list (with dockerd's filters), inspect, and the
+ * refusals for what is not built yet.
  */
 import net from 'node:net';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
 import type { BridgeEndpoint, BridgeNetwork, PortBinding } from './bridge.js';
 import type { NetnsStore } from './netns.js';
 import { networkId, networkResource, type NetworkMember } from './inspect.js';
+import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkPruneResponse } from '../../common/api/index.js';
+
+/** The predefined networks: the only ones berth has until user-defined networks are built. */
+type PredefinedName = 'bridge' | 'host' | 'none';
+
+const LIST_FILTERS = new Set<string>(NETWORK_LIST_FILTERS);
+
+/** The containers a network's inspect lists; provided by whoever holds the container records. */
+export type NetworkMembers = () => NetworkMember[];
 
 /** What a container is attached to; stored in its record. */
 export interface NetworkAttachment {
@@ -77,6 +88,8 @@ function portInUse(p: PortBinding): Promise<boolean> {
   });
 }
 
+const notBuilt = (what: string) => new EngineError('notimplemented', `${what}: user-defined networks are not supported by berth yet`);
+
 export class NetworkService {
   /** Host ports published by running containers: `<ip>:<port>/<proto>` → container ID. */
   private readonly published = new Map<string, string>();
@@ -86,17 +99,73 @@ export class NetworkService {
   constructor(
     readonly bridge: BridgeNetwork | undefined,
     private readonly netns: NetnsStore,
+    /** The containers to list in a network's inspect. */
+    private readonly members: NetworkMembers = () => [],
     /** When the predefined networks came to be, for their `Created`. */
     private readonly created = new Date().toISOString(),
   ) {}
 
   /** The predefined networks (`bridge` only when the daemon has one), by name. */
-  names(): ('bridge' | 'host' | 'none')[] {
+  names(): PredefinedName[] {
     return this.bridge ? ['bridge', 'host', 'none'] : ['host', 'none'];
   }
 
+  /**
+   * GET /networks: the predefined networks matching `filters`, as dockerd
+   * filters them (name: substring, id: prefix); an unknown filter is invalid.
+   */
+  list(f: Filters = {}): Network[] {
+    for (const k of Object.keys(f)) if (!LIST_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
+    return this.names()
+      .map((n) => this.resource(n, null))
+      .filter((r) => {
+        if (f.name?.length && !f.name.some((v) => r.Name.includes(v))) return false;
+        if (f.id?.length && !f.id.some((v) => r.Id.startsWith(v))) return false;
+        if (f.driver?.length && !f.driver.includes(r.Driver)) return false;
+        if (f.scope?.length && !f.scope.includes('local')) return false;
+        if (f.type?.length && !f.type.includes('builtin')) return false;
+        if (f.label?.length) return false;
+        // Predefined networks are never dangling.
+        if (f.dangling?.length && f.dangling.some((v) => v === 'true' || v === '1')) return false;
+        return true;
+      });
+  }
+
+  /** GET /networks/{id}: a network with the running containers on it. */
+  inspect(idOrName: string): Network {
+    return this.resource(this.find(idOrName), this.members());
+  }
+
+  /** DELETE /networks/{id}: the predefined networks cannot be removed (dockerd's 403). */
+  remove(idOrName: string): never {
+    const name = this.find(idOrName);
+    throw new EngineError('forbidden', `${name} is a pre-defined network and cannot be removed`);
+  }
+
+  /** POST /networks/prune: only user-defined networks are pruned, and there are none yet. */
+  prune(): NetworkPruneResponse {
+    return { NetworksDeleted: null };
+  }
+
+  /** POST /networks/create. */
+  create(): never {
+    throw notBuilt('network create');
+  }
+
+  /** POST /networks/{id}/connect: the network must exist; then it is not built. */
+  connect(idOrName: string): never {
+    this.find(idOrName);
+    throw notBuilt('network connect');
+  }
+
+  /** POST /networks/{id}/disconnect: as connect. */
+  disconnect(idOrName: string): never {
+    this.find(idOrName);
+    throw notBuilt('network disconnect');
+  }
+
   /** Docker's NetworkResource for a predefined network; `members` fills `Containers` (inspect), null leaves it empty (list). */
-  resource(name: 'bridge' | 'host' | 'none', members: NetworkMember[] | null): Record<string, unknown> {
+  resource(name: PredefinedName, members: NetworkMember[] | null): Network {
     const b = this.bridge;
     return networkResource(
       name,
@@ -109,7 +178,7 @@ export class NetworkService {
   }
 
   /** A predefined network by name, full ID or unique ID prefix, as dockerd resolves them. */
-  find(idOrName: string): 'bridge' | 'host' | 'none' {
+  find(idOrName: string): PredefinedName {
     const names = this.names();
     const byName = names.find((n) => n === idOrName);
     if (byName) return byName;

@@ -11,6 +11,7 @@ import { invalid } from '../errors.js';
 import { labelMatches } from '../image/service.js';
 import { run } from '../../util/exec.js';
 import type { VolumeRecord, VolumeStore } from './store.js';
+import type { Filters, Volume, VolumePruneResponse } from '../../common/api/index.js';
 
 /** The containers that mount each volume, by volume name; provided by the container service. */
 export type VolumeUsers = () => Map<string, string[]>;
@@ -24,7 +25,7 @@ export class VolumeService {
   constructor(readonly store: VolumeStore) {}
 
   /** Docker's Volume object. */
-  shape(v: VolumeRecord): Record<string, unknown> {
+  shape(v: VolumeRecord): Volume {
     return {
       CreatedAt: v.CreatedAt,
       Driver: 'local',
@@ -37,9 +38,9 @@ export class VolumeService {
   }
 
   /** `system df`'s volumes: each with UsageData (size, and how many containers mount it). */
-  async dfList(): Promise<Record<string, unknown>[]> {
+  async dfList(): Promise<Volume[]> {
     const used = this.users();
-    const out: Record<string, unknown>[] = [];
+    const out: Volume[] = [];
     for (const v of this.store.list()) {
       out.push({ ...this.shape(v), UsageData: { Size: await this.store.size(v.Name), RefCount: used.get(v.Name)?.length ?? 0 } });
     }
@@ -54,7 +55,18 @@ export class VolumeService {
     return v;
   }
 
-  list(filters: Record<string, string[]>): VolumeRecord[] {
+  /** GET /volumes: the volumes matching `filters`, as Docker shows them. */
+  list(filters: Filters = {}): Volume[] {
+    return this.matching(filters).map((v) => this.shape(v));
+  }
+
+  /** GET /volumes/{name}. */
+  inspect(name: string): Volume {
+    return this.shape(this.store.get(name));
+  }
+
+  /** The records matching `filters` (name: substring, label: key or key=value, dangling: unused). */
+  private matching(filters: Filters): VolumeRecord[] {
     for (const k of Object.keys(filters)) if (!FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
     const used = this.users();
     return this.store.list().filter((v) => {
@@ -76,14 +88,14 @@ export class VolumeService {
   }
 
   /** Unused volumes: anonymous ones only, unless `all=true` (API 1.42+). */
-  async prune(filters: Record<string, string[]>): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+  async prune(filters: Filters): Promise<VolumePruneResponse> {
     const all = filters.all?.some((a) => a === 'true' || a === '1') ?? false;
     const rest = { ...filters };
     delete rest.all;
     const used = this.users();
     const deleted: string[] = [];
     let space = 0;
-    for (const v of this.list(rest)) {
+    for (const v of this.matching(rest)) {
       if ((used.get(v.Name)?.length ?? 0) > 0 || (!all && !v.Anonymous)) continue;
       space += await this.store.size(v.Name);
       await this.remove(v.Name);

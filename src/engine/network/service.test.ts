@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EngineError } from '../errors.js';
+import { NetnsStore } from './netns.js';
+import { NetworkService } from './service.js';
+
+// Without a bridge (dockerd's --bridge none) the predefined networks are host and none; nothing here touches the host.
+const service = () => new NetworkService(undefined, new NetnsStore('/nonexistent'));
+const names = (s: NetworkService, f: Record<string, string[]>) => s.list(f).map((n) => n.Name);
+
+test('list filters the predefined networks as dockerd does', () => {
+  const s = service();
+  assert.deepEqual(names(s, {}), ['host', 'none']);
+  assert.deepEqual(names(s, { name: ['os'] }), ['host']);
+  assert.deepEqual(names(s, { driver: ['null'] }), ['none']);
+  assert.deepEqual(names(s, { type: ['builtin'], scope: ['local'] }), ['host', 'none']);
+  assert.deepEqual(names(s, { type: ['custom'] }), []);
+  assert.deepEqual(names(s, { label: ['a=b'] }), []);
+  assert.deepEqual(names(s, { dangling: ['true'] }), []);
+  const hostId = s.inspect('host').Id;
+  assert.deepEqual(names(s, { id: [hostId.slice(0, 6)] }), ['host']);
+});
+
+test('list refuses an unknown filter', () => {
+  assert.throws(() => service().list({ nme: ['x'] }), (e: unknown) => e instanceof EngineError && e.kind === 'invalid' && e.message === "invalid filter 'nme'");
+});
+
+test('the predefined networks cannot be removed; create/connect are not built yet', () => {
+  const s = service();
+  assert.throws(() => s.remove('none'), (e: unknown) => e instanceof EngineError && e.kind === 'forbidden');
+  assert.throws(() => s.remove('nosuch'), (e: unknown) => e instanceof EngineError && e.kind === 'notfound');
+  assert.throws(() => s.connect('host'), (e: unknown) => e instanceof EngineError && e.kind === 'notimplemented');
+  assert.throws(() => s.disconnect('nosuch'), (e: unknown) => e instanceof EngineError && e.kind === 'notfound');
+  assert.deepEqual(s.prune(), { NetworksDeleted: null });
+});

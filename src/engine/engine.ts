@@ -11,6 +11,7 @@ import { ContainerStore } from './container/store.js';
 import { ContainerService } from './container/service.js';
 import { ContainerRootfs } from './container/rootfs.js';
 import { ConmonRuntime } from './runtime/conmon.js';
+import { TaskRunner } from './runtime/task.js';
 import { EventLog } from './events.js';
 import { ExecService } from './exec/service.js';
 import type { IdentityMapping } from './idmap.js';
@@ -39,6 +40,8 @@ export class Engine {
     readonly containers: ContainerService,
     readonly exec: ExecService,
     readonly events: EventLog,
+    /** Processes on a root filesystem without a container record (build steps). */
+    readonly tasks: TaskRunner,
     readonly startedAt: Date,
   ) {}
 
@@ -49,6 +52,8 @@ export class Engine {
     const images = new ImageService(imageStore, content, snapshots, opts.idMap);
     const runtime = new ConmonRuntime({ execRoot: opts.execRoot, runc: opts.runc, conmon: opts.conmon });
     await runtime.init();
+    const tasks = new TaskRunner(runtime, path.join(opts.execRoot, 'tasks'));
+    await tasks.init();
     const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'), opts.idMap?.rootPair().gid ?? 0);
     const bridge = opts.bridge
       ? await BridgeNetwork.open({ ...opts.bridge, ipamDir: path.join(opts.execRoot, 'ipam') }, path.join(opts.dataRoot, 'network', 'bridge-id'))
@@ -72,7 +77,7 @@ export class Engine {
     await containers.restore();
     // Layers left unreferenced by an interrupted delete or import.
     await images.lock.run(() => images.collectGarbage());
-    return new Engine(opts, images, containers, exec, events, new Date());
+    return new Engine(opts, images, containers, exec, events, tasks, new Date());
   }
 
   /** Stops watching; running containers are left to their conmon. */

@@ -778,18 +778,11 @@ export class ContainerService {
       await checkContainerSettings(next, undefined);
       if (u.RestartPolicy?.Name) next.RestartPolicy = u.RestartPolicy;
       if (c.State.Running) {
-        const args: string[] = [];
-        if (u.Memory) args.push('--memory', String(u.Memory));
-        if (u.MemorySwap) args.push('--memory-swap', String(u.MemorySwap));
-        if (u.MemoryReservation) args.push('--memory-reservation', String(u.MemoryReservation));
-        if (u.CpuShares) args.push('--cpu-shares', String(u.CpuShares));
-        if (u.NanoCpus) args.push('--cpu-period', '100000', '--cpu-quota', String(Math.round(u.NanoCpus / 1e4)));
-        if (u.CpuQuota) args.push('--cpu-quota', String(u.CpuQuota));
-        if (u.CpuPeriod) args.push('--cpu-period', String(u.CpuPeriod));
-        if (u.CpusetCpus) args.push('--cpuset-cpus', u.CpusetCpus);
-        if (u.CpusetMems) args.push('--cpuset-mems', u.CpusetMems);
-        if (u.PidsLimit) args.push('--pids-limit', String(u.PidsLimit));
-        if (args.length) await this.runtime.update(c.Id, args);
+        await this.runtime.update(c.Id, {
+          memory: u.Memory, memorySwap: u.MemorySwap, memoryReservation: u.MemoryReservation, cpuShares: u.CpuShares,
+          nanoCpus: u.NanoCpus, cpuQuota: u.CpuQuota, cpuPeriod: u.CpuPeriod, cpusetCpus: u.CpusetCpus,
+          cpusetMems: u.CpusetMems, pidsLimit: u.PidsLimit ?? undefined,
+        });
       }
       c.HostConfig = next;
       await this.store.save(c);

@@ -33,21 +33,19 @@ import { applyChanges } from '../image/changes.js';
 import { Mutex } from '../../util/mutex.js';
 import { ContainerStore } from './store.js';
 import { randomName, validateName } from './names.js';
-import { statusString } from './state.js';
+import { initialState, statusString, transition } from './state.js';
 import type { IdentityMapping, IdRange } from '../idmap.js';
 import { inspectMounts, ociMounts, resolveMounts } from './mounts.js';
 import type { NetworkService } from '../network/service.js';
 import type { VolumeService } from '../volume/service.js';
 import { rootPair } from '../idmap.js';
-import { resolveInRootfs } from './archive.js';
+import { resolveInRootfs } from './scoped-root.js';
 import { inspectNetworkSettings, listNetworking } from '../network/inspect.js';
 import { detailsPrefix, extraAttributes, validateLogOpts } from '../logs/attributes.js';
 import { nextDelay, shouldRestart, startOnDaemonStart, validatePolicy } from './restart.js';
 import {
-  ZERO_TIME,
   type ContainerConfig,
   type ContainerRecord,
-  type ContainerState,
   type CreateBody,
   type HostConfig,
 } from './types.js';
@@ -104,13 +102,6 @@ export function parseSignal(s: string): number {
   const n = SIGNALS[name];
   if (!n) throw invalid(`Invalid signal: ${s}`);
   return n;
-}
-
-function newState(): ContainerState {
-  return {
-    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
-  };
 }
 
 function mergeEnv(base: string[], over: string[]): string[] {
@@ -288,7 +279,7 @@ export class ContainerService {
           Created: new Date().toISOString(),
           Path: args[0]!,
           Args: args.slice(1),
-          State: newState(),
+          State: initialState(),
           Image: img.id,
           Name: fullName,
           RestartCount: 0,
@@ -409,11 +400,7 @@ export class ContainerService {
         if (await this.networks.ready(c, pid)) await this.writeHosts(c);
         await this.connectPendingAttach(c.Id);
         await this.runtime.start(c.Id);
-        c.State = {
-          ...c.State,
-          Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-          Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(),
-        };
+        c.State = transition(c.State, 'start', { pid });
         if (!o.byPolicy) {
           c.HasBeenManuallyStopped = false;
           c.RestartsSinceStart = 0;
@@ -435,12 +422,12 @@ export class ContainerService {
         const msg = errorMessage(e);
         if (e instanceof RuntimeError) {
           const code = startFailureCode(msg);
-          c.State = { ...c.State, ExitCode: code, Error: msg };
+          c.State = transition(c.State, 'start-failed', { exitCode: code, error: msg });
           // Docker reports a command that cannot be run as the caller's mistake.
           if (code !== 128) e = new EngineError('invalid', `failed to create task for container: failed to create shim task: ${msg}`);
           else e = new EngineError('system', `failed to create task for container: failed to create shim task: ${msg}`);
         } else {
-          c.State = { ...c.State, ExitCode: 128, Error: msg };
+          c.State = transition(c.State, 'start-failed', { exitCode: 128, error: msg });
         }
         await this.store.save(c);
         if (c.HostConfig.AutoRemove) await this.removeNow(c);
@@ -572,11 +559,7 @@ export class ContainerService {
       this.networks.release(c),
     ]);
     await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });
-    c.State = {
-      ...c.State,
-      Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
-      ExitCode: code, Error: error, FinishedAt: new Date().toISOString(), OOMKilled: oomKilled,
-    };
+    c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
     await this.store.save(c);
     this.execHooks?.containerStopped(c.Id);
     this.events.emit(`exited:${c.Id}`, code);
@@ -598,14 +581,14 @@ export class ContainerService {
     c.RestartDelayMs = delay;
     c.RestartCount += 1;
     c.RestartsSinceStart = (c.RestartsSinceStart ?? 0) + 1;
-    c.State = { ...c.State, Status: 'restarting', Restarting: true };
+    c.State = transition(c.State, 'restart-pending');
     await this.store.save(c);
     const timer = setTimeout(() => {
       this.restartTimers.delete(c.Id);
       if (!this.store.get(c.Id) || c.State.Status !== 'restarting') return;
       this.start(c.Id, { byPolicy: 'restart' }).catch(async (err: unknown) => {
         // A restart that cannot start ends the policy's attempts, as in dockerd.
-        c.State = { ...c.State, Status: 'exited', Restarting: false, Error: errorMessage(err) };
+        if (c.State.Status === 'restarting') c.State = transition(c.State, 'restart-abandoned', { error: errorMessage(err) });
         await this.store.save(c).catch(() => undefined);
       });
     }, delay);
@@ -686,7 +669,7 @@ export class ContainerService {
       await this.lock(c.Id).run(async () => undefined);
     }
     if (!c.State.Running && c.State.Status === 'restarting') {
-      c.State = { ...c.State, Status: 'exited', Restarting: false };
+      c.State = transition(c.State, 'restart-abandoned');
       await this.store.save(c);
       this.publish(c, 'stop');
       return;
@@ -722,7 +705,7 @@ export class ContainerService {
       if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
       if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
       await this.runtime.pause(c.Id);
-      c.State = { ...c.State, Paused: true, Status: 'paused' };
+      c.State = transition(c.State, 'pause');
       await this.store.save(c);
       this.publish(c, 'pause');
     });
@@ -733,7 +716,7 @@ export class ContainerService {
     await this.lock(c.Id).run(async () => {
       if (!c.State.Paused) throw conflict(`Container ${c.Id} is not paused`);
       await this.runtime.resume(c.Id);
-      c.State = { ...c.State, Paused: false, Status: 'running' };
+      c.State = transition(c.State, 'unpause');
       await this.store.save(c);
       this.publish(c, 'unpause');
     });
@@ -872,7 +855,7 @@ export class ContainerService {
   /** `anonymousVolumes`: also the container's anonymous volumes no other container uses (rm -v, and --rm). */
   private async removeNow(c: ContainerRecord, anonymousVolumes = !!c.HostConfig.AutoRemove): Promise<void> {
     if (!this.store.get(c.Id)) return;
-    c.State.Status = 'removing';
+    c.State = transition(c.State, 'remove');
     if (await this.runtime.known(c.Id)) await this.runtime.delete(c.Id, true);
     await this.rootfs.remove(c.Id);
     await fsp.rm(this.bundleDir(c.Id), { recursive: true, force: true });

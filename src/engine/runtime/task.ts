@@ -27,8 +27,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
-import { run } from '../../util/exec.js';
 import { conflict, invalid } from '../errors.js';
+import { mountAll, unmount } from '../snapshot/mount.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 import { ATTACH_MAX_PACKET, type OCIRuntime } from './runtime.js';
 import { specToJSON } from './spec/build.js';
@@ -78,7 +78,7 @@ export class TaskRunner {
     await fsp.mkdir(this.taskRoot, { recursive: true, mode: 0o700 });
     for (const id of await fsp.readdir(this.taskRoot)) {
       await this.runtime.delete(id, true);
-      await unmountIfMounted(path.join(this.taskRoot, id, 'rootfs'));
+      await unmount(path.join(this.taskRoot, id, 'rootfs'));
       await this.runtime.clearExit(id, { exitDir: path.join(this.taskRoot, id, 'exits'), socketName: socketNameOf(id) });
       await fsp.rm(path.join(this.taskRoot, id), { recursive: true, force: true });
     }
@@ -108,7 +108,7 @@ export class TaskRunner {
     const cleanup = async (): Promise<void> => {
       sock?.destroy();
       if (created) await this.runtime.deleteStopped(o.id);
-      if (mounted) await unmountIfMounted(mounted);
+      if (mounted) await unmount(mounted);
       await this.runtime.clearExit(o.id, { exitDir, socketName });
       await fsp.rm(bundle, { recursive: true, force: true });
     };
@@ -122,6 +122,7 @@ export class TaskRunner {
       } else {
         rootfs = path.join(bundle, 'rootfs');
         await fsp.mkdir(rootfs);
+        if (o.rootfs.length === 0) throw invalid('a task needs a root filesystem: no mounts given');
         mounted = rootfs;
         await mountAll(o.rootfs, rootfs);
       }
@@ -209,25 +210,4 @@ function pipeInput(stdin: Readable, sock: SeqpacketSocket): void {
   });
   stdin.once('end', () => sock.end());
   stdin.once('error', () => sock.end());
-}
-
-/**
- * Mounts a root filesystem given as data, in order, at `target` (mount(8),
- * from each mount's `cwd` so relative lower directories resolve).
- */
-async function mountAll(mounts: Mount[], target: string): Promise<void> {
-  if (mounts.length === 0) throw invalid('a task needs a root filesystem: no mounts given');
-  for (const m of mounts) {
-    const args = ['-t', m.type, m.source, target];
-    if (m.options.length) args.splice(2, 0, '-o', m.options.join(','));
-    await run('mount', args, m.cwd ? { cwd: m.cwd } : {});
-  }
-}
-
-async function unmountIfMounted(target: string): Promise<void> {
-  // Nothing mounted, or unmounted already: umount fails, which is fine.
-  for (;;) {
-    const r = await run('umount', [target], { allowFailure: true });
-    if (r.code !== 0) return;
-  }
 }

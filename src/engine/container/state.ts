@@ -4,18 +4,20 @@
  * function that performs them, and the Status text of the list API (moby
  * container/state.go State.String).
  *
- *                 start                    exit
- *   created ─────────────> running ──────────────────> exited ─┐
- *      │   start-failed     │   ^                        │  ^    │ start
- *      └──(stays)           │   │ unpause     restart-   │  │    │
- *                     pause v   │             pending    v  │ restart-abandoned
- *                          paused ──exit──> exited   restarting ──start──> running
+ *   created ──start──> running ──exit──> exited ──start──> running …
+ *                       │   ^               │
+ *                 pause │   │ unpause       │ restart-pending (the policy says so)
+ *                       v   │               v
+ *                      paused ──exit──> exited      restarting ──start──> running
+ *                                                      └─restart-abandoned─> exited
  *
- *   created | exited | restarting | dead ──remove──> removing ──removal-failed──> dead
+ *   start-failed:  created | exited | restarting, the status unchanged
+ *   remove:        created | exited | restarting | dead (| removing, again) ──> removing
+ *   removal-failed: removing ──> dead
  *   (removal that succeeds deletes the record: there is no "removed" state)
  *
  * Which Docker operation performs each transition, and under which lock, is
- * written on the ContainerService method that calls transition(); the table
+ * written on the method that calls transition() (./lifecycle.ts); the table
  * below is where the allowed sources are enforced. Docker's own checks with
  * their messages ("container already started", "cannot start a paused
  * container, try unpause instead", …) come first, in the service: a

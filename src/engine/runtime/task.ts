@@ -166,6 +166,8 @@ export class TaskRunner {
       await cleanup();
       return { exitCode };
     })();
+    // A caller that never waits must not crash the daemon with an unhandled rejection; wait() still sees it.
+    result.catch(() => undefined);
     return {
       id: o.id,
       pid,

@@ -285,9 +285,39 @@ export class ScopedRoot {
    * ENOTDIR, ELOOP) or the EngineError of assertWritable.
    */
   async walk(parts: readonly string[], create = false): Promise<Dir> {
+    const r = await this.resolve(parts, create ? 'create' : 'open');
+    return r.dir!;
+  }
+
+  /**
+   * The canonical path of `parts` with every symlink followed, the last one
+   * included, like FollowSymlinkInScope: from the first missing component on,
+   * the rest is taken lexically. A non-directory in the middle is ENOTDIR.
+   */
+  async canonical(parts: readonly string[]): Promise<string[]> {
+    return (await this.resolve(parts, 'name')).parts;
+  }
+
+  /**
+   * The one walk behind walk() and canonical(): component by component from
+   * the root, each directory entered through its parent's descriptor
+   * (O_NOFOLLOW|O_DIRECTORY, so a swap after our lstat fails the open and we
+   * look again), each symlink read and resolved by us within the root. The
+   * modes differ only in where the walk may end:
+   * - 'open', 'create': every component is a directory, opened (and cached);
+   *   a missing one is ENOENT, or made with 'create';
+   * - 'name': a missing component ends the walk (the rest is named
+   *   lexically), and so does a last component that is not a directory.
+   * Every hop (symlink, lost race, directory made) counts against
+   * MAX_SYMLINK_HOPS, so a container racing us cannot keep us here.
+   */
+  private async resolve(parts: readonly string[], mode: 'open' | 'create' | 'name'): Promise<{ parts: string[]; dir?: Dir }> {
+    const naming = mode === 'name';
     const stack: Dir[] = [this.root];
     const todo = [...parts].reverse();
     let hops = 0;
+    /** Whether components other than '' and '.' remain (a non-directory may only be last). */
+    const more = () => todo.some((c) => c !== '' && c !== '.');
     while (todo.length > 0) {
       const name = todo.pop()!;
       if (name === '' || name === '.') continue;
@@ -298,28 +328,43 @@ export class ScopedRoot {
       const top = stack[stack.length - 1]!;
       const childParts = [...top.parts, name];
       const key = childParts.join('/');
-      const cached = this.cache.get(key);
-      if (cached !== undefined) {
-        // Most recently used goes last.
-        this.cache.delete(key);
-        this.cache.set(key, cached);
-        stack.push({ fd: cached.fd, parts: childParts });
-        continue;
+      if (!naming) {
+        const cached = this.cached(key);
+        if (cached !== undefined) {
+          stack.push({ fd: cached.fd, parts: childParts });
+          continue;
+        }
       }
       const mount = this.mounts.get(key);
-      if (mount?.kind === 'file') throw new PathError('lstat', cpath(childParts), 'ENOTDIR');
+      if (mount?.kind === 'file') {
+        if (!naming || more()) throw new PathError('lstat', cpath(childParts), 'ENOTDIR');
+        return { parts: childParts };
+      }
       if (mount?.kind === 'dir') {
         // The user's host path, resolved on the host as runc does.
-        const fh = await sys('open', childParts, () => fsp.open(mount.source, C.O_RDONLY | C.O_DIRECTORY));
-        this.cache.set(key, fh);
+        let fh = this.cached(key);
+        if (fh === undefined) {
+          fh = await sys('open', childParts, () => fsp.open(mount.source, C.O_RDONLY | C.O_DIRECTORY));
+          this.cache.set(key, fh);
+        }
         stack.push({ fd: fh.fd, parts: childParts });
         continue;
       }
       const st = await sys('lstat', childParts, () => lstatOrNull(at(top.fd, name)));
       if (st === null) {
-        if (create) this.assertWritable(top.parts);
+        if (naming) {
+          // Missing: the rest is lexical.
+          const out = [...childParts];
+          while (todo.length > 0) {
+            const c = todo.pop()!;
+            if (c === '..') out.pop();
+            else if (c !== '' && c !== '.') out.push(c);
+          }
+          return { parts: out };
+        }
+        if (mode === 'create') this.assertWritable(top.parts);
         // Counted as a hop too: a container deleting it as fast as we make it cannot keep us here.
-        if (!create || ++hops > MAX_SYMLINK_HOPS) throw new PathError('lstat', cpath(childParts), 'ENOENT');
+        if (mode !== 'create' || ++hops > MAX_SYMLINK_HOPS) throw new PathError('lstat', cpath(childParts), 'ENOENT');
         await mkdirImplied(top.fd, name, childParts, this.rootOwner);
         todo.push(name);
         continue;
@@ -330,78 +375,40 @@ export class ScopedRoot {
         pushTarget(todo, target.toString('latin1'), stack);
         continue;
       }
-      if (!st.isDirectory()) throw new PathError('lstat', cpath(childParts), 'ENOTDIR');
-      let fh: FileHandle;
-      try {
-        fh = await fsp.open(at(top.fd, name), DIR_FLAGS);
-      } catch (err) {
-        // Replaced (by a symlink, a file, or nothing) since the lstat: look again. Counted as a hop so it cannot spin.
-        if (['ELOOP', 'ENOTDIR', 'ENOENT'].includes(errCode(err) ?? '') && ++hops <= MAX_SYMLINK_HOPS) {
-          todo.push(name);
-          continue;
-        }
-        throw pathError('open', childParts, err);
+      if (!st.isDirectory()) {
+        if (!naming || more()) throw new PathError('lstat', cpath(childParts), 'ENOTDIR');
+        return { parts: childParts };
       }
-      this.cache.set(key, fh);
+      let fh = naming ? this.cached(key) : undefined;
+      if (fh === undefined) {
+        try {
+          fh = await fsp.open(at(top.fd, name), DIR_FLAGS);
+        } catch (err) {
+          // Replaced (by a symlink, a file, or nothing) since the lstat: look again. Counted as a hop so it cannot spin.
+          if (['ELOOP', 'ENOTDIR', 'ENOENT'].includes(errCode(err) ?? '') && ++hops <= MAX_SYMLINK_HOPS) {
+            todo.push(name);
+            continue;
+          }
+          // Naming gives up on a directory it cannot enter: this is as far as the file system goes.
+          if (naming) return { parts: childParts };
+          throw pathError('open', childParts, err);
+        }
+        this.cache.set(key, fh);
+      }
       stack.push({ fd: fh.fd, parts: childParts });
     }
-    return stack[stack.length - 1]!;
+    const last = stack[stack.length - 1]!;
+    return { parts: last.parts, dir: last };
   }
 
-  /**
-   * The canonical path of `parts` with every symlink followed, the last one
-   * included, like FollowSymlinkInScope: from the first missing component on,
-   * the rest is taken lexically. A non-directory in the middle is ENOTDIR.
-   */
-  async canonical(parts: readonly string[]): Promise<string[]> {
-    const stack: Dir[] = [this.root];
-    const todo = [...parts].reverse();
-    let hops = 0;
-    while (todo.length > 0) {
-      const name = todo.pop()!;
-      if (name === '' || name === '.') continue;
-      if (name === '..') {
-        if (stack.length > 1) stack.pop();
-        continue;
-      }
-      const top = stack[stack.length - 1]!;
-      const childParts = [...top.parts, name];
-      const mount = this.mounts.get(childParts.join('/'));
-      if (mount?.kind === 'file') {
-        if (todo.some((c) => c !== '' && c !== '.')) throw new PathError('lstat', cpath(childParts), 'ENOTDIR');
-        return childParts;
-      }
-      if (mount?.kind === 'dir') {
-        stack.push(await this.walk(childParts));
-        continue;
-      }
-      const st = await sys('lstat', childParts, () => lstatOrNull(at(top.fd, name)));
-      if (st === null) {
-        // Missing: the rest is lexical.
-        const out = [...childParts];
-        while (todo.length > 0) {
-          const c = todo.pop()!;
-          if (c === '..') out.pop();
-          else if (c !== '' && c !== '.') out.push(c);
-        }
-        return out;
-      }
-      if (st.isSymbolicLink()) {
-        if (++hops > MAX_SYMLINK_HOPS) throw new PathError('lstat', cpath(childParts), 'ELOOP');
-        const target = await sys('readlink', childParts, () => fsp.readlink(at(top.fd, name), { encoding: 'buffer' }));
-        pushTarget(todo, target.toString('latin1'), stack);
-        continue;
-      }
-      if (!st.isDirectory()) {
-        if (todo.some((c) => c !== '' && c !== '.')) throw new PathError('lstat', cpath(childParts), 'ENOTDIR');
-        return childParts;
-      }
-      // Enter it through walk, which opens it safely and caches it.
-      const dir = await this.walk(childParts).catch(() => null);
-      if (dir === null) return childParts;
-      stack.push(dir);
+  /** A cached directory descriptor, marked most recently used (trim() closes the least recently used). */
+  private cached(key: string): FileHandle | undefined {
+    const fh = this.cache.get(key);
+    if (fh !== undefined) {
+      this.cache.delete(key);
+      this.cache.set(key, fh);
     }
-    return stack[stack.length - 1]!.parts;
+    return fh;
   }
 }
 

@@ -11,8 +11,11 @@ import { ContainerStore } from './container/store.js';
 import { ContainerService } from './container/service.js';
 import { ContainerRootfs } from './container/rootfs.js';
 import { ConmonRuntime } from './runtime/conmon.js';
+import { TaskRunner } from './runtime/task.js';
 import { EventLog } from './events.js';
 import { ExecService } from './exec/service.js';
+import { ExecSessions } from './exec/sessions.js';
+import { imageUsers, volumeUsers } from './container/users.js';
 import type { IdentityMapping } from './idmap.js';
 import { BridgeNetwork, type BridgeOptions } from './network/bridge.js';
 import { NetnsStore } from './network/netns.js';
@@ -39,49 +42,58 @@ export class Engine {
     readonly containers: ContainerService,
     readonly exec: ExecService,
     readonly events: EventLog,
-    readonly startedAt: Date,
+    /** Processes on a root filesystem without a container record (build steps). */
+    readonly tasks: TaskRunner,
     readonly networks: NetworkService,
     readonly volumes: VolumeService,
+    /** The OCI runtime (runc under conmon): the API's `top` and version info ask it for its binaries. */
     readonly runtime: ConmonRuntime,
+    readonly startedAt: Date,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
     const content = await ContentStore.open(path.join(opts.dataRoot, 'content'));
     const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'), opts.idMap);
     const imageStore = await ImageStore.open(path.join(opts.dataRoot, 'image'), content);
-    const images = new ImageService(imageStore, content, snapshots, opts.idMap);
+    const events = new EventLog();
+    // Container records first: the image and volume services learn from them who uses what.
+    const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'), opts.idMap?.rootPair().gid ?? 0);
+    const images = new ImageService(imageStore, content, snapshots, opts.idMap, { events, users: imageUsers(containerStore) });
     const runtime = new ConmonRuntime({ execRoot: opts.execRoot, runc: opts.runc, conmon: opts.conmon });
     await runtime.init();
-    const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'), opts.idMap?.rootPair().gid ?? 0);
+    const tasks = new TaskRunner(runtime, path.join(opts.execRoot, 'tasks'));
+    await tasks.init();
     const bridge = opts.bridge
       ? await BridgeNetwork.open({ ...opts.bridge, ipamDir: path.join(opts.execRoot, 'ipam') }, path.join(opts.dataRoot, 'network', 'bridge-id'))
       : undefined;
-    const volumes = new VolumeService(await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 }));
+    const volumes = new VolumeService(await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 }), {
+      events,
+      users: volumeUsers(containerStore),
+    });
     const networks = new NetworkService(bridge, new NetnsStore(path.join(opts.execRoot, 'netns')), () => containerStore.list());
-    const containers = new ContainerService(
-      containerStore,
+    const execSessions = new ExecSessions();
+    const containers = new ContainerService({
+      store: containerStore,
       images,
-      new ContainerRootfs(snapshots, opts.idMap),
+      rootfs: new ContainerRootfs(snapshots, opts.idMap),
       runtime,
-      { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile },
       networks,
       volumes,
-    );
-    const exec = new ExecService(containers, runtime);
-    const events = new EventLog();
-    images.eventLog = events;
-    containers.eventLog = events;
-    volumes.eventLog = events;
+      events,
+      exec: execSessions,
+      opts: { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile },
+    });
+    const exec = new ExecService(containers, runtime, execSessions);
     await containers.restore();
     // Layers left unreferenced by an interrupted delete or import.
     await images.lock.run(() => images.collectGarbage());
-    return new Engine(opts, images, containers, exec, events, new Date(), networks, volumes, runtime);
+    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date());
   }
 
   /** Stops watching; running containers are left to their conmon. */
   close(): void {
     this.exec.close();
     this.containers.close();
-    this.containers.runtime.close();
+    this.runtime.close();
   }
 }

@@ -1,8 +1,128 @@
 /**
- * The Status text the engine reports for a container in the list API
- * (moby container/state.go State.String).
+ * @module engine/container/state
+ * A container's state: the transitions it may make, in one table, the one
+ * function that performs them, and the Status text of the list API (moby
+ * container/state.go State.String).
+ *
+ *   created ──start──> running ──exit──> exited ──start──> running …
+ *                       │   ^               │
+ *                 pause │   │ unpause       │ restart-pending (the policy says so)
+ *                       v   │               v
+ *                      paused ──exit──> exited      restarting ──start──> running
+ *                                                      └─restart-abandoned─> exited
+ *
+ *   start-failed:  created | exited | restarting, the status unchanged
+ *   remove:        created | exited | restarting | dead (| removing, again) ──> removing
+ *   removal-failed: removing ──> dead
+ *   (removal that succeeds deletes the record: there is no "removed" state)
+ *
+ * Which Docker operation performs each transition, and under which lock, is
+ * written on the method that calls transition() (./lifecycle.ts); the table
+ * below is where the allowed sources are enforced. Docker's own checks with
+ * their messages ("container already started", "cannot start a paused
+ * container, try unpause instead", …) come first, in the service: a
+ * transition() that throws is a bug in berth, not a user's error.
  */
 import { humanDuration } from '../../common/units.js';
+import { EngineError } from '../errors.js';
+import { ZERO_TIME, type ContainerState, type ContainerStatus } from './types.js';
+
+export type { ContainerStatus } from './types.js';
+
+/**
+ * Every state change: where it may start, where it ends (null: the status
+ * stays, only the record of the attempt changes).
+ */
+export const TRANSITIONS = {
+  /** The process runs (runc start returned). */
+  start: { from: ['created', 'exited', 'restarting'], to: 'running' },
+  /** The process could not be started: the exit code and error say why; the status stays. */
+  'start-failed': { from: ['created', 'exited', 'restarting'], to: null },
+  /** Every process frozen (cgroup freezer). */
+  pause: { from: ['running'], to: 'paused' },
+  /** Thawed. */
+  unpause: { from: ['paused'], to: 'running' },
+  /** The process ended (its exit code recorded by conmon, or its monitor found gone). */
+  exit: { from: ['running', 'paused'], to: 'exited' },
+  /** The restart policy will start it again after a back-off. */
+  'restart-pending': { from: ['exited'], to: 'restarting' },
+  /** A pending policy restart given up: stopped meanwhile, or the restart failed. */
+  'restart-abandoned': { from: ['restarting'], to: 'exited' },
+  /** Removal begins: the runtime state, rootfs and record go next (again, after a removal that was interrupted). */
+  remove: { from: ['created', 'exited', 'restarting', 'dead', 'removing'], to: 'removing' },
+  /** Removal failed half way: the container is of no further use. */
+  'removal-failed': { from: ['removing'], to: 'dead' },
+} as const satisfies Record<string, { from: readonly ContainerStatus[]; to: ContainerStatus | null }>;
+
+export type Transition = keyof typeof TRANSITIONS;
+
+/** What a transition records besides the status. */
+export interface TransitionDetail {
+  /** start: the process's PID. */
+  pid?: number;
+  /** exit, start-failed: the exit code. */
+  exitCode?: number;
+  /** exit, start-failed, restart-abandoned: the error text ('' clears it). */
+  error?: string;
+  /** exit: the kernel's OOM killer ended it. */
+  oomKilled?: boolean;
+  /** The time recorded as StartedAt (start) or FinishedAt (exit); default now. */
+  at?: Date;
+}
+
+/** The state of a container just created. */
+export function initialState(): ContainerState {
+  return {
+    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+  };
+}
+
+/** Whether `t` may start from `status`. */
+export function canTransition(status: ContainerStatus, t: Transition): boolean {
+  return (TRANSITIONS[t].from as readonly ContainerStatus[]).includes(status);
+}
+
+/**
+ * Performs transition `t` on `s` and returns the new state, every field set
+ * consistently with the status (moby keeps Running set while paused; Pid
+ * only while running). Throws when the table does not allow `t` from the
+ * current status.
+ */
+export function transition(s: ContainerState, t: Transition, d: TransitionDetail = {}): ContainerState {
+  if (!canTransition(s.Status, t)) {
+    throw new EngineError('conflict', `container state: cannot ${t} a container that is ${s.Status}`);
+  }
+  const at = (d.at ?? new Date()).toISOString();
+  switch (t) {
+    case 'start':
+      return {
+        ...s,
+        Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+        Pid: d.pid ?? 0, ExitCode: 0, Error: '', StartedAt: at,
+      };
+    case 'start-failed':
+      return { ...s, ExitCode: d.exitCode ?? 128, Error: d.error ?? '' };
+    case 'pause':
+      return { ...s, Status: 'paused', Paused: true };
+    case 'unpause':
+      return { ...s, Status: 'running', Paused: false };
+    case 'exit':
+      return {
+        ...s,
+        Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+        ExitCode: d.exitCode ?? 0, Error: d.error ?? '', FinishedAt: at, OOMKilled: d.oomKilled ?? false,
+      };
+    case 'restart-pending':
+      return { ...s, Status: 'restarting', Restarting: true };
+    case 'restart-abandoned':
+      return { ...s, Status: 'exited', Restarting: false, ...(d.error !== undefined ? { Error: d.error } : {}) };
+    case 'remove':
+      return { ...s, Status: 'removing' };
+    case 'removal-failed':
+      return { ...s, Status: 'dead', Dead: true, Running: false, Paused: false, Restarting: false, Pid: 0 };
+  }
+}
 
 export interface ContainerStateLike {
   /** Inspect-style state: created, running, paused, restarting, removing, exited, dead. */

@@ -22,8 +22,9 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import type { ContainerService } from '../container/service.js';
+import type { ExecSession, ExecSessions } from './sessions.js';
 import type { ContainerRecord } from '../container/types.js';
-import type { ConmonRuntime, ExecProcess } from '../runtime/conmon.js';
+import type { ExecProcess, OCIRuntime } from '../runtime/runtime.js';
 import { bridgeAttach } from '../runtime/attach.js';
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv, specToJSON, SpecError } from '../runtime/spec/build.js';
 import { hostCapabilities } from '../runtime/spec/caps.js';
@@ -55,33 +56,6 @@ export interface ExecStartOptions {
   /** Raw output instead of stdcopy frames (Docker frames by this flag, not by the session's Tty). */
   tty: boolean;
   consoleSize?: [number, number] | null;
-}
-
-interface ExecSession {
-  id: string;
-  containerId: string;
-  entrypoint: string;
-  args: string[];
-  tty: boolean;
-  openStdin: boolean;
-  openStdout: boolean;
-  openStderr: boolean;
-  privileged: boolean;
-  user: string;
-  workingDir: string;
-  env: string[];
-  detachKeys: Buffer;
-  consoleSize?: [number, number];
-  running: boolean;
-  /** Set once start() was called: a session starts at most once. */
-  startCalled: boolean;
-  exitCode: number | null;
-  pid: number;
-  canRemove: boolean;
-  /** Settles once the process runs or failed to start (resize waits for it). */
-  started: Promise<void>;
-  markStarted: () => void;
-  dir: string;
 }
 
 /** Sweep period for finished sessions (moby's execCommandGC). */
@@ -181,26 +155,14 @@ export async function buildExecProcess(o: ExecProcessInput): Promise<Process> {
 }
 
 export class ExecService {
-  private readonly sessions = new Map<string, ExecSession>();
   private readonly gcTimer: NodeJS.Timeout;
 
   constructor(
     private readonly containers: ContainerService,
-    private readonly runtime: ConmonRuntime,
+    private readonly runtime: OCIRuntime,
+    /** The session table, shared with the container service (which shows ExecIDs and reports stops and removals). */
+    private readonly sessions: ExecSessions,
   ) {
-    containers.execHooks = {
-      idsFor: (cid) => [...this.sessions.values()].filter((s) => s.containerId === cid && s.exitCode === null).map((s) => s.id),
-      containerStopped: (cid) => {
-        for (const s of this.sessions.values()) {
-          if (s.containerId === cid && !s.startCalled) this.sessions.delete(s.id);
-        }
-      },
-      containerRemoved: (cid) => {
-        for (const s of this.sessions.values()) {
-          if (s.containerId === cid && !s.running) this.sessions.delete(s.id);
-        }
-      },
-    };
     this.gcTimer = setInterval(() => this.collectGarbage(), GC_INTERVAL_MS);
     this.gcTimer.unref();
   }

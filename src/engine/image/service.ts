@@ -48,9 +48,10 @@ export interface DeleteResponseItem {
 export class ImageService {
   /** Serialises operations that add or drop references to layers. */
   readonly lock = new Mutex();
-  /** Where `docker events` hears of image changes (set by the engine). */
-  eventLog?: EventLog;
-  users: ImageUsers = { containersUsing: () => [], snapshotsInUse: () => new Set() };
+  /** Where `docker events` hears of image changes. */
+  readonly eventLog?: EventLog;
+  /** Who uses images and snapshots (the containers); none when not given. */
+  readonly users: ImageUsers;
 
   constructor(
     readonly store: ImageStore,
@@ -58,7 +59,11 @@ export class ImageService {
     readonly snapshots: Snapshotter,
     /** `--userns-remap`: layers are unpacked with host IDs. */
     readonly idMap?: IdentityMapping,
-  ) {}
+    deps: { events?: EventLog; users?: ImageUsers } = {},
+  ) {
+    this.eventLog = deps.events;
+    this.users = deps.users ?? { containersUsing: () => [], snapshotsInUse: () => new Set() };
+  }
 
   resolve(nameOrId: string): ImageRecord {
     return this.store.resolve(nameOrId);

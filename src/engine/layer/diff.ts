@@ -15,10 +15,10 @@
  */
 import fs, { createReadStream, type Stats } from 'node:fs';
 import path from 'node:path';
-import { pack, type Header as Headers } from 'tar-stream';
 import type { Readable } from 'node:stream';
 import { run } from '../../util/exec.js';
 import { toContainer, type IdentityMapping } from '../idmap.js';
+import { TarWriter, type PackHeader as Headers } from './tar-writer.js';
 
 export type ChangeKind = 0 | 1 | 2; // Modified, Added, Deleted (Docker's numbering)
 
@@ -117,7 +117,7 @@ function minor(rdev: number): number {
  */
 export function diffTar(upper: string, opts: { idMap?: IdentityMapping } = {}): Readable {
   const { idMap } = opts;
-  const tar = pack();
+  const tar = new TarWriter();
   void (async () => {
     const opaque = await opaqueDirs(upper);
     const inodes = new Map<string, string>();
@@ -138,60 +138,44 @@ export function diffTar(upper: string, opts: { idMap?: IdentityMapping } = {}): 
       if (isWhiteout(e.st)) {
         const wh = path.posix.join(path.posix.dirname(name), `.wh.${path.posix.basename(name)}`);
         // Docker's overlay converter: a regular empty file, mode 0600, owner and times kept.
-        await entry(tar, { ...base, name: wh, type: 'file', size: 0, mode: 0o600 });
+        await tar.entry({ ...base, name: wh, type: 'file', size: 0, mode: 0o600 });
       } else if (e.st.isDirectory()) {
         // moby's tar appender names directories with a trailing slash.
-        await entry(tar, { ...base, name: `${name}/`, type: 'directory' });
+        await tar.entry({ ...base, name: `${name}/`, type: 'directory' });
         // The opaque marker carries the directory's permission bits, as Docker writes it.
-        if (opaque.has(e.rel)) await entry(tar, { ...base, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: e.st.mode & 0o777 });
+        if (opaque.has(e.rel)) await tar.entry({ ...base, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: e.st.mode & 0o777 });
       } else if (e.st.isSymbolicLink()) {
-        await entry(tar, { ...base, type: 'symlink', linkname: fs.readlinkSync(e.abs) });
+        await tar.entry({ ...base, type: 'symlink', linkname: fs.readlinkSync(e.abs) });
       } else if (e.st.isFile()) {
         const key = `${e.st.dev}:${e.st.ino}`;
         const first = e.st.nlink > 1 ? inodes.get(key) : undefined;
         if (first) {
-          await entry(tar, { ...base, type: 'link', linkname: first, size: 0 });
+          await tar.entry({ ...base, type: 'link', linkname: first, size: 0 });
           continue;
         }
         if (e.st.nlink > 1) inodes.set(key, name);
         await fileEntry(tar, { ...base, type: 'file', size: e.st.size }, e.abs);
       } else if (e.st.isCharacterDevice() || e.st.isBlockDevice()) {
-        await entry(tar, { ...base, type: e.st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
+        await tar.entry({ ...base, type: e.st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
       } else if (e.st.isFIFO()) {
-        await entry(tar, { ...base, type: 'fifo' });
+        await tar.entry({ ...base, type: 'fifo' });
       }
       // Sockets are not archived (as Docker).
     }
     tar.finalize();
   })().catch((err: Error) => tar.destroy(err));
-  return tar as unknown as Readable;
-}
-
-function entry(tar: ReturnType<typeof pack>, h: Partial<Headers> & { name: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error | null) => (err ? reject(err) : resolve());
-    // A file entry without a body would wait for one to be streamed in: give it an empty one.
-    if (h.type === 'file') tar.entry(h, Buffer.alloc(0), done);
-    else tar.entry(h, done);
-  });
+  return tar.pack as unknown as Readable;
 }
 
 /** Files up to this size are read whole: a read stream per small file costs far more than the read. */
 const SMALL_FILE = 1 << 20;
 
-async function fileEntry(tar: ReturnType<typeof pack>, h: Partial<Headers> & { name: string }, file: string): Promise<void> {
+async function fileEntry(tar: TarWriter, h: Partial<Headers> & { name: string }, file: string): Promise<void> {
   if ((h.size ?? 0) <= SMALL_FILE) {
     const data = fs.readFileSync(file);
     await breathe();
     // The file may have changed since lstat (a running container): the header must match the bytes.
-    return new Promise((resolve, reject) => {
-      tar.entry({ ...h, size: data.length }, data, (err) => (err ? reject(err) : resolve()));
-    });
+    return tar.entry({ ...h, size: data.length }, data);
   }
-  return new Promise((resolve, reject) => {
-    const sink = tar.entry(h, (err) => (err ? reject(err) : resolve()));
-    const src = createReadStream(file);
-    src.on('error', reject);
-    src.pipe(sink);
-  });
+  return tar.entry(h, createReadStream(file));
 }

@@ -11,13 +11,16 @@
  *
  * Exec sessions get a conmon of their own in exec mode (exec(): conmon runs
  * `runc exec`), with its own directory, attach socket, ctl FIFO and exit dir.
+ * Tasks (./task.ts) are runs with an exit dir and socket name of their own.
+ *
+ * The interface it implements, and the vocabulary, are in ./runtime.ts.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync, rmdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { SeqpacketSocket } from 'node-unix-socket';
 import { run, CommandError } from '../../util/exec.js';
-import { EngineError } from '../errors.js';
+import { RuntimeError, type CreateOptions, type ExecProcess, type ExecSpawnOptions, type OCIRuntime, type ResourceUpdate } from './runtime.js';
 
 export interface RuntimePaths {
   /** berthd's exec root (tmpfs in production: /run/berth). */
@@ -26,55 +29,10 @@ export interface RuntimePaths {
   conmon?: string;
 }
 
-export interface CreateOptions {
-  id: string;
-  bundle: string;
-  logPath: string;
-  tty: boolean;
-  stdin: boolean;
-  /** Keep the container's stdin open after an attached client detaches. */
-  leaveStdinOpen?: boolean;
-}
+export type { CreateOptions, ExecProcess, ExecSpawnOptions, ResourceUpdate } from './runtime.js';
+export { ATTACH_MAX_PACKET, RuntimeError } from './runtime.js';
 
-export interface ExecSpawnOptions {
-  containerId: string;
-  sessionId: string;
-  /**
-   * The session's own directory, conmon's "bundle": process spec, pidfile,
-   * ctl FIFO, attach socket and exit dir live here. Exits must not land in
-   * the shared exit dir, where they would read as the container's exit.
-   */
-  dir: string;
-  /** The OCI process JSON for `runc exec --process`. */
-  processSpec: string;
-  tty: boolean;
-  stdin: boolean;
-}
-
-/** A conmon in exec mode, waiting for start() to run `runc exec`. */
-export interface ExecProcess {
-  /** The session's attach socket; it accepts connections once exec() resolved. */
-  readonly attachPath: string;
-  /** Lets conmon run `runc exec`; resolves with the PID, rejects with runc's error. */
-  start(): Promise<number>;
-  /** After start() resolved: the exit status, once conmon has drained the output. */
-  readonly exited: Promise<number>;
-  /** Gives up before start(): kills the waiting conmon. */
-  abort(): void;
-}
-
-/** conmon receives attach packets into a 32 KiB buffer less one byte: longer packets are truncated. */
-export const ATTACH_MAX_PACKET = 32 * 1024 - 1;
-
-/** A failure reported by runc, with its message cleaned of logrus decoration. */
-export class RuntimeError extends EngineError {
-  constructor(message: string) {
-    super('system', message);
-    this.name = 'RuntimeError';
-  }
-}
-
-export class ConmonRuntime {
+export class ConmonRuntime implements OCIRuntime {
   readonly runc: string;
   readonly conmon: string;
   readonly runcRoot: string;
@@ -116,24 +74,25 @@ export class ConmonRuntime {
     return id.slice(0, 16);
   }
 
-  attachSocketPath(id: string): string {
-    return path.join(this.socketDir, this.socketName(id), 'attach');
+  attachSocketPath(id: string, socketName?: string): string {
+    return path.join(this.socketDir, socketName ?? this.socketName(id), 'attach');
   }
 
   /** Runs conmon, which runs `runc create`; resolves with the container's PID. */
   async create(o: CreateOptions): Promise<number> {
-    await fsp.rm(path.join(this.exitDir, o.id), { force: true });
+    const exitDir = o.exitDir ?? this.exitDir;
+    await fsp.rm(path.join(exitDir, o.id), { force: true });
     const args = [
       '--api-version', '1',
       '-c', o.id,
-      '-u', this.socketName(o.id),
+      '-u', o.socketName ?? this.socketName(o.id),
       '-r', this.runc,
       '-b', o.bundle,
       '-p', path.join(o.bundle, 'pidfile'),
       '-n', o.id,
-      '--exit-dir', this.exitDir,
+      '--exit-dir', exitDir,
       '--socket-dir-path', this.socketDir,
-      '-l', `k8s-file:${o.logPath}`,
+      '-l', o.logPath !== undefined ? `k8s-file:${o.logPath}` : 'none',
       '--log-level', 'error',
       '--conmon-pidfile', path.join(o.bundle, 'conmon.pid'),
       // conmon records OOM kills here (a file named "oom"), read back by oomKilled().
@@ -143,6 +102,8 @@ export class ConmonRuntime {
     if (o.tty) args.push('-t');
     if (o.stdin) args.push('-i');
     if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
+    // conmon forks once instead of twice and stays our child: its end is the run's end, no file to watch.
+    if (o.onMonitorExit) args.push('--sync');
     const child = spawn(this.conmon, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: { _OCI_SYNCPIPE: '3', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
@@ -150,22 +111,29 @@ export class ConmonRuntime {
       // conmon drops an "oom" file into its working directory on an OOM kill: keep it in the bundle.
       cwd: o.bundle,
     });
-    const sync = child.stdio[3] as NodeJS.ReadableStream;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const msg = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      sync.on('data', (d: Buffer) => {
-        buf += d.toString();
-        if (buf.includes('\n')) resolve(buf);
-      });
-      sync.on('end', () => resolve(buf));
-      sync.on('error', reject);
-      child.on('error', reject);
-    });
-    (sync as unknown as { destroy(): void }).destroy();
+    child.stderr!.on('error', () => undefined);
+    const sync = new LineReader(child.stdio[3] as NodeJS.ReadableStream);
+    const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+    const msg = (await Promise.race([sync.next(), spawnError])) ?? '';
     child.stderr!.destroy();
-    child.unref();
+    if (o.onMonitorExit) {
+      // conmon --sync reports the exit status on the sync pipe (closing it early would kill conmon with SIGPIPE).
+      const onExit = o.onMonitorExit;
+      const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+      void Promise.all([sync.next(), exited]).then(([line]) => {
+        sync.destroy();
+        const code = line !== undefined ? parseSyncMessage(line).data : undefined;
+        onExit(code !== undefined && code >= 0 ? code : undefined);
+      });
+      // Not unref'd: the daemon waits for this child (and the event loop with it).
+      // conmon --sync writes no pidfile of its own: ours, for the same place as a detached conmon's.
+      if (child.pid) await fsp.writeFile(path.join(o.bundle, 'conmon.pid'), String(child.pid));
+    } else {
+      sync.destroy();
+      child.unref();
+    }
     let parsed: { data?: number; message?: string };
     try {
       parsed = JSON.parse(msg.trim().split('\n')[0]!) as { data?: number; message?: string };
@@ -186,9 +154,10 @@ export class ConmonRuntime {
     await this.runcCmd(['kill', ...(all ? ['--all'] : []), id, signal], 'OCI runtime kill failed');
   }
 
-  /** Changes a running container's cgroup limits (`runc update` flags). */
-  async update(id: string, args: string[]): Promise<void> {
-    await this.runcCmd(['update', ...args, id], 'Cannot update container');
+  /** Changes a running container's cgroup limits (as `runc update` flags). */
+  async update(id: string, r: ResourceUpdate): Promise<void> {
+    const args = runcUpdateFlags(r);
+    if (args.length) await this.runcCmd(['update', ...args, id], 'Cannot update container');
   }
 
   async pause(id: string): Promise<void> {
@@ -254,9 +223,9 @@ export class ConmonRuntime {
   }
 
   /** The exit code conmon recorded, or undefined while the container runs. */
-  async exitCode(id: string): Promise<number | undefined> {
+  async exitCode(id: string, exitDir = this.exitDir): Promise<number | undefined> {
     try {
-      const s = (await fsp.readFile(path.join(this.exitDir, id), 'utf8')).trim();
+      const s = (await fsp.readFile(path.join(exitDir, id), 'utf8')).trim();
       if (s === '') return undefined;
       return Number.parseInt(s, 10);
     } catch {
@@ -271,9 +240,9 @@ export class ConmonRuntime {
     );
   }
 
-  async clearExit(id: string): Promise<void> {
-    await fsp.rm(path.join(this.exitDir, id), { force: true });
-    await fsp.rm(path.join(this.socketDir, this.socketName(id)), { recursive: true, force: true });
+  async clearExit(id: string, o: { exitDir?: string; socketName?: string } = {}): Promise<void> {
+    await fsp.rm(path.join(o.exitDir ?? this.exitDir, id), { force: true });
+    await fsp.rm(path.join(this.socketDir, o.socketName ?? this.socketName(id)), { recursive: true, force: true });
   }
 
   /** Whether the kernel's OOM killer hit the container during this run (conmon writes `oom` into its persist dir). */
@@ -549,6 +518,22 @@ function initAlive(state: RuncState): boolean {
   // Fields after "(comm) ": state is field 3, starttime field 22.
   const startTime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
   return startTime === state.init_process_start;
+}
+
+/** `docker update`'s limits as `runc update` flags. */
+export function runcUpdateFlags(r: ResourceUpdate): string[] {
+  const args: string[] = [];
+  if (r.memory) args.push('--memory', String(r.memory));
+  if (r.memorySwap) args.push('--memory-swap', String(r.memorySwap));
+  if (r.memoryReservation) args.push('--memory-reservation', String(r.memoryReservation));
+  if (r.cpuShares) args.push('--cpu-shares', String(r.cpuShares));
+  if (r.nanoCpus) args.push('--cpu-period', '100000', '--cpu-quota', String(Math.round(r.nanoCpus / 1e4)));
+  if (r.cpuQuota) args.push('--cpu-quota', String(r.cpuQuota));
+  if (r.cpuPeriod) args.push('--cpu-period', String(r.cpuPeriod));
+  if (r.cpusetCpus) args.push('--cpuset-cpus', r.cpusetCpus);
+  if (r.cpusetMems) args.push('--cpuset-mems', r.cpusetMems);
+  if (r.pidsLimit) args.push('--pids-limit', String(r.pidsLimit));
+  return args;
 }
 
 function fsConstantsWriteNonBlock(): number {

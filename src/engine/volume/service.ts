@@ -19,10 +19,18 @@ export type VolumeUsers = () => Map<string, string[]>;
 const FILTERS = new Set(['dangling', 'driver', 'label', 'name']);
 
 export class VolumeService {
-  eventLog?: EventLog;
-  users: VolumeUsers = () => new Map();
+  /** Where `docker events` hears of volume changes. */
+  readonly eventLog?: EventLog;
+  /** Which containers mount each volume; none when not given. */
+  readonly users: VolumeUsers;
 
-  constructor(readonly store: VolumeStore) {}
+  constructor(
+    readonly store: VolumeStore,
+    deps: { events?: EventLog; users?: VolumeUsers } = {},
+  ) {
+    this.eventLog = deps.events;
+    this.users = deps.users ?? (() => new Map());
+  }
 
   /** Docker's Volume object. */
   shape(v: VolumeRecord): Volume {

@@ -23,7 +23,8 @@ import { BIG_READ } from '../../content/store.js';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import type { Header } from 'tar-stream';
+import { TarWriter } from '../../layer/tar-writer.js';
 import type { StagedBlob } from '../../content/store.js';
 import { EngineError, invalid, notFound } from '../../errors.js';
 import { decompressStream } from '../../layer/index.js';
@@ -298,58 +299,26 @@ function sortKeys(repos: Record<string, Record<string, string>>): Record<string,
 
 /** Streams the files as a tar (directories first, as Docker's tar of its temp dir); closes every handle at the end. */
 function writeArchive(files: ArchiveFile[], blobsDirTime: Date, handles: OpenLayer[]): Readable {
-  const pack = tarPack();
-  const closed = new Promise<never>((_resolve, reject) => pack.once('close', () => reject(new Error('archive stream closed'))));
-  closed.catch(() => undefined);
+  const tar = new TarWriter();
   void (async () => {
     try {
-      await writeEntry(pack, closed, { name: 'blobs/', type: 'directory', mode: 0o755, mtime: blobsDirTime });
-      await writeEntry(pack, closed, { name: 'blobs/sha256/', type: 'directory', mode: 0o755, mtime: EPOCH });
+      await tar.entry({ name: 'blobs/', type: 'directory', mode: 0o755, mtime: blobsDirTime });
+      await tar.entry({ name: 'blobs/sha256/', type: 'directory', mode: 0o755, mtime: EPOCH });
       for (const f of files) {
         const header: TarHeader = { name: f.name, type: 'file', mode: 0o644, mtime: f.mtime };
         if (Buffer.isBuffer(f.body)) {
-          await writeEntry(pack, closed, { ...header, size: f.body.length }, f.body);
+          await tar.entry({ ...header, size: f.body.length }, f.body);
         } else {
           const src = f.body.fh.createReadStream({ start: 0, autoClose: false, highWaterMark: BIG_READ });
-          await writeEntry(pack, closed, { ...header, size: f.body.size }, src);
+          await tar.entry({ ...header, size: f.body.size }, src);
         }
       }
-      pack.finalize();
+      tar.finalize();
     } catch (err) {
-      pack.destroy(err as Error);
+      tar.destroy(err as Error);
     } finally {
       await Promise.all(handles.map((h) => h.fh.close().catch(() => undefined)));
     }
   })();
-  // Readable.from pulls from tar-stream's (streamx) pack with backpressure; destroying it destroys the pack.
-  return Readable.from(pack, { objectMode: false });
-}
-
-/** Writes one entry, waiting for the pack to take it; gives up if the pack is destroyed (client gone). */
-async function writeEntry(pack: Pack, closed: Promise<never>, header: TarHeader, body?: Buffer | Readable): Promise<void> {
-  let entry!: ReturnType<Pack['entry']>;
-  const done = new Promise<void>((resolve, reject) => {
-    const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-    entry = body === undefined || Buffer.isBuffer(body) ? pack.entry(header, body ?? Buffer.alloc(0), cb) : pack.entry(header, cb);
-  });
-  // A destroyed pack (client gone) errors the entry too; that reaches us through the callback or `closed`,
-  // and the callback may fire after we gave up waiting for it.
-  entry.on('error', () => undefined);
-  done.catch(() => undefined);
-  if (body instanceof Readable) {
-    try {
-      for await (const chunk of body) {
-        if (!entry.write(chunk as Buffer)) {
-          await Promise.race([new Promise<void>((r) => entry.once('drain', () => r())), closed]);
-        }
-      }
-      // streamx types require an argument; undefined means "no final chunk".
-      entry.end(undefined);
-    } catch (err) {
-      body.destroy();
-      entry.destroy(err as Error);
-      throw err;
-    }
-  }
-  await Promise.race([done, closed]);
+  return tar.readable();
 }

@@ -1,0 +1,128 @@
+/**
+ * @module engine/container/streams
+ * A container's stdio for clients: attach (a hijacked connection bridged to
+ * conmon's attach socket, waiting for the next start when the container is
+ * not running), logs (conmon's k8s-file log as Docker's stream, followed
+ * until the container stops) and terminal resize.
+ */
+import type { Duplex } from 'node:stream';
+import type { SeqpacketSocket } from 'node-unix-socket';
+import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
+import { conflict } from '../errors.js';
+import { detailsPrefix, extraAttributes } from '../logs/attributes.js';
+import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
+import { bridgeAttach } from '../runtime/attach.js';
+import type { ContainerContext } from './context.js';
+
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** Replay the log before streaming. */
+  logs: boolean;
+  stream: boolean;
+}
+
+export class ContainerStreams {
+  /** Clients waiting for a container's next start to attach. */
+  private readonly pendingAttach = new Map<string, ((sock: SeqpacketSocket | undefined) => void)[]>();
+
+  constructor(
+    private readonly ctx: ContainerContext,
+    /** Resolves once the container is not running (the lifecycle's wait). */
+    private readonly waitFor: (id: string, condition: 'not-running', signal?: AbortSignal) => Promise<unknown>,
+  ) {}
+
+  async connectPendingAttach(id: string): Promise<void> {
+    const waiters = this.pendingAttach.get(id) ?? [];
+    this.pendingAttach.delete(id);
+    for (const w of waiters) {
+      const sock = await this.ctx.runtime.connectAttach(id).catch(() => undefined);
+      w(sock);
+    }
+  }
+
+  failPendingAttach(id: string): void {
+    const waiters = this.pendingAttach.get(id) ?? [];
+    this.pendingAttach.delete(id);
+    for (const w of waiters) w(undefined);
+  }
+
+  /**
+   * Streams a container's stdio over `client` (a hijacked connection): output
+   * as stdcopy frames (raw with a TTY), client bytes to the container's stdin.
+   * Before start, waits for the start; ends when the container's output ends.
+   */
+  async attach(idOrName: string, o: AttachOptions, client: Duplex): Promise<void> {
+    const c = this.ctx.store.resolve(idOrName);
+    const tty = !!c.Config.Tty;
+    const send = (stream: number, payload: Buffer) => {
+      if (client.destroyed || client.writableEnded) return;
+      if (stream === STDOUT && !o.stdout) return;
+      if (stream === STDERR && !o.stderr) return;
+      client.write(tty ? payload : frame(stream, payload));
+    };
+    if (o.logs) {
+      await readLog(
+        c.LogPath,
+        { stdout: o.stdout, stderr: o.stderr, follow: false },
+        (e) => send(e.stream === 'stderr' ? STDERR : STDOUT, e.text),
+        Promise.resolve(),
+        new AbortController().signal,
+      );
+    }
+    if (!o.stream) {
+      client.end();
+      return;
+    }
+    let sock: SeqpacketSocket | undefined;
+    if (c.State.Running) {
+      sock = await this.ctx.runtime.connectAttach(c.Id).catch(() => undefined);
+    } else {
+      sock = await new Promise<SeqpacketSocket | undefined>((resolve) => {
+        const list = this.pendingAttach.get(c.Id) ?? [];
+        list.push(resolve);
+        this.pendingAttach.set(c.Id, list);
+        client.once('close', () => {
+          const l = this.pendingAttach.get(c.Id);
+          if (l) this.pendingAttach.set(c.Id, l.filter((x) => x !== resolve));
+          resolve(undefined);
+        });
+      });
+    }
+    if (!sock) {
+      client.end();
+      return;
+    }
+    await bridgeAttach(sock, client, { tty, stdin: o.stdin && !!c.Config.OpenStdin, stdout: o.stdout, stderr: o.stderr });
+    if (!client.destroyed) client.end();
+  }
+
+  async resize(idOrName: string, h: number, w: number): Promise<void> {
+    const c = this.ctx.store.resolve(idOrName);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (!c.Config.Tty) return;
+    await this.ctx.runtime.resize(this.ctx.bundleDir(c.Id), h, w).catch(() => undefined);
+  }
+
+  /** Streams log entries to `write` (framed unless TTY); with follow, until exit or abort. */
+  async logs(idOrName: string, o: LogReadOptions & { timestamps: boolean; details?: boolean }, write: (b: Buffer) => void, signal: AbortSignal): Promise<{ tty: boolean }> {
+    const c = this.ctx.store.resolve(idOrName);
+    const tty = !!c.Config.Tty;
+    const stopped = c.State.Running ? this.waitFor(c.Id, 'not-running', signal).catch(() => undefined) : Promise.resolve();
+    // --details puts the attributes the log options select (labels, env) and a space before each line, as dockerd.
+    const details = o.details ? detailsPrefix(extraAttributes(c.HostConfig.LogConfig?.Config ?? {}, c.Config.Labels ?? {}, c.Config.Env ?? [])) : null;
+    await readLog(
+      c.LogPath,
+      { ...o, follow: o.follow && c.State.Running },
+      (e) => {
+        const line = details ? Buffer.concat([details, e.text]) : e.text;
+        const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
+        write(tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload));
+      },
+      stopped,
+      signal,
+    );
+    return { tty };
+  }
+}

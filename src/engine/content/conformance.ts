@@ -58,6 +58,11 @@ export function runContentConformance(name: string, makeStore: (dir: string) => 
     await w.writeStream(Readable.from([data.subarray(100)]));
     assert.equal(w.offset, data.length);
     assert.equal(w.digest(), sha(data));
+    // What is written can be read back before (or without) a commit.
+    const spool = await w.reader();
+    assert.deepEqual(await collect(spool.stream()), data);
+    await spool.close();
+    await assert.rejects(cs.info(sha(data)), (err) => kind(err) === 'notfound');
     const info = await w.commit(data.length, sha(data));
     assert.equal(info.digest, sha(data));
     assert.equal(info.size, data.length);

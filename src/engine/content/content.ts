@@ -100,6 +100,12 @@ export interface Writer {
    * merged into the blob's.
    */
   commit(size?: number, expected?: Digest, opts?: CommitOptions): Promise<Info>;
+  /**
+   * The bytes written so far, open for reading: a spool read back without
+   * ever becoming a blob (save's rebuilt layer tars). The reader outlives
+   * `abort`.
+   */
+  reader(): Promise<BlobReader>;
   /** Drops the ingest. */
   abort(): Promise<void>;
   /** Lets go of the ingest without finishing it: a later writer for the same ref resumes it. */

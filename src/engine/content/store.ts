@@ -18,12 +18,11 @@
  * rename) before the blob appears and removed after it is gone; labels
  * without a blob are dropped at open. Deleting a blob is one unlink.
  */
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { digestHex, type Digest } from '../../common/reference/digest.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { BlobReader, CommitOptions, ContentStore, Info, IngestStatus, Writer, WriterOptions } from './content.js';
@@ -298,21 +297,32 @@ class LocalWriter implements Writer {
 
   async write(chunk: Buffer): Promise<void> {
     this.check();
-    await this.fh.write(chunk);
+    await writeAll(this.fh, [chunk]);
     this.hash.update(chunk);
     this.written += chunk.length;
   }
 
   async writeStream(input: Readable): Promise<void> {
     this.check();
-    const hashing = new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        this.hash.update(chunk);
-        this.written += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    await pipeline(input, hashing, createWriteStream('', { fd: this.fh, autoClose: false, highWaterMark: BIG_READ } as Parameters<typeof createWriteStream>[1]));
+    // Chunks gathered into ~1 MiB writes: each write is a thread-pool round trip.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async (): Promise<void> => {
+      if (!batch.length) return;
+      const bufs = batch;
+      batch = [];
+      batched = 0;
+      await writeAll(this.fh, bufs);
+    };
+    for await (const c of input) {
+      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+      this.hash.update(chunk);
+      this.written += chunk.length;
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= BIG_READ) await flush();
+    }
+    await flush();
   }
 
   async commit(size?: number, expected?: Digest, opts: CommitOptions = {}): Promise<Info> {
@@ -334,6 +344,20 @@ class LocalWriter implements Writer {
     return this.store.install(this.dir, actual, this.written, opts.labels ?? {});
   }
 
+  async reader(): Promise<BlobReader> {
+    this.check();
+    await this.fh.datasync();
+    const fh = await fsp.open(path.join(this.dir, 'data'), 'r');
+    const size = this.written;
+    const digest = this.digest();
+    return {
+      digest,
+      size,
+      stream: (offset = 0) => fh.createReadStream({ start: offset, autoClose: false, highWaterMark: BIG_READ }),
+      close: () => fh.close(),
+    };
+  }
+
   async abort(): Promise<void> {
     if (this.done) return;
     await this.finish();
@@ -350,6 +374,27 @@ class LocalWriter implements Writer {
     this.done = true;
     await this.fh.close().catch(() => undefined);
     this.store.release(this.ref);
+  }
+}
+
+/** Writes every byte of `bufs` (writev may write less than asked). */
+async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length) {
+    const want = rest.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await fh.writev(rest);
+    if (bytesWritten === want) return;
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    rest = next;
   }
 }
 

@@ -67,15 +67,15 @@ export class ImageService {
   }
 
   /**
-   * What images hold: each record's config blob, its layer blobs (the stored
-   * one, compressed or not, and the uncompressed one by diff ID when kept)
-   * and its layers' snapshots by chain ID.
+   * What images hold: each record's config blob, the layer blobs it records
+   * (compressed or not: whatever import, load or pull stored; the config
+   * blob's gc.ref labels name them too) and its layers' snapshots by chain ID.
+   * An uncompressed tar that save rebuilt is not recorded and not kept.
    */
   private addRoots(refs: References): void {
     for (const img of this.store.list()) {
       refs.content.add(img.id);
       for (const l of img.layers) if (l.blob) refs.content.add(l.blob.digest);
-      for (const d of img.config.rootfs.diff_ids) refs.content.add(d);
       for (const c of this.chainOf(img)) refs.snapshots.add(c);
     }
   }

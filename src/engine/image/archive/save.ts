@@ -136,10 +136,10 @@ interface OpenLayer {
  * diff ID), a stored compressed blob decompressed, or the unpacked snapshot
  * packed again the way commit packs a layer (whiteouts and opaque
  * directories converted back). The last two are written to the content
- * store and must hash to the diff ID before they are committed as the
- * layer's uncompressed blob (kept while the image is, so the next save reads
- * it as is); berth keeps no tar-split data, so a rebuilt tar that differs
- * from the original cannot be repaired. Called under the image lock.
+ * store's ingest area, must hash to the diff ID and are read from there,
+ * never committed; berth keeps no tar-split data,
+ * so a rebuilt tar that differs from the original cannot be repaired.
+ * Called under the image lock.
  */
 async function openLayer(images: ImageService, img: ImageRecord, i: number, chainId: Digest): Promise<OpenLayer> {
   const content = images.store.content;
@@ -174,13 +174,14 @@ async function openLayer(images: ImageService, img: ImageRecord, i: number, chai
     if (w.digest() !== diffId) {
       throw new EngineError('system', `cannot save image ${img.id}: layer ${diffId} could not be reproduced: ${how} gave ${w.digest()}`);
     }
-    await w.commit(undefined, diffId);
+    // The open reader keeps the spooled tar readable; the ingest can go.
+    const reader = await w.reader();
+    await w.abort();
+    return { reader, size: reader.size };
   } catch (err) {
     await w.abort();
     throw err;
   }
-  const reader = await content.reader(diffId);
-  return { reader, size: reader.size };
 }
 
 /** A file of the archive: small documents as bytes, layers as open handles. */

@@ -160,7 +160,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async delete(digest: Digest): Promise<number> {
-    let size = 0;
+    let size: number;
     try {
       size = (await fsp.stat(this.blobFile(digest))).size;
       await fsp.unlink(this.blobFile(digest));

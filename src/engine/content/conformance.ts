@@ -179,6 +179,7 @@ export function runContentConformance(name: string, makeStore: (dir: string) => 
     assert.equal(blobs[0]!.size, data.length);
     assert.deepEqual(await cs.readAll(sha(data)), data);
     assert.deepEqual(await cs.ingests(), []);
+    assert.deepEqual(Object.keys((await cs.info(sha(data))).labels).sort(), ['w0', 'w1', 'w2', 'w3'], 'every writer’s labels are kept');
   });
 
   it('abort drops an ingest; abortIngest drops one nobody holds', async (dir) => {

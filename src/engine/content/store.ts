@@ -56,6 +56,8 @@ interface IngestMeta {
 export class LocalContentStore implements ContentStore {
   /** Refs with an open writer (in this process). */
   private readonly locked = new Set<string>();
+  /** Commits in progress by digest. */
+  private readonly installing = new Map<Digest, Promise<unknown>>();
 
   private constructor(
     private readonly root: string,
@@ -251,7 +253,22 @@ export class LocalContentStore implements ContentStore {
    * Makes an ingest's data the blob `digest` (verified by the writer): labels
    * first, then the data by rename; if the blob is there already, the data goes.
    */
-  async install(dir: string, digest: Digest, size: number, labels: Record<string, string>): Promise<Info> {
+  install(dir: string, digest: Digest, size: number, labels: Record<string, string>): Promise<Info> {
+    // One install per digest at a time, so that concurrent writers of the same content merge their labels.
+    const prev = this.installing.get(digest) ?? Promise.resolve();
+    const next = prev.then(
+      () => this.installNow(dir, digest, size, labels),
+      () => this.installNow(dir, digest, size, labels),
+    );
+    const tail = next.catch(() => undefined);
+    this.installing.set(digest, tail);
+    void tail.then(() => {
+      if (this.installing.get(digest) === tail) this.installing.delete(digest);
+    });
+    return next;
+  }
+
+  private async installNow(dir: string, digest: Digest, size: number, labels: Record<string, string>): Promise<Info> {
     const file = this.blobFile(digest);
     let created: string;
     if (await exists(file)) {

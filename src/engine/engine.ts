@@ -3,7 +3,8 @@
  * together. Both front ends reach the domain only through this object.
  */
 import path from 'node:path';
-import { ContentStore } from './content/store.js';
+import { LocalContentStore } from './content/store.js';
+import { GarbageCollector } from './gc.js';
 import { OverlaySnapshotter } from './snapshot/overlay.js';
 import { ImageStore } from './image/store.js';
 import { ImageService } from './image/service.js';
@@ -52,13 +53,18 @@ export class Engine {
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
-    const content = await ContentStore.open(path.join(opts.dataRoot, 'content'));
+    const content = await LocalContentStore.open(path.join(opts.dataRoot, 'content'));
     const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'), opts.idMap);
+    // The one code that deletes blobs and snapshots; images, containers and leases are its roots.
+    const gc = new GarbageCollector(content, snapshots);
     const imageStore = await ImageStore.open(path.join(opts.dataRoot, 'image'), content);
     const events = new EventLog();
     // Container records first: the image and volume services learn from them who uses what.
     const containerStore = await ContainerStore.open(path.join(opts.dataRoot, 'containers'), opts.idMap?.rootPair().gid ?? 0);
-    const images = new ImageService(imageStore, content, snapshots, opts.idMap, { events, users: imageUsers(containerStore) });
+    const images = new ImageService(imageStore, content, snapshots, gc, opts.idMap, { events, users: imageUsers(containerStore) });
+    gc.addRoots('containers', (refs) => {
+      for (const k of images.users.snapshotsInUse()) refs.snapshots.add(k);
+    });
     const runtime = new ConmonRuntime({ execRoot: opts.execRoot, runc: opts.runc, conmon: opts.conmon });
     await runtime.init();
     const tasks = new TaskRunner(runtime, path.join(opts.execRoot, 'tasks'));
@@ -75,7 +81,7 @@ export class Engine {
     const containers = new ContainerService({
       store: containerStore,
       images,
-      rootfs: new ContainerRootfs(snapshots, opts.idMap),
+      rootfs: new ContainerRootfs(snapshots, opts.idMap, (keys) => gc.collectSnapshots(keys, { except: 'containers' })),
       runtime,
       networks,
       volumes,
@@ -85,8 +91,8 @@ export class Engine {
     });
     const exec = new ExecService(containers, runtime, execSessions);
     await containers.restore();
-    // Layers left unreferenced by an interrupted delete or import.
-    await images.lock.run(() => images.collectGarbage());
+    // Whatever an interrupted delete, import or load left unreferenced.
+    await gc.run();
     return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date());
   }
 

@@ -1,19 +1,31 @@
 /**
- * Content store: immutable blobs addressed by sha256 digest.
+ * @module engine/content/store
+ * The local content store: the contract of ./content.ts on a directory,
+ * laid out like containerd's `plugins/content/local`.
  *
- * Layout under `<root>`: `blobs/sha256/<hex>` for committed blobs and
- * `ingest/<random>` for writes in progress. A blob becomes visible only by a
- * rename after its digest has been computed (and checked against the expected
- * one, when given), so a crash mid-write leaves at most an ingest file, which
- * `open()` sweeps away.
+ * Layout under `<root>`:
+ *   blobs/sha256/<hex>          committed blobs
+ *   labels/sha256/<hex>.json    a blob's labels and creation time, when it has labels
+ *   ingest/<sha256(ref)>/ref    writes in progress, by the caller's ref:
+ *   ingest/<sha256(ref)>/data   the bytes so far
+ *   ingest/<sha256(ref)>/meta.json  {ref, total, expected, startedAt}
+ *
+ * Crash safety: a blob becomes visible only by a rename of its ingest data,
+ * after the bytes are fsynced and their size and digest checked, so a crash
+ * leaves at most an ingest, which a later writer for the same ref resumes
+ * (its bytes are hashed again) and which otherwise expires (`ingestExpiryMs`,
+ * default 24 h, counted from its last write). Labels are written (temp +
+ * rename) before the blob appears and removed after it is gone; labels
+ * without a blob are dropped at open. Deleting a blob is one unlink.
  */
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createDigester, digestHex, type Digest } from '../../common/reference/digest.js';
-import { invalid, notFound } from '../errors.js';
+import type { Readable } from 'node:stream';
+import { digestHex, type Digest } from '../../common/reference/digest.js';
+import { conflict, invalid, notFound } from '../errors.js';
+import type { BlobReader, CommitOptions, ContentStore, Info, IngestStatus, Writer, WriterOptions } from './content.js';
 
 /**
  * Read/write buffer for blob streams: each fs operation is a thread-pool round
@@ -21,129 +33,420 @@ import { invalid, notFound } from '../errors.js';
  */
 export const BIG_READ = 1 << 20;
 
-export interface BlobInfo {
-  digest: Digest;
-  size: number;
+export interface LocalStoreOptions {
+  /** Ingests not written to for this long are dropped at open (default 24 h). */
+  ingestExpiryMs?: number;
 }
 
-/**
- * A blob written to the ingest area and digested, but not yet visible: the
- * caller can read it back (e.g. to unpack it) and then commit or abort.
- */
-export interface StagedBlob extends BlobInfo {
-  readonly path: string;
-  commit(expected?: Digest): Promise<BlobInfo>;
-  abort(): Promise<void>;
+const DAY_MS = 24 * 3600 * 1000;
+const HEX = /^[0-9a-f]{64}$/;
+
+interface LabelsFile {
+  labels: Record<string, string>;
+  createdAt?: string;
 }
 
-export class ContentStore {
-  private constructor(private readonly root: string) {}
+interface IngestMeta {
+  ref: string;
+  total?: number;
+  expected?: Digest;
+  startedAt: string;
+}
 
-  static async open(root: string): Promise<ContentStore> {
-    await fsp.mkdir(path.join(root, 'blobs', 'sha256'), { recursive: true });
-    // Writes left over by a daemon that died mid-ingest are garbage.
-    await fsp.rm(path.join(root, 'ingest'), { recursive: true, force: true });
-    await fsp.mkdir(path.join(root, 'ingest'), { recursive: true });
-    return new ContentStore(root);
+export class LocalContentStore implements ContentStore {
+  /** Refs with an open writer (in this process). */
+  private readonly locked = new Set<string>();
+  /** Commits in progress by digest. */
+  private readonly installing = new Map<Digest, Promise<unknown>>();
+
+  private constructor(
+    private readonly root: string,
+    readonly ingestExpiryMs: number,
+  ) {}
+
+  static async open(root: string, opts: LocalStoreOptions = {}): Promise<LocalContentStore> {
+    for (const d of ['blobs/sha256', 'labels/sha256', 'ingest']) await fsp.mkdir(path.join(root, d), { recursive: true });
+    const store = new LocalContentStore(root, opts.ingestExpiryMs ?? DAY_MS);
+    await store.sweep();
+    return store;
   }
 
-  blobPath(digest: Digest): string {
+  /** At open: expired or unreadable ingests, labels of blobs that are gone, temp files of label writes. */
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    for (const st of await this.ingestDirs()) {
+      if (!st.meta || now - st.updatedMs > this.ingestExpiryMs) await fsp.rm(st.dir, { recursive: true, force: true });
+    }
+    const labelsDir = path.join(this.root, 'labels', 'sha256');
+    for (const name of await fsp.readdir(labelsDir)) {
+      const hex = name.replace(/\.json$/, '');
+      if (name.endsWith('.json') && HEX.test(hex) && (await exists(path.join(this.root, 'blobs', 'sha256', hex)))) continue;
+      await fsp.rm(path.join(labelsDir, name), { force: true });
+    }
+  }
+
+  private blobFile(digest: Digest): string {
     return path.join(this.root, 'blobs', 'sha256', digestHex(digest));
   }
 
-  async has(digest: Digest): Promise<boolean> {
-    try {
-      await fsp.access(this.blobPath(digest));
-      return true;
-    } catch {
-      return false;
-    }
+  private labelsFile(digest: Digest): string {
+    return path.join(this.root, 'labels', 'sha256', `${digestHex(digest)}.json`);
   }
 
-  async info(digest: Digest): Promise<BlobInfo> {
-    try {
-      const st = await fsp.stat(this.blobPath(digest));
-      return { digest, size: st.size };
-    } catch {
-      throw notFound(`content ${digest}: not found`);
-    }
+  private ingestDir(ref: string): string {
+    return path.join(this.root, 'ingest', createHash('sha256').update(ref).digest('hex'));
   }
 
-  async readBlob(digest: Digest): Promise<Buffer> {
+  // ---- Provider / Manager
+
+  async info(digest: Digest): Promise<Info> {
+    let st;
     try {
-      return await fsp.readFile(this.blobPath(digest));
+      st = await fsp.stat(this.blobFile(digest));
     } catch {
       throw notFound(`content ${digest}: not found`);
     }
+    const l = await readLabels(this.labelsFile(digest));
+    return { digest, size: st.size, createdAt: l?.createdAt ?? st.mtime.toISOString(), labels: l?.labels ?? {} };
   }
 
-  readStream(digest: Digest): Readable {
-    return createReadStream(this.blobPath(digest), { highWaterMark: BIG_READ });
-  }
-
-  /** Stores a stream as a blob, verifying it against `expected` when given. */
-  async writeStream(input: Readable, expected?: Digest): Promise<BlobInfo> {
-    return (await this.stage(input)).commit(expected);
-  }
-
-  async writeBlob(data: Buffer | string, expected?: Digest): Promise<BlobInfo> {
-    return this.writeStream(Readable.from([Buffer.from(data)]), expected);
-  }
-
-  /** Writes a stream to the ingest area and digests it; nothing is visible until commit. */
-  async stage(input: Readable): Promise<StagedBlob> {
-    const digester = createDigester();
-    const file = path.join(this.root, 'ingest', randomBytes(12).toString('hex'));
-    let size = 0;
-    const hash = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        digester.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
+  async reader(digest: Digest): Promise<BlobReader> {
+    let fh: FileHandle;
     try {
-      await pipeline(input, hash, createWriteStream(file, { mode: 0o644, highWaterMark: BIG_READ }));
-    } catch (err) {
-      await fsp.rm(file, { force: true });
-      throw err;
+      fh = await fsp.open(this.blobFile(digest), 'r');
+    } catch {
+      throw notFound(`content ${digest}: not found`);
     }
-    const digest = digester.digest();
+    const { size } = await fh.stat();
     return {
-      path: file,
       digest,
       size,
-      commit: (expected) => this.commitIngest(file, digest, expected),
-      abort: () => fsp.rm(file, { force: true }),
+      stream: (offset = 0) => fh.createReadStream({ start: offset, autoClose: false, highWaterMark: BIG_READ }),
+      close: () => fh.close(),
     };
   }
 
-  async delete(digest: Digest): Promise<void> {
-    await fsp.rm(this.blobPath(digest), { force: true });
+  async readStream(digest: Digest, offset = 0): Promise<Readable> {
+    const r = await this.reader(digest);
+    const s = r.stream(offset);
+    s.once('close', () => void r.close().catch(() => undefined));
+    return s;
   }
 
-  async list(): Promise<Digest[]> {
-    const names = await fsp.readdir(path.join(this.root, 'blobs', 'sha256'));
-    return names.filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `sha256:${n}` as Digest);
-  }
-
-  private async commitIngest(file: string, actual: Digest, expected?: Digest): Promise<BlobInfo> {
-    if (expected && expected !== actual) {
-      await fsp.rm(file, { force: true });
-      throw invalid(`digest mismatch: expected ${expected}, got ${actual}`);
-    }
-    const st = await fsp.stat(file);
-    if (await this.has(actual)) {
-      await fsp.rm(file, { force: true });
-      return { digest: actual, size: st.size };
-    }
-    const fh = await fsp.open(file, 'r');
+  async readAll(digest: Digest): Promise<Buffer> {
     try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+      return await fsp.readFile(this.blobFile(digest));
+    } catch {
+      throw notFound(`content ${digest}: not found`);
     }
-    await fsp.rename(file, this.blobPath(actual));
-    return { digest: actual, size: st.size };
   }
+
+  async update(digest: Digest, labels: Record<string, string>): Promise<Info> {
+    const cur = await this.info(digest);
+    const next = Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ''));
+    await writeLabels(this.labelsFile(digest), { labels: next, createdAt: cur.createdAt });
+    return { ...cur, labels: next };
+  }
+
+  async walk(fn: (info: Info) => void | Promise<void>): Promise<void> {
+    for (const name of await fsp.readdir(path.join(this.root, 'blobs', 'sha256'))) {
+      if (!HEX.test(name)) continue;
+      let info: Info;
+      try {
+        info = await this.info(`sha256:${name}`);
+      } catch {
+        continue; // deleted meanwhile
+      }
+      await fn(info);
+    }
+  }
+
+  async delete(digest: Digest): Promise<number> {
+    let size: number;
+    try {
+      size = (await fsp.stat(this.blobFile(digest))).size;
+      await fsp.unlink(this.blobFile(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      size = 0;
+    }
+    await fsp.rm(this.labelsFile(digest), { force: true });
+    return size;
+  }
+
+  // ---- Ingester / IngestManager
+
+  async writer(ref: string, opts: WriterOptions = {}): Promise<Writer> {
+    if (!ref) throw invalid('content: a write needs a ref');
+    if (this.locked.has(ref)) throw conflict(`content: ref ${ref} is locked by another writer`);
+    this.locked.add(ref);
+    try {
+      const dir = this.ingestDir(ref);
+      await fsp.mkdir(dir, { recursive: true });
+      const metaFile = path.join(dir, 'meta.json');
+      let meta = await readJson<IngestMeta>(metaFile);
+      if (!meta || meta.ref !== ref) {
+        meta = { ref, startedAt: new Date().toISOString() };
+        await fsp.rm(path.join(dir, 'data'), { force: true });
+      }
+      if (opts.total !== undefined) meta.total = opts.total;
+      if (opts.expected) meta.expected = opts.expected;
+      await atomicWrite(metaFile, JSON.stringify(meta));
+      // Resume: the bytes already there are hashed again (a crash may have cut them anywhere).
+      const hash = createHash('sha256');
+      let offset = 0;
+      const data = path.join(dir, 'data');
+      if (await exists(data)) {
+        for await (const chunk of createReadStream(data, { highWaterMark: BIG_READ })) {
+          hash.update(chunk as Buffer);
+          offset += (chunk as Buffer).length;
+        }
+      }
+      const fh = await fsp.open(data, 'a', 0o644);
+      return new LocalWriter(this, ref, dir, fh, hash, offset, meta);
+    } catch (err) {
+      this.locked.delete(ref);
+      throw err;
+    }
+  }
+
+  async ingests(): Promise<IngestStatus[]> {
+    const out: IngestStatus[] = [];
+    for (const st of await this.ingestDirs()) {
+      if (!st.meta) continue;
+      out.push({
+        ref: st.meta.ref,
+        offset: st.size,
+        ...(st.meta.total !== undefined ? { total: st.meta.total } : {}),
+        ...(st.meta.expected ? { expected: st.meta.expected } : {}),
+        startedAt: st.meta.startedAt,
+        updatedAt: new Date(st.updatedMs).toISOString(),
+      });
+    }
+    return out;
+  }
+
+  async abortIngest(ref: string): Promise<void> {
+    if (this.locked.has(ref)) throw conflict(`content: ref ${ref} is locked by a writer`);
+    await fsp.rm(this.ingestDir(ref), { recursive: true, force: true });
+  }
+
+  private async ingestDirs(): Promise<{ dir: string; meta?: IngestMeta; size: number; updatedMs: number }[]> {
+    const out = [];
+    for (const name of await fsp.readdir(path.join(this.root, 'ingest'))) {
+      const dir = path.join(this.root, 'ingest', name);
+      const meta = await readJson<IngestMeta>(path.join(dir, 'meta.json'));
+      const data = await fsp.stat(path.join(dir, 'data')).catch(() => undefined);
+      const dirSt = await fsp.stat(dir).catch(() => undefined);
+      if (!dirSt) continue;
+      out.push({ dir, ...(meta ? { meta } : {}), size: data?.size ?? 0, updatedMs: Math.max(data?.mtimeMs ?? 0, dirSt.mtimeMs) });
+    }
+    return out;
+  }
+
+  /** The writer's end: the ref is free again. */
+  release(ref: string): void {
+    this.locked.delete(ref);
+  }
+
+  /**
+   * Makes an ingest's data the blob `digest` (verified by the writer): labels
+   * first, then the data by rename; if the blob is there already, the data goes.
+   */
+  install(dir: string, digest: Digest, size: number, labels: Record<string, string>): Promise<Info> {
+    // One install per digest at a time, so that concurrent writers of the same content merge their labels.
+    const prev = this.installing.get(digest) ?? Promise.resolve();
+    const next = prev.then(
+      () => this.installNow(dir, digest, size, labels),
+      () => this.installNow(dir, digest, size, labels),
+    );
+    const tail = next.catch(() => undefined);
+    this.installing.set(digest, tail);
+    void tail.then(() => {
+      if (this.installing.get(digest) === tail) this.installing.delete(digest);
+    });
+    return next;
+  }
+
+  private async installNow(dir: string, digest: Digest, size: number, labels: Record<string, string>): Promise<Info> {
+    const file = this.blobFile(digest);
+    let created: string;
+    if (await exists(file)) {
+      const info = await this.info(digest);
+      created = info.createdAt;
+      const merged = { ...info.labels, ...labels };
+      if (Object.keys(labels).length) await writeLabels(this.labelsFile(digest), { labels: merged, createdAt: created });
+      await fsp.rm(dir, { recursive: true, force: true });
+      return { digest, size, createdAt: created, labels: merged };
+    }
+    created = new Date().toISOString();
+    if (Object.keys(labels).length) await writeLabels(this.labelsFile(digest), { labels, createdAt: created });
+    await fsp.rename(path.join(dir, 'data'), file);
+    await fsp.rm(dir, { recursive: true, force: true });
+    return { digest, size, createdAt: created, labels };
+  }
+}
+
+class LocalWriter implements Writer {
+  private done = false;
+
+  constructor(
+    private readonly store: LocalContentStore,
+    readonly ref: string,
+    private readonly dir: string,
+    private readonly fh: FileHandle,
+    private readonly hash: Hash,
+    private written: number,
+    private readonly meta: IngestMeta,
+  ) {}
+
+  get offset(): number {
+    return this.written;
+  }
+
+  digest(): Digest {
+    return `sha256:${this.hash.copy().digest('hex')}`;
+  }
+
+  private check(): void {
+    if (this.done) throw new Error(`content: the writer for ${this.ref} is closed`);
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.check();
+    await writeAll(this.fh, [chunk]);
+    this.hash.update(chunk);
+    this.written += chunk.length;
+  }
+
+  async writeStream(input: Readable): Promise<void> {
+    this.check();
+    // Chunks gathered into ~1 MiB writes: each write is a thread-pool round trip.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async (): Promise<void> => {
+      if (!batch.length) return;
+      const bufs = batch;
+      batch = [];
+      batched = 0;
+      await writeAll(this.fh, bufs);
+    };
+    for await (const c of input) {
+      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+      this.hash.update(chunk);
+      this.written += chunk.length;
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= BIG_READ) await flush();
+    }
+    await flush();
+  }
+
+  async commit(size?: number, expected?: Digest, opts: CommitOptions = {}): Promise<Info> {
+    this.check();
+    const want = expected ?? this.meta.expected;
+    const wantSize = size ?? this.meta.total;
+    const actual = this.digest();
+    try {
+      if (wantSize !== undefined && wantSize !== this.written) {
+        throw invalid(`content ${this.ref}: unexpected commit size ${this.written}, expected ${wantSize}`);
+      }
+      if (want && want !== actual) throw invalid(`content ${this.ref}: digest mismatch: expected ${want}, got ${actual}`);
+      await this.fh.sync();
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    await this.finish();
+    return this.store.install(this.dir, actual, this.written, opts.labels ?? {});
+  }
+
+  async reader(): Promise<BlobReader> {
+    this.check();
+    await this.fh.datasync();
+    const fh = await fsp.open(path.join(this.dir, 'data'), 'r');
+    const size = this.written;
+    const digest = this.digest();
+    return {
+      digest,
+      size,
+      stream: (offset = 0) => fh.createReadStream({ start: offset, autoClose: false, highWaterMark: BIG_READ }),
+      close: () => fh.close(),
+    };
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    await this.finish();
+    await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    if (this.done) return;
+    await this.fh.sync().catch(() => undefined);
+    await this.finish();
+  }
+
+  private async finish(): Promise<void> {
+    this.done = true;
+    await this.fh.close().catch(() => undefined);
+    this.store.release(this.ref);
+  }
+}
+
+/** Writes every byte of `bufs` (writev may write less than asked). */
+async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length) {
+    const want = rest.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await fh.writev(rest);
+    if (bytesWritten === want) return;
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    rest = next;
+  }
+}
+
+/** A random ref for a write nobody will resume (an import, a load). */
+export function randomRef(what: string): string {
+  return `${what}-${randomBytes(8).toString('hex')}`;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readJson<T>(p: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(p, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readLabels(p: string): Promise<LabelsFile | undefined> {
+  return readJson<LabelsFile>(p);
+}
+
+async function writeLabels(p: string, l: LabelsFile): Promise<void> {
+  await atomicWrite(p, JSON.stringify(l));
+}
+
+async function atomicWrite(p: string, body: string): Promise<void> {
+  const tmp = `${p}.tmp-${randomBytes(4).toString('hex')}`;
+  await fsp.writeFile(tmp, body);
+  await fsp.rename(tmp, p);
 }

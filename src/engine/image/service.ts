@@ -1,15 +1,16 @@
 /**
- * The image service: import, list, inspect, tag and delete, with layer
- * garbage collection by reachability (a layer stays while any image or
- * container reaches it). Shapes returned here are Docker's API shapes, since
+ * The image service: import, list, inspect, tag and delete. Deleting an
+ * image only drops its record; the garbage collector (../gc.ts) then takes
+ * the layers and blobs no image or container reaches, which is what rmi and
+ * prune report. Shapes returned here are Docker's API shapes, since
  * both front ends (API and CLI through the API) want exactly those.
  */
-import { BIG_READ } from '../content/store.js';
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { decompressStream } from '../layer/index.js';
 import { InvalidLayerError, LayerEscapeError } from '../layer/index.js';
-import type { ContentStore } from '../content/store.js';
+import { writeBlob, type ContentStore } from '../content/content.js';
+import { randomRef } from '../content/store.js';
+import type { GarbageCollector, References } from '../gc.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { chainIds, layerInfo, unpackLayer, workKey, type LayerInfo } from '../snapshot/layers.js';
 import { lowerDirsOf } from '../snapshot/snapshotter.js';
@@ -46,8 +47,8 @@ export interface DeleteResponseItem {
 }
 
 export class ImageService {
-  /** Serialises operations that add or drop references to layers. */
-  readonly lock = new Mutex();
+  /** Serialises operations that add or drop references to layers with garbage collection (the collector's lock). */
+  readonly lock: Mutex;
   /** Where `docker events` hears of image changes. */
   readonly eventLog?: EventLog;
   /** Who uses images and snapshots (the containers); none when not given. */
@@ -57,12 +58,30 @@ export class ImageService {
     readonly store: ImageStore,
     private readonly content: ContentStore,
     readonly snapshots: Snapshotter,
+    /** Deletes what nothing reaches; this service's records are its "images" roots. */
+    readonly gc: GarbageCollector,
     /** `--userns-remap`: layers are unpacked with host IDs. */
     readonly idMap?: IdentityMapping,
     deps: { events?: EventLog; users?: ImageUsers } = {},
   ) {
     this.eventLog = deps.events;
     this.users = deps.users ?? { containersUsing: () => [], snapshotsInUse: () => new Set() };
+    this.lock = gc.lock;
+    gc.addRoots('images', (refs) => this.addRoots(refs));
+  }
+
+  /**
+   * What images hold: each record's config blob, the layer blobs it records
+   * (compressed or not: whatever import, load or pull stored; the config
+   * blob's gc.ref labels name them too) and its layers' snapshots by chain ID.
+   * An uncompressed tar that save rebuilt is not recorded and not kept.
+   */
+  private addRoots(refs: References): void {
+    for (const img of this.store.list()) {
+      refs.content.add(img.id);
+      for (const l of img.layers) if (l.blob) refs.content.add(l.blob.digest);
+      for (const c of this.chainOf(img)) refs.snapshots.add(c);
+    }
   }
 
   resolve(nameOrId: string): ImageRecord {
@@ -79,37 +98,51 @@ export class ImageService {
     const ref = opts.repo ? parseTagReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo) : undefined;
     let runConfig: ImageRunConfig = {};
     if (opts.changes?.length) runConfig = applyChanges(runConfig, opts.changes);
-    const { stream } = await decompressStream(body);
-    const staged = await this.content.stage(stream);
-    return this.lock.run(async () => {
-      try {
-        const layer = await unpackLayer(this.snapshots, null, staged.digest, () => createReadStream(staged.path, { highWaterMark: BIG_READ }), { idMap: this.idMap });
-        await staged.commit();
-        const now = new Date().toISOString();
-        const comment = opts.message || 'Imported from -';
-        const config: ImageConfigBlob = {
-          architecture: 'amd64',
-          comment,
-          config: fullRunConfig(runConfig),
-          created: now,
-          docker_version: ENGINE_VERSION,
-          history: [{ created: now, comment }],
-          os: 'linux',
-          rootfs: { type: 'layers', diff_ids: [layer.diffId] },
-        };
-        const img = await this.store.put(config, {
-          layers: [{ diffId: layer.diffId, blob: { digest: staged.digest, mediaType: MEDIA_TYPE_LAYER_TAR, size: staged.size } }],
-        });
-        if (ref) await this.store.tag(referenceString(ref), img.id);
-        this.eventLog?.publish('image', 'import', img.id, { name: img.id });
-        return img;
-      } catch (err) {
-        await staged.abort();
-        await this.collectGarbage();
-        if (err instanceof InvalidLayerError || err instanceof LayerEscapeError) throw invalid(err.message, err);
-        throw err;
-      }
-    });
+    // The layer tar becomes a blob first (verified, visible), held by a lease
+    // until the image that refers to it is recorded.
+    const lease = this.gc.lease('import');
+    try {
+      const { stream } = await decompressStream(body);
+      const blob = await writeBlob(this.content, randomRef('import'), stream);
+      lease.addContent(blob.digest);
+      return await this.lock.run(async () => {
+        try {
+          const reader = await this.content.reader(blob.digest);
+          let layer: LayerInfo;
+          try {
+            layer = await unpackLayer(this.snapshots, null, blob.digest, () => reader.stream(), { idMap: this.idMap });
+          } finally {
+            await reader.close();
+          }
+          lease.addSnapshot(layer.chainId);
+          const now = new Date().toISOString();
+          const comment = opts.message || 'Imported from -';
+          const config: ImageConfigBlob = {
+            architecture: 'amd64',
+            comment,
+            config: fullRunConfig(runConfig),
+            created: now,
+            docker_version: ENGINE_VERSION,
+            history: [{ created: now, comment }],
+            os: 'linux',
+            rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+          };
+          const img = await this.store.put(config, {
+            layers: [{ diffId: layer.diffId, blob: { digest: blob.digest, mediaType: MEDIA_TYPE_LAYER_TAR, size: blob.size } }],
+          });
+          if (ref) await this.store.tag(referenceString(ref), img.id);
+          this.eventLog?.publish('image', 'import', img.id, { name: img.id });
+          return img;
+        } catch (err) {
+          lease.release();
+          await this.gc.collect();
+          if (err instanceof InvalidLayerError || err instanceof LayerEscapeError) throw invalid(err.message, err);
+          throw err;
+        }
+      });
+    } finally {
+      lease.release();
+    }
   }
 
   async tag(source: string, repo: string, tag?: string): Promise<void> {
@@ -178,33 +211,13 @@ export class ImageService {
     });
   }
 
-  /** Removes layers no image or container reaches; returns their chain IDs (top first). Call under `lock`. */
+  /**
+   * A full collection (the caller holds `lock`); returns the image layers
+   * removed, by chain ID, top first as dockerd lists them.
+   */
   async collectGarbage(): Promise<Digest[]> {
-    const live = this.users.snapshotsInUse();
-    for (const img of this.store.list()) for (const c of this.chainOf(img)) live.add(c);
-    const layers = await this.committedLayers();
-    // Work in progress (an unpack, a commit, a container) keeps what it stands on.
-    await this.snapshots.walk((s) => {
-      if (s.kind !== 'committed' && s.parent) live.add(s.parent);
-    });
-    const byChain = new Map(layers.map((l) => [l.chainId as string, l]));
-    for (const name of [...live]) for (let p = byChain.get(name)?.parent; p; p = byChain.get(p)?.parent ?? null) live.add(p);
-    const removed: Digest[] = [];
-    // Children before parents, so the output reads top layer first like dockerd's.
-    layers.sort((a, b) => depth(layers, b) - depth(layers, a));
-    for (const l of layers) {
-      if (live.has(l.chainId)) continue;
-      await this.snapshots.remove(l.chainId);
-      removed.push(l.chainId);
-    }
-    // Layer blobs no image lists any more.
-    const blobsInUse = new Set<Digest>();
-    for (const img of this.store.list()) {
-      blobsInUse.add(img.id);
-      for (const l of img.layers) if (l.blob) blobsInUse.add(l.blob.digest);
-    }
-    for (const l of layers) if (!live.has(l.chainId) && !blobsInUse.has(l.diffId)) await this.content.delete(l.diffId);
-    return removed;
+    const { snapshots } = await this.gc.collect();
+    return snapshots.filter((s): s is Digest => /^sha256:[0-9a-f]{64}$/.test(s));
   }
 
   /** Every committed image layer (snapshots named by chain ID). */
@@ -380,11 +393,15 @@ export class ImageService {
     const chain = this.chainOf(img);
     const top = chain[chain.length - 1];
     if (!top || !(await this.snapshots.stat(top))) return [];
+    // A view held by a lease while it is read, then left to the collector.
     const key = workKey('inspect');
+    const lease = this.gc.lease('inspect');
+    lease.addSnapshot(key);
     try {
       return lowerDirsOf(await this.snapshots.view(key, top));
     } finally {
-      await this.snapshots.remove(key);
+      lease.release();
+      await this.gc.collectSnapshots([key]);
     }
   }
 
@@ -415,16 +432,6 @@ export class ImageService {
       Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },
     };
   }
-}
-
-function depth(layers: { chainId: Digest; parent: Digest | null }[], l: { parent: Digest | null }): number {
-  let d = 0;
-  let p = l.parent;
-  while (p) {
-    d++;
-    p = layers.find((x) => x.chainId === p)?.parent ?? null;
-  }
-  return d;
 }
 
 /** The full reference string `nameOrId` names among an image's refs, if it is a name. */

@@ -7,7 +7,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { ContentStore } from '../content/store.js';
+import { LABEL_GC_REF_CONTENT, writeBlob, type ContentStore } from '../content/content.js';
+import { randomRef } from '../content/store.js';
 import { digestHex, type Digest } from '../../common/reference/digest.js';
 import {
   familiarString,
@@ -49,7 +50,7 @@ export class ImageStore {
       const rec = await readJsonIfExists<StoredRecord>(path.join(this.root, 'images', name));
       if (!rec) continue;
       try {
-        const config = JSON.parse((await this.content.readBlob(rec.id)).toString()) as ImageConfigBlob;
+        const config = JSON.parse((await this.content.readAll(rec.id)).toString()) as ImageConfigBlob;
         this.images.set(rec.id, { ...rec, config });
       } catch {
         // A record whose config blob is gone cannot be used; leave it out.
@@ -63,7 +64,12 @@ export class ImageStore {
   /** Stores the config blob and the record; returns the image ID. */
   async put(config: ImageConfigBlob, rest: Omit<StoredRecord, 'id'>, rawConfig?: Buffer): Promise<ImageRecord> {
     const bytes = rawConfig ?? Buffer.from(JSON.stringify(config));
-    const { digest } = await this.content.writeBlob(bytes);
+    // The config blob names the image's layer blobs, so what holds the config holds them (containerd's gc.ref labels).
+    const labels: Record<string, string> = {};
+    rest.layers.forEach((l, i) => {
+      if (l.blob) labels[`${LABEL_GC_REF_CONTENT}l.${i}`] = l.blob.digest;
+    });
+    const { digest } = await writeBlob(this.content, randomRef('config'), bytes, { labels });
     const rec: ImageRecord = { ...rest, id: digest, config };
     const stored: StoredRecord = { ...rest, id: digest };
     await atomicWriteJson(path.join(this.root, 'images', `${digestHex(digest)}.json`), stored);
@@ -141,13 +147,12 @@ export class ImageStore {
     await this.saveRefs();
   }
 
-  /** Deletes the image record (the caller removes tags first and garbage-collects layers). */
+  /** Deletes the image record; its config and layers are the garbage collector's to take. */
   async delete(id: Digest): Promise<void> {
     for (const [ref, target] of Object.entries(this.refs)) if (target === id) delete this.refs[ref];
     await this.saveRefs();
     await fsp.rm(path.join(this.root, 'images', `${digestHex(id)}.json`), { force: true });
     this.images.delete(id);
-    await this.content.delete(id);
   }
 
   private async saveRecord(rec: ImageRecord): Promise<void> {

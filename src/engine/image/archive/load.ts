@@ -7,24 +7,28 @@
  * from which the host platform is picked; OCI and Docker v2 media types;
  * layers plain, gzip or zstd).
  *
- * The load is all or nothing, in three steps:
- * 1. read: every file of the archive is staged in the content store's ingest
- *    area (digested on the way, nothing visible yet);
+ * The load is all or nothing, in three steps, under one garbage collection
+ * lease (so that no collection takes what the load has written before the
+ * images that refer to it are recorded):
+ * 1. read: every file of the archive is written to the content store as a
+ *    blob (digested on the way; nothing refers to it yet);
  * 2. check: documents are parsed, every blob named by digest is verified
  *    against its name and descriptor, every layer is decompressed and must
  *    hash to the diff ID its config declares;
  * 3. apply, under the image lock: layers are unpacked with the snapshotter,
- *    blobs committed, image records written (with the archive's exact config
- *    bytes, so the image ID is the config digest), tags moved.
- * Any failure undoes step 3 (records, tags, new blobs, then garbage
- * collection of the layers nothing reaches) and drops the staged files, so
- * the store ends exactly as it was. Archive problems are `invalid` (400).
+ *    image records written (with the archive's exact config bytes, so the
+ *    image ID is the config digest), tags moved.
+ * Any failure undoes step 3 (records, tags), lets go of the lease and runs a
+ * collection, which takes the blobs and layers nothing else reaches, so the
+ * store ends exactly as it was. On success the archive's other files
+ * (manifest.json, compressed layer files) go the same way. Archive problems
+ * are `invalid` (400).
  */
-import { BIG_READ } from '../../content/store.js';
-import { createReadStream, promises as fsp } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { Readable, Transform } from 'node:stream';
-import type { ContentStore, StagedBlob } from '../../content/store.js';
+import { writeBlob, type BlobReader, type ContentStore } from '../../content/content.js';
+import { randomRef } from '../../content/store.js';
+import type { Lease } from '../../gc.js';
 import { EngineError, invalid } from '../../errors.js';
 import { decompressStream, InvalidLayerError, LayerEscapeError } from '../../layer/index.js';
 import { TarReader } from '../../layer/tar-reader.js';
@@ -85,8 +89,14 @@ const MAX_JSON = 32 * 1024 * 1024;
 /** Hops allowed while following symlinks inside the archive (Linux's MAXSYMLINKS is 40). */
 const MAX_LINK_HOPS = 40;
 
+/** A file of the archive, written to the content store. */
+interface StagedBlob {
+  digest: Digest;
+  size: number;
+}
+
 /**
- * The archive as staged files. Paths are normalised (no "./", no trailing
+ * The archive as blobs. Paths are normalised (no "./", no trailing
  * "/"). Symlinks and hardlinks are kept as links and resolved on lookup,
  * inside the archive only, as Docker's safePath does (pre-25 archives link
  * repeated layers: `<id>/layer.tar -> ../<other>/layer.tar`).
@@ -97,7 +107,23 @@ class StagedArchive {
   readonly hardlinks = new Map<string, string>();
   readonly dirs = new Set<string>();
 
-  constructor(readonly content: ContentStore) {}
+  constructor(
+    readonly content: ContentStore,
+    /** Holds every blob the load writes. */
+    readonly lease: Lease,
+  ) {}
+
+  /** Writes one file of the archive as a blob, held by the lease. */
+  async stage(body: Readable): Promise<StagedBlob> {
+    const info = await writeBlob(this.content, randomRef('load'), body);
+    this.lease.addContent(info.digest);
+    return { digest: info.digest, size: info.size };
+  }
+
+  /** Every blob the load wrote (candidates for collection once it is done). */
+  written(): Digest[] {
+    return [...this.lease.held().content];
+  }
 
   /** The staged file at `p` (following links), or undefined. */
   lookup(p: string): StagedBlob | undefined {
@@ -154,7 +180,7 @@ class StagedArchive {
 
   async json<T>(staged: StagedBlob, p: string, what: string): Promise<T> {
     if (staged.size > MAX_JSON) throw invalid(`invalid image archive: ${what} ${p} is too large (${staged.size} bytes)`);
-    const raw = await fsp.readFile(staged.path);
+    const raw = await this.content.readAll(staged.digest);
     try {
       return JSON.parse(raw.toString('utf8')) as T;
     } catch (err) {
@@ -162,9 +188,6 @@ class StagedArchive {
     }
   }
 
-  async abortAll(): Promise<void> {
-    await Promise.all([...this.files.values()].map((f) => f.abort()));
-  }
 }
 
 function splitPath(p: string): string[] {
@@ -192,8 +215,8 @@ function archiveError(err: unknown): unknown {
 }
 
 /** Step 1: stages every regular file of the (possibly compressed) tar. */
-async function readArchive(content: ContentStore, input: Readable): Promise<StagedArchive> {
-  const archive = new StagedArchive(content);
+async function readArchive(content: ContentStore, lease: Lease, input: Readable): Promise<StagedArchive> {
+  const archive = new StagedArchive(content, lease);
   let reader: TarReader | undefined;
   try {
     const { stream } = await decompressStream(input);
@@ -204,7 +227,6 @@ async function readArchive(content: ContentStore, input: Readable): Promise<Stag
       const name = normalize(e.name);
       if (name === '') continue;
       // A later entry of the same name replaces an earlier one, whatever the types (as extracting would).
-      await archive.files.get(name)?.abort();
       archive.files.delete(name);
       archive.symlinks.delete(name);
       archive.hardlinks.delete(name);
@@ -216,7 +238,7 @@ async function readArchive(content: ContentStore, input: Readable): Promise<Stag
           })(),
           { objectMode: false },
         );
-        archive.files.set(name, await content.stage(body));
+        archive.files.set(name, await archive.stage(body));
       } else if (e.type === 'symlink') {
         archive.symlinks.set(name, e.linkname);
       } else if (e.type === 'hardlink') {
@@ -232,7 +254,6 @@ async function readArchive(content: ContentStore, input: Readable): Promise<Stag
   } catch (err) {
     reader?.destroy();
     input.destroy();
-    await archive.abortAll();
     throw archiveError(err);
   }
 }
@@ -290,7 +311,7 @@ async function planFromManifest(archive: StagedArchive): Promise<PlannedImage[]>
     if (legacyName && configFile.digest !== `sha256:${legacyName[1]!}`) {
       throw invalid(`invalid image archive: digest mismatch for ${item.Config}: its content is ${configFile.digest}`);
     }
-    const rawConfig = await fsp.readFile(configFile.path);
+    const rawConfig = await archive.content.readAll(configFile.digest);
     const config = parseConfig(rawConfig, item.Config);
     const layers = item.Layers ?? [];
     if (layers.length !== config.rootfs.diff_ids.length) {
@@ -386,7 +407,7 @@ async function planFromIndex(archive: StagedArchive, platform: Platform): Promis
       if (!LAYER_MEDIA_TYPES.has(l?.mediaType)) throw invalid(`invalid image archive: unsupported layer media type "${String(l?.mediaType)}"`);
     }
     const configFile = archive.blob(m.config, 'image config');
-    const rawConfig = await fsp.readFile(configFile.path);
+    const rawConfig = await archive.content.readAll(configFile.digest);
     const config = parseConfig(rawConfig, blobPath(configFile.digest));
     if (m.layers.length !== config.rootfs.diff_ids.length) {
       throw invalid(`invalid manifest, layers length mismatch: expected ${m.layers.length}, got ${config.rootfs.diff_ids.length}`);
@@ -409,13 +430,12 @@ async function planFromIndex(archive: StagedArchive, platform: Platform): Promis
 
 /**
  * Step 2b: the uncompressed tar of every layer, checked against its diff ID.
- * A plain tar is used as staged; a compressed one is decompressed into a
- * second staged file. Returns the uncompressed file per layer file.
+ * A plain tar is used as written; a compressed one is decompressed into a
+ * second blob. Returns the uncompressed blob per layer file.
  */
 async function verifyLayers(archive: StagedArchive, plans: PlannedImage[]): Promise<Map<StagedBlob, StagedBlob>> {
   const uncompressed = new Map<StagedBlob, StagedBlob>();
-  const extra: StagedBlob[] = [];
-  try {
+  {
     for (const plan of plans) {
       for (let i = 0; i < plan.layerFiles.length; i++) {
         const file = plan.layerFiles[i]!;
@@ -424,14 +444,13 @@ async function verifyLayers(archive: StagedArchive, plans: PlannedImage[]): Prom
         if (!u) {
           let compression: string;
           try {
-            const d = await decompressStream(createReadStream(file.path, { highWaterMark: BIG_READ }));
+            const d = await decompressStream(await archive.content.readStream(file.digest));
             compression = d.compression;
             if (compression === 'none') {
               d.stream.destroy();
               u = file;
             } else {
-              u = await archive.content.stage(d.stream);
-              extra.push(u);
+              u = await archive.stage(d.stream);
             }
           } catch (err) {
             throw archiveError(err);
@@ -442,9 +461,6 @@ async function verifyLayers(archive: StagedArchive, plans: PlannedImage[]): Prom
       }
     }
     return uncompressed;
-  } catch (err) {
-    await Promise.all(extra.map((e) => e.abort()));
-    throw err;
   }
 }
 
@@ -493,11 +509,10 @@ function withProgress(input: Readable, total: number, id: string, onProgress: (p
 }
 
 /** Step 3, under the image lock. Returns Docker's messages. */
-async function applyPlan(images: ImageService, plans: PlannedImage[], uncompressed: Map<StagedBlob, StagedBlob>, opts: LoadOptions): Promise<string[]> {
+async function applyPlan(images: ImageService, archive: StagedArchive, plans: PlannedImage[], uncompressed: Map<StagedBlob, StagedBlob>, opts: LoadOptions): Promise<string[]> {
   const store = images.store;
   const content = store.content;
   const createdImages: Digest[] = [];
-  const newBlobs: Digest[] = [];
   const tagUndo: { ref: string; previous: Digest | undefined }[] = [];
   try {
     for (const plan of plans) {
@@ -505,46 +520,36 @@ async function applyPlan(images: ImageService, plans: PlannedImage[], uncompress
       for (let i = 0; i < plan.layerFiles.length; i++) {
         const u = uncompressed.get(plan.layerFiles[i]!)!;
         const diffId = plan.config.rootfs.diff_ids[i]!;
+        const reader: BlobReader = await content.reader(u.digest);
         const open = (): Readable => {
-          const raw = createReadStream(u.path, { highWaterMark: BIG_READ });
+          const raw = reader.stream();
           return opts.onProgress ? withProgress(raw, u.size, diffId.slice(7, 19), opts.onProgress) : raw;
         };
         try {
           parent = (await unpackLayer(images.snapshots, parent, diffId, open, { idMap: images.idMap })).chainId;
+          archive.lease.addSnapshot(parent);
         } catch (err) {
           if (err instanceof InvalidLayerError || err instanceof LayerEscapeError) {
             throw invalid(`invalid image archive: layer ${diffId}: ${err.message}`, err);
           }
           throw err;
+        } finally {
+          await reader.close();
         }
       }
     }
-    // The uncompressed tar of each layer becomes the layer's blob (so save and push can use it as is).
-    const committed = new Set<Digest>();
+    // The uncompressed tar of each layer is the layer's blob (so save and push can use it as is).
     for (const plan of plans) {
       if (store.get(plan.id)) continue;
-      for (const file of plan.layerFiles) {
-        const u = uncompressed.get(file)!;
-        if (committed.has(u.digest)) continue;
-        committed.add(u.digest);
-        if (await content.has(u.digest)) continue;
-        await u.commit(u.digest);
-        newBlobs.push(u.digest);
-      }
-    }
-    const loaded = new Set(plans.map((p) => p.id));
-    for (const plan of plans) {
-      if (store.get(plan.id)) continue;
-      const parentPlan = plan.parent && plan.parent !== plan.id && loaded.has(plan.parent) ? plans.find((p) => p.id === plan.parent) : undefined;
       const layers: ImageLayer[] = plan.layerFiles.map((f, i) => {
         const u = uncompressed.get(f)!;
         return { diffId: plan.config.rootfs.diff_ids[i]!, blob: { digest: u.digest, mediaType: MEDIA_TYPE_LAYER_TAR, size: u.size } };
       });
-      const configExisted = await content.has(plan.id);
+      const loaded = new Set(plans.map((p) => p.id));
+      const parentPlan = plan.parent && plan.parent !== plan.id && loaded.has(plan.parent) ? plans.find((p) => p.id === plan.parent) : undefined;
       const rec = await store.put(plan.config, { layers, ...(parentPlan && validParent(plan.config, parentPlan.config) ? { parent: parentPlan.id } : {}) }, plan.rawConfig);
       if (rec.id !== plan.id) throw new EngineError('system', `image ID ${rec.id} differs from the config digest ${plan.id}`);
       createdImages.push(plan.id);
-      if (!configExisted) newBlobs.push(plan.id);
     }
     // Tags last, with Docker's messages (moby tarexport Load): "Loaded image ID" lines only when the last image had no tag.
     const messages: string[] = [];
@@ -568,29 +573,19 @@ async function applyPlan(images: ImageService, plans: PlannedImage[], uncompress
     if (refCount === 0) messages.push(...idLines);
     return messages;
   } catch (err) {
-    await rollback(images, { createdImages, newBlobs, tagUndo }).catch(() => undefined);
+    await rollback(images, { createdImages, tagUndo }).catch(() => undefined);
     throw err;
   }
 }
 
-/** Puts the store back as it was before applyPlan started. */
-async function rollback(
-  images: ImageService,
-  done: { createdImages: Digest[]; newBlobs: Digest[]; tagUndo: { ref: string; previous: Digest | undefined }[] },
-): Promise<void> {
+/** Puts the records back as they were before applyPlan started (the collection that follows takes the rest). */
+async function rollback(images: ImageService, done: { createdImages: Digest[]; tagUndo: { ref: string; previous: Digest | undefined }[] }): Promise<void> {
   const store = images.store;
   for (const { ref, previous } of done.tagUndo.reverse()) {
     if (previous && store.get(previous)) await store.tag(ref, previous);
     else await store.untag(ref);
   }
   for (const id of done.createdImages) await store.delete(id);
-  await images.collectGarbage();
-  const inUse = new Set<Digest>();
-  for (const img of store.list()) {
-    inUse.add(img.id);
-    for (const l of img.layers) if (l.blob) inUse.add(l.blob.digest);
-  }
-  for (const d of done.newBlobs) if (!inUse.has(d)) await store.content.delete(d);
 }
 
 /**
@@ -599,9 +594,9 @@ async function rollback(
  * `invalid` for anything wrong with the archive.
  */
 export async function loadArchive(images: ImageService, input: Readable, opts: LoadOptions = {}): Promise<LoadResult> {
-  const archive = await readArchive(images.store.content, input);
-  let uncompressed = new Map<StagedBlob, StagedBlob>();
+  const lease = images.gc.lease('load');
   try {
+    const archive = await readArchive(images.store.content, lease, input);
     let plans: PlannedImage[];
     if (archive.has(MANIFEST_FILE)) plans = await planFromManifest(archive);
     else if (archive.has(OCI_INDEX_FILE)) plans = await planFromIndex(archive, opts.platform ?? hostPlatform());
@@ -612,12 +607,22 @@ export async function loadArchive(images: ImageService, input: Readable, opts: L
           : `invalid image archive: neither ${MANIFEST_FILE} (docker save) nor ${OCI_INDEX_FILE} (OCI image layout) found`,
       );
     }
-    uncompressed = await verifyLayers(archive, plans);
-    const messages = await images.lock.run(() => applyPlan(images, plans, uncompressed, opts));
+    const uncompressed = await verifyLayers(archive, plans);
+    const messages = await images.lock.run(async () => {
+      try {
+        return await applyPlan(images, archive, plans, uncompressed, opts);
+      } catch (err) {
+        // Whatever the load unpacked and nothing else reaches goes now.
+        lease.release();
+        await images.gc.collect();
+        throw err;
+      }
+    });
     return { messages, images: plans.map((p) => p.id) };
   } finally {
-    // Committed files were renamed away; everything else staged goes.
-    await archive.abortAll();
-    await Promise.all([...uncompressed.values()].map((u) => u.abort()));
+    // What the load wrote and no image refers to (manifest.json, compressed layer files) goes.
+    const written = lease.held().content;
+    lease.release();
+    if (written.size > 0) await images.lock.run(() => images.gc.collectContent(written));
   }
 }

@@ -19,14 +19,12 @@
  * in index.json only if no image before it was tagged (a slip in its loop);
  * berth lists every untagged image.
  */
-import { BIG_READ } from '../../content/store.js';
-import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { randomRef } from '../../content/store.js';
+import type { BlobReader } from '../../content/content.js';
 import { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import { TarWriter } from '../../layer/tar-writer.js';
-import type { StagedBlob } from '../../content/store.js';
-import { EngineError, invalid, notFound } from '../../errors.js';
+import { EngineError, errorKind, invalid, notFound } from '../../errors.js';
 import { decompressStream } from '../../layer/index.js';
 import { digestHex, sha256Hex, type Digest } from '../../../common/reference/digest.js';
 import {
@@ -127,61 +125,63 @@ export function selectImages(store: ImageStore, names: string[]): Map<Digest, Se
   return out;
 }
 
-/** A layer tar ready to stream: an open handle, so the data stays readable whatever happens to the store. */
+/** A layer tar ready to stream: an open blob, so the data stays readable whatever happens to the store. */
 interface OpenLayer {
-  fh: FileHandle;
+  reader: BlobReader;
   size: number;
 }
 
 /**
  * Opens the uncompressed tar of layer `i` of `img`. In order of preference:
- * the stored uncompressed blob (imports, commits and loads keep it; its digest
- * is the diff ID), a stored compressed blob decompressed, or the unpacked
- * snapshot packed again the way commit packs a layer (whiteouts and opaque
- * directories converted back). The last two are spooled to the content
- * store's ingest area and must hash to the diff ID; berth keeps no tar-split
- * data, so a rebuilt tar that differs from the original cannot be repaired.
+ * the stored uncompressed blob (imports and loads keep it; its digest is the
+ * diff ID), a stored compressed blob decompressed, or the unpacked snapshot
+ * packed again the way commit packs a layer (whiteouts and opaque
+ * directories converted back). The last two are written to the content
+ * store's ingest area, must hash to the diff ID and are read from there,
+ * never committed; berth keeps no tar-split data,
+ * so a rebuilt tar that differs from the original cannot be repaired.
+ * Called under the image lock.
  */
 async function openLayer(images: ImageService, img: ImageRecord, i: number, chainId: Digest): Promise<OpenLayer> {
   const content = images.store.content;
   const diffId = img.config.rootfs.diff_ids[i]!;
   try {
-    const fh = await fsp.open(content.blobPath(diffId), 'r');
-    return { fh, size: (await fh.stat()).size };
+    const reader = await content.reader(diffId);
+    return { reader, size: reader.size };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (errorKind(err) !== 'notfound') throw err;
   }
   const blob = img.layers[i]?.blob;
-  let staged: StagedBlob;
-  let how: string;
-  if (blob && blob.digest !== diffId && (await content.has(blob.digest))) {
-    const { stream } = await decompressStream(content.readStream(blob.digest));
-    staged = await content.stage(stream);
-    how = `decompressing its blob ${blob.digest}`;
-  } else {
-    if (!(await images.snapshots.stat(chainId))) {
-      throw new EngineError('system', `cannot save image ${img.id}: layer ${diffId} is neither stored nor unpacked`);
-    }
-    const packed = await layerTar(images.snapshots, chainId, { idMap: images.idMap });
-    try {
-      staged = await content.stage(packed.tar);
-    } finally {
-      await packed.done();
-    }
-    how = 'packing its unpacked files again (the original layer tar is not stored)';
-  }
+  const stored = blob && blob.digest !== diffId ? await content.info(blob.digest).catch(() => undefined) : undefined;
+  const w = await content.writer(randomRef('save'));
   try {
-    if (staged.digest !== diffId) {
-      throw new EngineError(
-        'system',
-        `cannot save image ${img.id}: layer ${diffId} could not be reproduced: ${how} gave ${staged.digest}`,
-      );
+    let how: string;
+    if (blob && stored) {
+      const { stream } = await decompressStream(await content.readStream(blob.digest));
+      await w.writeStream(stream);
+      how = `decompressing its blob ${blob.digest}`;
+    } else {
+      if (!(await images.snapshots.stat(chainId))) {
+        throw new EngineError('system', `cannot save image ${img.id}: layer ${diffId} is neither stored nor unpacked`);
+      }
+      const packed = await layerTar(images.snapshots, chainId, { idMap: images.idMap });
+      try {
+        await w.writeStream(packed.tar);
+      } finally {
+        await packed.done();
+      }
+      how = 'packing its unpacked files again (the original layer tar is not stored)';
     }
-    const fh = await fsp.open(staged.path, 'r');
-    return { fh, size: staged.size };
-  } finally {
-    // The open handle keeps the spooled tar readable; its name can go now.
-    await staged.abort();
+    if (w.digest() !== diffId) {
+      throw new EngineError('system', `cannot save image ${img.id}: layer ${diffId} could not be reproduced: ${how} gave ${w.digest()}`);
+    }
+    // The open reader keeps the spooled tar readable; the ingest can go.
+    const reader = await w.reader();
+    await w.abort();
+    return { reader, size: reader.size };
+  } catch (err) {
+    await w.abort();
+    throw err;
   }
 }
 
@@ -218,7 +218,7 @@ export async function saveImages(images: ImageService, names: string[]): Promise
         const diffIds = img.config.rootfs.diff_ids;
         // As dockerd: an image without layers is refused rather than saved half-described.
         if (diffIds.length === 0) throw new EngineError('system', 'empty export - not implemented');
-        configs.set(img.id, await content.readBlob(img.id));
+        configs.set(img.id, await content.readAll(img.id));
         const chain = chainIds(diffIds);
         for (let i = 0; i < diffIds.length; i++) {
           if (!layers.has(diffIds[i]!)) layers.set(diffIds[i]!, await openLayer(images, img, i, chain[i]!));
@@ -227,7 +227,7 @@ export async function saveImages(images: ImageService, names: string[]): Promise
       return sel;
     });
   } catch (err) {
-    await Promise.all([...layers.values()].map((l) => l.fh.close()));
+    await Promise.all([...layers.values()].map((l) => l.reader.close()));
     throw err;
   }
 
@@ -309,7 +309,7 @@ function writeArchive(files: ArchiveFile[], blobsDirTime: Date, handles: OpenLay
         if (Buffer.isBuffer(f.body)) {
           await tar.entry({ ...header, size: f.body.length }, f.body);
         } else {
-          const src = f.body.fh.createReadStream({ start: 0, autoClose: false, highWaterMark: BIG_READ });
+          const src = f.body.reader.stream(0);
           await tar.entry({ ...header, size: f.body.size }, src);
         }
       }
@@ -317,7 +317,7 @@ function writeArchive(files: ArchiveFile[], blobsDirTime: Date, handles: OpenLay
     } catch (err) {
       tar.destroy(err as Error);
     } finally {
-      await Promise.all(handles.map((h) => h.fh.close().catch(() => undefined)));
+      await Promise.all(handles.map((h) => h.reader.close().catch(() => undefined)));
     }
   })();
   return tar.readable();

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { extract, pack } from 'tar-stream';
-import { ContentStore } from '../../content/store.js';
+import { LocalContentStore } from '../../content/store.js';
+import { GarbageCollector } from '../../gc.js';
 import { OverlaySnapshotter } from '../../snapshot/overlay.js';
 import { ImageStore } from '../store.js';
 import { ImageService } from '../service.js';
@@ -25,10 +26,10 @@ export interface TestStore {
 
 export async function openTestStore(): Promise<TestStore> {
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'berth-archive-test-'));
-  const content = await ContentStore.open(path.join(root, 'content'));
+  const content = await LocalContentStore.open(path.join(root, 'content'));
   const snapshots = await OverlaySnapshotter.open(path.join(root, 'overlay2'));
   const store = await ImageStore.open(path.join(root, 'image'), content);
-  const images = new ImageService(store, content, snapshots);
+  const images = new ImageService(store, content, snapshots, new GarbageCollector(content, snapshots));
   return { root, images, cleanup: () => fsp.rm(root, { recursive: true, force: true }) };
 }
 

@@ -23,6 +23,10 @@
  * store ends exactly as it was. On success the archive's other files
  * (manifest.json, compressed layer files) go the same way. Archive problems
  * are `invalid` (400).
+ *
+ * Why one file of ~600 lines: the three steps share the plan types and the
+ * all-or-nothing undo; split apart, each part would need the others'
+ * internals to keep that promise.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { Readable, Transform } from 'node:stream';

@@ -63,13 +63,13 @@ test('unpackLayer unpacks a tar once per chain ID and records its diff ID', asyn
   });
 });
 
-test('a failed unpack leaves no snapshot behind', async () => {
+test('a failed unpack commits no layer; its work snapshot is left to the collector', async () => {
   await withSnapshotter(async (sn) => {
     const bad = Buffer.from('this is not a tar archive, not at all'.repeat(40));
     await assert.rejects(unpackLayer(sn, null, sha(bad), () => Readable.from([bad])));
     const left: string[] = [];
-    await sn.walk((i) => void left.push(i.name));
-    assert.deepEqual(left, []);
+    await sn.walk((i) => void left.push(`${i.kind}:${i.name.replace(/-[0-9a-f]+$/, '')}`));
+    assert.deepEqual(left, ['active:extract']);
   });
 });
 
@@ -101,12 +101,7 @@ for (const mode of ['copy', 'keep', 'move'] as const) {
         const again = await commitLayer(sn, 'ctr', l0.chainId, { mode: 'copy' });
         assert.equal(again.diffId, layer.diffId, 'the kept upper packs to the same diff');
       }
-      const packed = await layerTar(sn, layer.chainId);
-      try {
-        assert.equal(await digestOf(packed.tar), layer.diffId);
-      } finally {
-        await packed.done();
-      }
+      assert.equal(await digestOf(await layerTar(sn, layer.chainId, 'saveview')), layer.diffId);
       assert.ok((await layerInfo(sn, layer.chainId))!.size >= 3 << 20);
     });
   });

@@ -80,15 +80,11 @@ export async function unpackLayer(
   const chainId = chainIdOf(parent, diffId);
   const existing = await layerInfo(sn, chainId);
   if (existing) return existing;
+  // On failure the work snapshot stays for the collector, which the caller runs.
   const key = workKey('extract');
   const mounts = await sn.prepare(key, parent ?? undefined);
-  try {
-    await applyLayer(upperDirOf(mounts), open(), { idMap: o.idMap });
-    await sn.commit(chainId, key, { labels: { [LABEL_DIFF_ID]: diffId } });
-  } catch (err) {
-    if (await sn.stat(key)) await sn.remove(key).catch(() => undefined);
-    throw err;
-  }
+  await applyLayer(upperDirOf(mounts), open(), { idMap: o.idMap });
+  await sn.commit(chainId, key, { labels: { [LABEL_DIFF_ID]: diffId } });
   return (await layerInfo(sn, chainId))!;
 }
 
@@ -139,9 +135,10 @@ export async function commitLayer(
     await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId }, keep: o.mode === 'keep' });
     return (await layerInfo(sn, chainId))!;
   }
+  // On failure the copy stays for the collector, which the caller runs.
   const copyKey = workKey('commit');
   const copy = await sn.prepare(copyKey, parent ?? undefined);
-  try {
+  {
     const [{ digest: diffId }] = await Promise.all([
       digestOf(diffTar(upper, { idMap: o.idMap })),
       // cp -a keeps what the tar records (modes, owners, times, hard links,
@@ -152,24 +149,21 @@ export async function commitLayer(
     const chainId = chainIdOf(parent, diffId);
     await sn.commit(chainId, copyKey, { labels: { [LABEL_DIFF_ID]: diffId } });
     return (await layerInfo(sn, chainId))!;
-  } catch (err) {
-    if (await sn.stat(copyKey)) await sn.remove(copyKey).catch(() => undefined);
-    throw err;
   }
 }
 
 /**
  * A committed layer packed as an uncompressed tar again, the way commit
- * packs one (whiteouts and opaque directories converted back). `done` must
- * be called once the tar has been read.
+ * packs one (whiteouts and opaque directories converted back), read through
+ * a view under `viewKey`; the caller holds a lease on that key while it
+ * reads and leaves the view to the collector afterwards.
  */
-export async function layerTar(sn: Snapshotter, chainId: Digest, o: { idMap?: IdentityMapping } = {}): Promise<{ tar: Readable; done: () => Promise<void> }> {
-  const key = workKey('view');
-  const mounts = await sn.view(key, chainId);
+export async function layerTar(sn: Snapshotter, chainId: Digest, viewKey: string, o: { idMap?: IdentityMapping } = {}): Promise<Readable> {
+  const mounts = await sn.view(viewKey, chainId);
   // The first lower of a view is the layer's own directory (top first).
   const own = lowerDirsOf(mounts)[0];
   if (!own) throw new Error(`layer ${chainId}: no directory in its view`);
-  return { tar: diffTar(own, { idMap: o.idMap }), done: () => sn.remove(key) };
+  return diffTar(own, { idMap: o.idMap });
 }
 
 /** inspect's GraphDriver.Data for an active snapshot mounted at `target`: overlay2's names. */

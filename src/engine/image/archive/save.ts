@@ -36,7 +36,7 @@ import {
   repositoryName,
   type Reference,
 } from '../../../common/reference/reference.js';
-import { chainIds, layerTar } from '../../snapshot/layers.js';
+import { chainIds, layerTar, workKey } from '../../snapshot/layers.js';
 import type { ImageService } from '../service.js';
 import type { ImageStore } from '../store.js';
 import type { ImageRecord } from '../types.js';
@@ -164,11 +164,15 @@ async function openLayer(images: ImageService, img: ImageRecord, i: number, chai
       if (!(await images.snapshots.stat(chainId))) {
         throw new EngineError('system', `cannot save image ${img.id}: layer ${diffId} is neither stored nor unpacked`);
       }
-      const packed = await layerTar(images.snapshots, chainId, { idMap: images.idMap });
+      // A view held by a lease while it is read, then left to the collector.
+      const key = workKey('save');
+      const lease = images.gc.lease('save');
+      lease.addSnapshot(key);
       try {
-        await w.writeStream(packed.tar);
+        await w.writeStream(await layerTar(images.snapshots, chainId, key, { idMap: images.idMap }));
       } finally {
-        await packed.done();
+        lease.release();
+        await images.gc.collectSnapshots([key]);
       }
       how = 'packing its unpacked files again (the original layer tar is not stored)';
     }

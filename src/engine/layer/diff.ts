@@ -121,8 +121,8 @@ function minor(rdev: number): number {
  * time through a pack stream: for 10 000 small files a per-entry stream
  * round trip cost more than reading the files (commit hashes this tar).
  */
-export function diffTar(upper: string, opts: { idMap?: IdentityMapping } = {}): Readable {
-  return Readable.from(diffChunks(upper, opts.idMap), { objectMode: false });
+export function diffTar(upper: string, opts: { idMap?: IdentityMapping; usage?: { size: number } } = {}): Readable {
+  return Readable.from(diffChunks(upper, opts.idMap, opts.usage), { objectMode: false });
 }
 
 /** Bytes gathered before they are handed on. */
@@ -137,27 +137,59 @@ function padding(size: number): Buffer {
   return ZEROS.subarray(0, (BLOCK - (size % BLOCK)) % BLOCK);
 }
 
-async function* diffChunks(upper: string, idMap: IdentityMapping | undefined): AsyncGenerator<Buffer> {
+/**
+ * A batch of tar bytes: headers are copied in and small files are read
+ * straight into it (one read, no per-file buffer), so 10 000 small files
+ * cost their system calls and little else.
+ */
+class Slab {
+  buf = Buffer.allocUnsafe(BATCH_BYTES);
+  off = 0;
+
+  room(n: number): boolean {
+    return this.off + n <= this.buf.length;
+  }
+
+  add(b: Buffer): void {
+    b.copy(this.buf, this.off);
+    this.off += b.length;
+  }
+
+  pad(size: number): void {
+    const n = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.buf.fill(0, this.off, this.off + n);
+    this.off += n;
+  }
+
+  /** The bytes so far; the slab starts afresh (the taken bytes are the reader's). */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.off);
+    this.buf = Buffer.allocUnsafe(BATCH_BYTES);
+    this.off = 0;
+    return out;
+  }
+}
+
+/**
+ * `usage`, when given, is set once the tar is complete to the bytes of
+ * regular files (hard links once) and symlinks, as util/fs directorySize
+ * counts them: the walk already has every lstat.
+ */
+async function* diffChunks(upper: string, idMap: IdentityMapping | undefined, usage?: { size: number }): AsyncGenerator<Buffer> {
   // getfattr walks the tree in its own process while this one does.
   const opaqueP = opaqueDirs(upper);
   const entries = await walk(upper);
   const opaque = await opaqueP;
   const inodes = new Map<string, string>();
-  let batch: Buffer[] = [];
+  const slab = new Slab();
   let bytes = 0;
-  const add = (...bufs: Buffer[]) => {
-    for (const b of bufs) {
-      batch.push(b);
-      bytes += b.length;
+  // Headers are at most a few blocks (a PAX header for long names), files up to SMALL_FILE.
+  const header = function* (h: TarHeader): Generator<Buffer> {
+    for (const b of encodeHeader({ ...h, name: latin1(h.name), ...(h.linkname !== undefined ? { linkname: latin1(h.linkname) } : {}) })) {
+      if (!slab.room(b.length)) yield slab.take();
+      slab.add(b);
     }
   };
-  const take = (): Buffer => {
-    const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes);
-    batch = [];
-    bytes = 0;
-    return out;
-  };
-  const header = (h: TarHeader) => add(...encodeHeader({ ...h, name: latin1(h.name), ...(h.linkname !== undefined ? { linkname: latin1(h.linkname) } : {}) }));
   for (const e of entries) {
     const name = e.rel.slice(1);
     // With --userns-remap the files belong to host IDs; the layer records
@@ -169,43 +201,88 @@ async function* diffChunks(upper: string, idMap: IdentityMapping | undefined): A
     if (isWhiteout(e.st)) {
       const wh = path.posix.join(path.posix.dirname(name), `.wh.${path.posix.basename(name)}`);
       // Docker's overlay converter: a regular empty file, mode 0600, owner and times kept.
-      header({ ...base, name: wh, type: '0', mode: S_IFREG | 0o600 });
+      yield* header({ ...base, name: wh, type: '0', mode: S_IFREG | 0o600 });
     } else if (e.st.isDirectory()) {
       // moby's tar appender names directories with a trailing slash.
-      header({ ...base, name: `${name}/`, type: '5' });
+      yield* header({ ...base, name: `${name}/`, type: '5' });
       // The opaque marker carries the directory's permission bits, as Docker writes it.
-      if (opaque.has(e.rel)) header({ ...base, name: `${name}/.wh..wh..opq`, type: '0', mode: S_IFREG | (e.st.mode & 0o777) });
+      if (opaque.has(e.rel)) yield* header({ ...base, name: `${name}/.wh..wh..opq`, type: '0', mode: S_IFREG | (e.st.mode & 0o777) });
     } else if (e.st.isSymbolicLink()) {
-      header({ ...base, type: '2', linkname: fs.readlinkSync(e.abs) });
+      bytes += e.st.size;
+      yield* header({ ...base, type: '2', linkname: fs.readlinkSync(e.abs) });
     } else if (e.st.isFile()) {
       const key = `${e.st.dev}:${e.st.ino}`;
       const first = e.st.nlink > 1 ? inodes.get(key) : undefined;
       if (first) {
-        header({ ...base, type: '1', linkname: first });
+        yield* header({ ...base, type: '1', linkname: first });
         continue;
       }
       if (e.st.nlink > 1) inodes.set(key, name);
+      bytes += e.st.size;
       if (e.st.size <= SMALL_FILE) {
-        // Read first: the file may have changed since lstat (a running container), and the header must match the bytes.
-        const data = fs.readFileSync(e.abs);
-        header({ ...base, type: '0', size: data.length });
-        add(data, padding(data.length));
+        yield* smallFile(slab, { ...base, type: '0', size: e.st.size }, e.abs);
       } else {
-        header({ ...base, type: '0', size: e.st.size });
-        yield take();
+        yield* header({ ...base, type: '0', size: e.st.size });
+        yield slab.take();
         yield* fileBody(e.abs, e.st.size);
       }
     } else if (e.st.isCharacterDevice() || e.st.isBlockDevice()) {
-      header({ ...base, type: e.st.isCharacterDevice() ? '3' : '4', devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
+      yield* header({ ...base, type: e.st.isCharacterDevice() ? '3' : '4', devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
     } else if (e.st.isFIFO()) {
-      header({ ...base, type: '6' });
+      yield* header({ ...base, type: '6' });
     }
     // Sockets are not archived (as Docker).
-    if (bytes >= BATCH_BYTES) yield take();
     await breathe();
   }
-  add(ZEROS);
-  yield take();
+  if (!slab.room(2 * BLOCK)) yield slab.take();
+  slab.add(ZEROS);
+  if (usage) usage.size = bytes;
+  yield slab.take();
+}
+
+/**
+ * A small file's entry: the header, then the file read straight into the
+ * slab behind it. The header says the size lstat saw; if the file changed
+ * since (a running container), the header is written again for the bytes
+ * actually read, so header and bytes always agree.
+ */
+function* smallFile(slab: Slab, h: TarHeader, file: string): Generator<Buffer> {
+  const encode = (size: number) => encodeHeader({ ...h, size, name: latin1(h.name) });
+  let hdr = encode(h.size);
+  const hlen = hdr.reduce((n, b) => n + b.length, 0);
+  if (!slab.room(hlen + h.size + 1 + BLOCK)) yield slab.take();
+  const start = slab.off;
+  for (const b of hdr) slab.add(b);
+  const fd = fs.openSync(file, 'r');
+  let n = 0;
+  try {
+    // One byte more than expected tells a file that grew.
+    for (let r = -1; r !== 0 && n <= h.size; n += r) r = fs.readSync(fd, slab.buf, slab.off + n, h.size + 1 - n, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (n === h.size) {
+    slab.off += n;
+    slab.pad(n);
+    return;
+  }
+  slab.off = start;
+  if (n < h.size) {
+    // It shrank: the bytes read stay where they are, behind a header of the same length.
+    hdr = encode(n);
+    for (const b of hdr) slab.add(b);
+    slab.off += n;
+    slab.pad(n);
+    return;
+  }
+  // It grew: read it whole and write the entry for what is there now.
+  const data = fs.readFileSync(file);
+  hdr = encode(data.length);
+  yield slab.take();
+  for (const b of hdr) yield b;
+  yield data;
+  const pad = padding(data.length);
+  if (pad.length) yield pad;
 }
 
 const S_IFREG = 0o100000;

@@ -15,6 +15,7 @@ import { OverlaySnapshotter } from './overlay.js';
 import { chainIdOf, commitLayer, layerInfo, layerTar, unpackLayer } from './layers.js';
 import { upperDirOf } from './snapshotter.js';
 import { run } from '../../util/exec.js';
+import { directorySize } from '../../util/fs.js';
 
 async function tarOf(files: Record<string, string>): Promise<Buffer> {
   const p = pack();
@@ -89,7 +90,9 @@ for (const mode of ['copy', 'keep', 'move'] as const) {
       await run('mknod', [path.join(up, 'etc', 'gone'), 'c', '0', '0']);
       await fsp.mkdir(path.join(up, 'keep'));
       await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', path.join(up, 'keep')]);
+      const measured = await directorySize(up);
       const layer = await commitLayer(sn, 'ctr', l0.chainId, { mode });
+      assert.equal(layer.size, measured, 'the size counted while hashing is what a walk of the files counts');
       assert.equal(layer.parent, l0.chainId);
       assert.equal((await sn.stat('ctr'))?.kind, mode === 'move' ? undefined : 'active');
       if (mode !== 'move') {

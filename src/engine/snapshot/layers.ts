@@ -129,10 +129,11 @@ export async function commitLayer(
   o: { mode: CommitMode; idMap?: IdentityMapping },
 ): Promise<LayerInfo> {
   const upper = upperDirOf(await sn.mounts(key));
+  const usage = { size: 0 };
   if (o.mode !== 'copy') {
-    const { digest: diffId } = await digestOf(diffTar(upper, { idMap: o.idMap }));
+    const { digest: diffId } = await digestOf(diffTar(upper, { idMap: o.idMap, usage }));
     const chainId = chainIdOf(parent, diffId);
-    await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId }, keep: o.mode === 'keep' });
+    await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId }, keep: o.mode === 'keep', size: usage.size });
     return (await layerInfo(sn, chainId))!;
   }
   // On failure the copy stays for the collector, which the caller runs.
@@ -140,14 +141,14 @@ export async function commitLayer(
   const copy = await sn.prepare(copyKey, parent ?? undefined);
   {
     const [{ digest: diffId }] = await Promise.all([
-      digestOf(diffTar(upper, { idMap: o.idMap })),
+      digestOf(diffTar(upper, { idMap: o.idMap, usage })),
       // cp -a keeps what the tar records (modes, owners, times, hard links,
       // devices, overlay's opaque xattr), so the copy packs to the same diff
       // ID; reflinks make it free where the file system has them.
       run('cp', ['-a', '--reflink=auto', `${upper}/.`, upperDirOf(copy)]),
     ]);
     const chainId = chainIdOf(parent, diffId);
-    await sn.commit(chainId, copyKey, { labels: { [LABEL_DIFF_ID]: diffId } });
+    await sn.commit(chainId, copyKey, { labels: { [LABEL_DIFF_ID]: diffId }, size: usage.size });
     return (await layerInfo(sn, chainId))!;
   }
 }

@@ -269,7 +269,7 @@ export class OverlaySnapshotter implements Snapshotter {
     // Unmounted before its upper moves (a committed layer is never a live upper).
     await unmount(merged);
     const diff = path.join(activeDir, 'diff');
-    const size = await directorySize(diff);
+    const size = opts.size ?? (await directorySize(diff));
     const hex = layerHex(name);
     const short = randomBytes(13).toString('base64url').replace(/[-_]/g, 'x').slice(0, 26).toUpperCase();
     const rec: Record_ = { kind: 'committed', name, ...(parent ? { parent } : {}), labels: { ...e.labels, ...(opts.labels ?? {}) }, created: new Date().toISOString(), size };

@@ -94,6 +94,12 @@ export interface CommitOptions {
    * new one instead.
    */
   keep?: boolean;
+  /**
+   * The bytes of the snapshot's own contents, when the caller has just read
+   * them all (commit hashes the diff), so the snapshotter need not walk
+   * them again to record its usage.
+   */
+  size?: number;
 }
 
 export interface Snapshotter {

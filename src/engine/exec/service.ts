@@ -33,22 +33,10 @@ import { resolveUser } from '../runtime/spec/user.js';
 import type { Process, Spec } from '../runtime/spec/types.js';
 import { conflict, EngineError, errorMessage, invalid, notFound, system } from '../errors.js';
 import { frame, STDOUT } from '../../common/stdcopy.js';
+import type { ExecConfig } from '../../common/api/exec.js';
 
-/** The body of `POST /containers/{id}/exec` (moby's ExecConfig). */
-export interface ExecCreateBody {
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  Tty?: boolean;
-  Env?: string[] | null;
-  Cmd?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-  Privileged?: boolean;
-  DetachKeys?: string;
-  /** [height, width]; API ≥ 1.42 (the API layer drops it for older versions). */
-  ConsoleSize?: [number, number] | null;
-}
+/** The body of `POST /containers/{id}/exec` (moby's ExecConfig, from common/api). */
+export type ExecCreateBody = ExecConfig;
 
 /** The body of `POST /exec/{id}/start`. */
 export interface ExecStartOptions {

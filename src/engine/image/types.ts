@@ -3,33 +3,10 @@
  * config plus Docker's extra fields), and berth's own image record.
  */
 import type { Digest } from '../../common/reference/digest.js';
+import type { ContainerConfig } from '../../common/api/container.js';
 
-/** The `config` section of an image config (Docker's container.Config subset that images carry). */
-export interface ImageRunConfig {
-  Hostname?: string;
-  Domainname?: string;
-  User?: string;
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  ExposedPorts?: Record<string, object> | null;
-  Tty?: boolean;
-  OpenStdin?: boolean;
-  StdinOnce?: boolean;
-  Env?: string[] | null;
-  Cmd?: string[] | null;
-  Healthcheck?: unknown;
-  ArgsEscaped?: boolean;
-  Image?: string;
-  Volumes?: Record<string, object> | null;
-  WorkingDir?: string;
-  Entrypoint?: string[] | null;
-  OnBuild?: string[] | null;
-  Labels?: Record<string, string> | null;
-  StopSignal?: string;
-  StopTimeout?: number;
-  Shell?: string[] | null;
-}
+/** The `config` section of an image config: Docker's container Config less what only a container has. */
+export type ImageRunConfig = Omit<ContainerConfig, 'NetworkDisabled' | 'MacAddress'>;
 
 export interface HistoryEntry {
   created?: string;

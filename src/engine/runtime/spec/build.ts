@@ -13,6 +13,7 @@
 //  - no default sysctls (dockerd adds net.ipv4.ping_group_range and
 //    net.ipv4.ip_unprivileged_port_start for a private netns);
 //  - no init (--init), hooks, or annotations.
+import type { ResourceUpdate } from '../runtime.js';
 import os from 'node:os';
 import path from 'node:path';
 import { hostCapabilities, tweakCapabilities } from './caps.js';
@@ -68,18 +69,8 @@ export interface SpecInput {
    */
   mounts?: { source: string; destination: string; type?: string; options?: string[] }[];
   cgroupsPath: string; // e.g. "/berth/<id>" (cgroupfs style)
-  resources?: {
-    memory?: number;
-    memorySwap?: number;
-    cpuShares?: number;
-    nanoCpus?: number;
-    cpuQuota?: number;
-    cpuPeriod?: number;
-    cpusetCpus?: string;
-    cpusetMems?: string;
-    pidsLimit?: number;
-    oomKillDisable?: boolean;
-  };
+  /** The limits `docker update` can change later (../runtime.ts), less the reservation, plus the OOM killer switch. */
+  resources?: Omit<ResourceUpdate, 'memoryReservation'> & { oomKillDisable?: boolean };
   /** A private user namespace with these mappings (dockerd --userns-remap, unless UsernsMode is "host"). */
   userns?: { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[] };
   namespaces?: {

@@ -151,12 +151,7 @@ export class GarbageCollector {
     const result: CollectResult = { snapshots: [], content: [], contentBytes: 0, ingests: [] };
 
     // Snapshots: mark through parents, sweep children first.
-    const all = new Map<string, SnapshotInfo>();
-    await this.snapshots.walk((s) => {
-      all.set(s.name, s);
-    });
-    const live = new Set<string>();
-    for (const k of refs.snapshots) for (let p: string | undefined = k; p && !live.has(p); p = all.get(p)?.parent) live.add(p);
+    const { all, live } = await this.markSnapshots(refs.snapshots);
     const doomed = [...all.values()].filter((s) => !live.has(s.name));
     result.snapshots = await this.removeSnapshots(doomed, all);
 
@@ -165,14 +160,7 @@ export class GarbageCollector {
     await this.content.walk((i) => {
       infos.set(i.digest, i.labels);
     });
-    const marked = new Set<Digest>();
-    const queue = [...refs.content];
-    while (queue.length) {
-      const d = queue.pop()!;
-      if (marked.has(d)) continue;
-      marked.add(d);
-      for (const [k, v] of Object.entries(infos.get(d) ?? {})) if (k.startsWith(LABEL_GC_REF_CONTENT) && /^sha256:[0-9a-f]{64}$/.test(v)) queue.push(v as Digest);
-    }
+    const marked = await markContent(refs.content, async (d) => infos.get(d) ?? {});
     for (const d of infos.keys()) {
       // A lease taken since the mark still counts.
       if (marked.has(d) || this.leased('content', d)) continue;
@@ -208,12 +196,7 @@ export class GarbageCollector {
    */
   async collectSnapshots(keys: string[], o: { except?: string } = {}): Promise<string[]> {
     const refs = await this.roots_(o.except);
-    const all = new Map<string, SnapshotInfo>();
-    await this.snapshots.walk((s) => {
-      all.set(s.name, s);
-    });
-    const live = new Set<string>();
-    for (const k of refs.snapshots) for (let p: string | undefined = k; p && !live.has(p); p = all.get(p)?.parent) live.add(p);
+    const { all, live } = await this.markSnapshots(refs.snapshots);
     const doomed = keys.map((k) => all.get(k)).filter((s): s is SnapshotInfo => !!s && !live.has(s.name));
     return this.removeSnapshots(doomed, all);
   }
@@ -225,21 +208,24 @@ export class GarbageCollector {
    */
   async collectContent(digests: Iterable<Digest>): Promise<Digest[]> {
     const refs = await this.roots_();
-    const marked = new Set<Digest>();
-    const queue = [...refs.content];
-    while (queue.length) {
-      const d = queue.pop()!;
-      if (marked.has(d)) continue;
-      marked.add(d);
-      const labels = await this.content.info(d).then((i) => i.labels, () => ({}) as Record<string, string>);
-      for (const [k, v] of Object.entries(labels)) if (k.startsWith(LABEL_GC_REF_CONTENT) && /^sha256:[0-9a-f]{64}$/.test(v)) queue.push(v as Digest);
-    }
+    const marked = await markContent(refs.content, (d) => this.content.info(d).then((i) => i.labels, () => ({})));
     const removed: Digest[] = [];
     for (const d of new Set(digests)) {
       if (marked.has(d) || this.leased('content', d)) continue;
       if ((await this.content.delete(d)) > 0) removed.push(d);
     }
     return removed;
+  }
+
+  /** Every snapshot, and those `roots` reach through their parents. */
+  private async markSnapshots(roots: Iterable<string>): Promise<{ all: Map<string, SnapshotInfo>; live: Set<string> }> {
+    const all = new Map<string, SnapshotInfo>();
+    await this.snapshots.walk((s) => {
+      all.set(s.name, s);
+    });
+    const live = new Set<string>();
+    for (const k of roots) for (let p: string | undefined = k; p && !live.has(p); p = all.get(p)?.parent) live.add(p);
+    return { all, live };
   }
 
   /** Removes `doomed` deepest first; one that turns out to be a parent or to be leased meanwhile stays. */
@@ -265,4 +251,17 @@ export class GarbageCollector {
     }
     return removed;
   }
+}
+
+/** The blobs `roots` reach, following gc.ref labels from blob to blob. */
+async function markContent(roots: Iterable<Digest>, labelsOf: (d: Digest) => Promise<Record<string, string>>): Promise<Set<Digest>> {
+  const marked = new Set<Digest>();
+  const queue = [...roots];
+  while (queue.length) {
+    const d = queue.pop()!;
+    if (marked.has(d)) continue;
+    marked.add(d);
+    for (const [k, v] of Object.entries(await labelsOf(d))) if (k.startsWith(LABEL_GC_REF_CONTENT) && /^sha256:[0-9a-f]{64}$/.test(v)) queue.push(v as Digest);
+  }
+  return marked;
 }

@@ -10,7 +10,7 @@ import type { Engine } from '../../engine/engine.js';
 import { errorMessage, invalid } from '../../engine/errors.js';
 import { loadArchive } from '../../engine/image/archive/load.js';
 import { saveImages } from '../../engine/image/archive/save.js';
-import type { Platform } from '../../engine/image/archive/format.js';
+import type { Platform } from '../../common/oci.js';
 import { boolParam, drain } from '../context.js';
 import type { Router } from '../router.js';
 

@@ -50,5 +50,4 @@ export interface ImageRecord {
   lastTagTime?: string;
 }
 
-export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
-export const MEDIA_TYPE_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+export { MT_DOCKER_LAYER as MEDIA_TYPE_LAYER_TAR, MT_DOCKER_LAYER_GZIP as MEDIA_TYPE_LAYER_GZIP } from '../../common/oci.js';

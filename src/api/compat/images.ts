@@ -4,9 +4,10 @@ import type { ImageSummary } from '../../common/api/image.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
 import { displayName } from '../../engine/image/store.js';
-import { openImportUrl } from '../../engine/image/import-url.js';
+import { importUrl, openImportUrl } from '../../engine/image/import-url.js';
 import { diskUsage } from '../../engine/system.js';
 import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
+import { JsonMessageStream } from '../jsonstream.js';
 import type { Router } from '../router.js';
 import { versionAtLeast } from '../server.js';
 
@@ -17,20 +18,29 @@ export function imageRoutes(router: Router, engine: Engine): void {
     const fromSrc = query.get('fromSrc');
     const fromImage = query.get('fromImage');
     if (fromSrc !== null) {
+      // Errors become the status until a message has gone out, then travel in the stream (moby's postImagesCreate).
+      const stream = new JsonMessageStream(res);
       let body: Readable = req;
       if (fromSrc !== '-') {
-        // `docker import URL`: the daemon downloads the tarball itself, as dockerd does.
+        // `docker import URL`: the daemon downloads the tarball itself, as dockerd does, and says so first.
         req.resume();
-        body = await openImportUrl(fromSrc);
+        const url = importUrl(fromSrc);
+        body = await openImportUrl(url);
+        stream.status(`Downloading from ${url.href}`);
       }
-      const img = await images.importTarball(body, {
-        repo: query.get('repo') || undefined,
-        tag: query.get('tag') || undefined,
-        message: query.get('message') || undefined,
-        changes: query.getAll('changes'),
-      });
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(`${JSON.stringify({ status: img.id })}\r\n`);
+      try {
+        const img = await images.importTarball(body, {
+          repo: query.get('repo') || undefined,
+          tag: query.get('tag') || undefined,
+          message: query.get('message') || undefined,
+          changes: query.getAll('changes'),
+        });
+        stream.status(img.id);
+        stream.end();
+      } catch (err) {
+        body.destroy();
+        stream.fail(err);
+      }
       return;
     }
     if (fromImage) {

@@ -9,7 +9,7 @@ import { diskUsage } from '../../engine/system.js';
 import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
 import { JsonMessageStream } from '../jsonstream.js';
 import type { Router } from '../router.js';
-import { versionAtLeast } from '../server.js';
+import { diskUsageCompat, imageInspectCompat, imageListCompat, imageListCountsContainers, imageListFilters } from './versions.js';
 
 export function imageRoutes(router: Router, engine: Engine): void {
   const images = engine.images;
@@ -54,8 +54,12 @@ export function imageRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('GET', '/images/json', async ({ res, query, version }) => {
-    const list = await images.list({ all: boolParam(query, 'all'), filters: filtersParam(query) });
-    if (!versionAtLeast(version, '1.44')) for (const i of list as ImageSummary[]) i.VirtualSize = i.Size;
+    const list = await images.list({
+      all: boolParam(query, 'all'),
+      filters: imageListFilters(version, query, filtersParam(query)),
+      containers: imageListCountsContainers(version),
+    });
+    imageListCompat(version, list as ImageSummary[]);
     sendJson(res, 200, list);
   });
 
@@ -63,17 +67,15 @@ export function imageRoutes(router: Router, engine: Engine): void {
     sendJson(res, 200, await images.prune(filtersParam(query)));
   });
 
-  router.on('GET', '/system/df', async ({ res }) => {
-    sendJson(res, 200, await diskUsage(engine));
+  router.on('GET', '/system/df', async ({ res, version }) => {
+    const df = await diskUsage(engine);
+    diskUsageCompat(version, df);
+    sendJson(res, 200, df);
   });
 
   router.on('GET', '/images/{name:.*}/json', async ({ res, params, version }) => {
     const out = await images.inspect(params.name!);
-    if (!versionAtLeast(version, '1.44')) out.VirtualSize = out.Size;
-    if (!versionAtLeast(version, '1.45')) {
-      out.Container = '';
-      out.ContainerConfig = out.Config;
-    }
+    imageInspectCompat(version, out);
     sendJson(res, 200, out);
   });
 

@@ -45,22 +45,36 @@ after(async () => {
   if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
 });
 
-/** Runs the completion function for COMP_WORDS as bash (with its default COMP_WORDBREAKS) would split them. */
-async function completeWords(words: string[]): Promise<string[]> {
-  const quoted = words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+/**
+ * Splits a command line as readline does for COMP_WORDS: at blanks, and
+ * around ':' and '=' (in bash's default COMP_WORDBREAKS).
+ */
+function readlineWords(line: string): string[] {
+  const words: string[] = [];
+  for (const token of line.split(/ +/)) {
+    const parts = token.split(/([:=])/).filter((p) => p !== '');
+    words.push(...(parts.length ? parts : ['']));
+  }
+  return words;
+}
+
+/** Runs the completion function on `line` (the cursor at its end) as bash would, and returns COMPREPLY. */
+async function completeLine(line: string, host = d.host): Promise<string[]> {
+  const words = readlineWords(line);
+  const quote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
   const driver = [
     `source '${script}'`,
     // The function readline would call: whatever `complete -p berth` names.
     `fn=$(complete -p berth | sed -n 's/.*-F \\([^ ]*\\) .*/\\1/p')`,
-    `COMP_WORDS=(${quoted})`,
+    `COMP_WORDS=(${words.map(quote).join(' ')})`,
     `COMP_CWORD=${words.length - 1}`,
-    `COMP_LINE="\${COMP_WORDS[*]}"`,
+    `COMP_LINE=${quote(line)}`,
     `COMP_POINT=\${#COMP_LINE}`,
     `"$fn"`,
     `printf '%s\\n' "\${COMPREPLY[@]}"`,
   ].join('\n');
   const { stdout } = await execFileP('bash', ['-c', driver], {
-    env: { ...process.env, PATH: `${path.join(tmp, 'bin')}:${process.env.PATH}`, BERTH_HOST: d.host, DOCKER_HOST: d.host },
+    env: { ...process.env, PATH: `${path.join(tmp, 'bin')}:${process.env.PATH}`, BERTH_HOST: host, DOCKER_HOST: host },
   });
   return stdout.split('\n').filter(Boolean);
 }
@@ -71,42 +85,48 @@ test('the bash script registers a completion function for berth', async () => {
 });
 
 test('commands and subcommands', async () => {
-  const top = await completeWords(['berth', 'st']);
+  const top = await completeLine('berth st');
   for (const c of ['start', 'stop', 'stats']) assert.ok(top.includes(c), `${c} in ${top}`);
   assert.ok(!top.includes('__complete'));
-  assert.deepEqual(await completeWords(['berth', 'volume', 'l']), ['ls']);
+  assert.deepEqual(await completeLine('berth volume l'), ['ls']);
 });
 
 test('flags of the command being typed', async () => {
-  const flags = await completeWords(['berth', 'stop', '--']);
+  const flags = await completeLine('berth stop --');
   assert.ok(flags.includes('--timeout') && flags.includes('--signal'), flags.join(' '));
   assert.ok(!flags.includes('--detach'));
 });
 
 test('container names from the daemon, by state', async () => {
-  const stop = await completeWords(['berth', 'stop', '']);
+  const stop = await completeLine('berth stop ');
   assert.ok(stop.includes('compl-web'), stop.join(' '));
   assert.ok(!stop.includes('compl-stopped'));
-  const start = await completeWords(['berth', 'start', 'compl-']);
+  // A daemon named with -H on the line being completed is the one asked.
+  assert.ok((await completeLine(`berth -H ${d.host} stop `, 'unix:///nonexistent.sock')).includes('compl-web'));
+  assert.deepEqual(await completeLine('berth stop ', 'unix:///nonexistent.sock'), []);
+  const start = await completeLine('berth start compl-');
   assert.deepEqual(start, ['compl-stopped']);
-  const rm = await completeWords(['berth', 'container', 'rm', 'compl']);
+  const rm = await completeLine('berth container rm compl');
   assert.deepEqual(rm.sort(), ['compl-stopped', 'compl-web']);
   // After run's IMAGE the words are the container's command: nothing from the daemon.
-  assert.deepEqual(await completeWords(['berth', 'exec', 'compl-web', '']).then((r) => r.filter((n) => n.startsWith('compl-'))), []);
+  assert.deepEqual(await completeLine('berth exec compl-web ').then((r) => r.filter((n) => n.startsWith('compl-'))), []);
 });
 
 test('image names, also past the colon bash splits at', async () => {
-  assert.ok((await completeWords(['berth', 'rmi', ''])).includes('busybox:latest'));
-  // "busybox:la" reaches the function as three words; bash replaces only the last one.
-  assert.deepEqual(await completeWords(['berth', 'run', 'busybox', ':', 'la']), ['latest']);
+  assert.ok((await completeLine('berth rmi ')).includes('busybox:latest'));
+  // "busybox:la" reaches the function as three words (busybox, :, la); bash replaces only the last one.
+  assert.deepEqual(await completeLine('berth run busybox:la'), ['latest']);
 });
 
 test('network and volume names, as arguments and as flag values', async () => {
-  const nets = await completeWords(['berth', 'network', 'inspect', '']);
+  const nets = await completeLine('berth network inspect ');
   assert.ok(nets.includes('host') && nets.includes('none'), nets.join(' '));
-  assert.deepEqual(await completeWords(['berth', 'run', '--network', 'ho']), ['host']);
-  assert.deepEqual(await completeWords(['berth', 'run', '--network', '=', 'no']), ['none']);
-  assert.deepEqual(await completeWords(['berth', 'volume', 'rm', '']), ['compl-vol']);
+  assert.deepEqual(await completeLine('berth run --network ho'), ['host']);
+  // "--network=no" is three words too; bash replaces "no".
+  assert.deepEqual(await completeLine('berth run --network=no'), ['none']);
+  // A word that only follows a colon after a blank stays apart ("cp ctr: /tmp" is not "ctr:/tmp").
+  assert.deepEqual(await completeLine('berth volume rm compl-vol: '), ['compl-vol']);
+  assert.deepEqual(await completeLine('berth volume rm '), ['compl-vol']);
 });
 
 test('zsh and fish scripts are printed; an unknown shell is refused', async () => {

@@ -175,6 +175,8 @@ export async function complete(root: Command, cli: Cli, args: string[]): Promise
   let afterArgs = false;
   for (const word of done) {
     if (pendingFlag) {
+      // `berth -H tcp://… stop <TAB>` asks that daemon: the words were not parsed as berth's own flags.
+      if (pendingFlag.long === '--host' && cmd === root) process.env.BERTH_HOST = word;
       pendingFlag = undefined;
       continue;
     }
@@ -183,6 +185,7 @@ export async function complete(root: Command, cli: Cli, args: string[]): Promise
       continue;
     }
     if (!afterArgs && word.startsWith('-') && word !== '-') {
+      if (cmd === root && word.startsWith('--host=')) process.env.BERTH_HOST = word.slice('--host='.length);
       const o = findOption(cmd, word) ?? findOption(root, word);
       if (takesValue(o) && !word.includes('=') && !(o!.short === word.slice(0, 2) && word.length > 2 && !word.startsWith('--'))) pendingFlag = o;
       continue;

@@ -11,12 +11,21 @@ export const BASH = `# bash completion for berth                                
 # Load it with: source <(berth completion bash)
 
 _berth_complete() {
+    # bash splits words at ':' and '=' (COMP_WORDBREAKS); berth wants them whole
+    # (image:tag, unix:///socket, --flag=value): words with no blank between them
+    # in COMP_LINE are one word again.
     local -a words=()
-    local i w
-    for (( i = 1; i <= COMP_CWORD; i++ )); do
+    local line=\${COMP_LINE-} pos=0 i w gap
+    for (( i = 0; i <= COMP_CWORD; i++ )); do
         w=\${COMP_WORDS[i]}
-        # bash splits words at ':' and '='; berth wants them whole (image:tag, --flag=value).
-        if (( \${#words[@]} > 0 )) && [[ $w == : || $w == = || \${words[-1]} == *: || \${words[-1]} == --*= ]]; then
+        gap=0
+        while (( pos < \${#line} )) && [[ \${line:pos:1} == [[:space:]] ]]; do
+            (( pos++ ))
+            gap=1
+        done
+        (( pos += \${#w} ))
+        (( i == 0 )) && continue
+        if (( \${#words[@]} > 0 && gap == 0 )) && [[ -n $line ]]; then
             words[-1]+=$w
         else
             words+=("$w")

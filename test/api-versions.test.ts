@@ -107,3 +107,28 @@ test('create: HealthConfig.StartInterval is read from 1.44 on', async () => {
     for (const id of ids) await api(d.socket, 'DELETE', `/v1.51/containers/${id}?force=1`);
   }
 });
+
+test('info: security options by name only before 1.25, Expected commits before 1.49, BridgeNf fields before 1.50', async () => {
+  const old = (await api(d.socket, 'GET', '/v1.24/info')).json<Record<string, unknown> & { SecurityOptions: string[]; RuncCommit: { Expected?: string; ID: string } }>();
+  assert.ok(old.SecurityOptions.includes('seccomp'), old.SecurityOptions.join(' '));
+  assert.equal(old.RuncCommit.Expected, old.RuncCommit.ID);
+  assert.equal(old.BridgeNfIptables, false);
+  const modern = (await api(d.socket, 'GET', '/v1.51/info')).json<Record<string, unknown> & { SecurityOptions: string[]; RuncCommit: { Expected?: string } }>();
+  assert.ok(modern.SecurityOptions.includes('name=seccomp,profile=builtin'));
+  assert.equal(modern.RuncCommit.Expected, undefined);
+  assert.equal('BridgeNfIptables' in modern, false);
+});
+
+test('wait: the condition is read from 1.30 on (an unknown one is a 400 there, ignored before)', async () => {
+  const c = await pinned('1.51').createContainer({ Image: 'busybox', Cmd: ['true'] });
+  try {
+    const modern = await api(d.socket, 'POST', `/v1.51/containers/${c.id}/wait?condition=bogus`);
+    assert.equal(modern.status, 400);
+    assert.match(modern.json<{ message: string }>().message, /invalid condition: "bogus"/);
+    const old = await api(d.socket, 'POST', `/v1.29/containers/${c.id}/wait?condition=bogus`);
+    assert.equal(old.status, 200, old.body.toString());
+    assert.equal(old.json<{ StatusCode: number }>().StatusCode, 0);
+  } finally {
+    await c.remove({ force: true });
+  }
+});

@@ -5,7 +5,7 @@ import type { ContainerCreateBody, ContainerUpdateBody, WaitCondition } from '..
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
-import { containerCreateCompat, containerListCompat, containerUpdateCompat, stopSignalParam } from './versions.js';
+import { containerCreateCompat, containerListCompat, containerUpdateCompat, stopSignalParam, waitConditionParam } from './versions.js';
 
 const RAW = 'application/vnd.docker.raw-stream';
 const MULTIPLEXED = 'application/vnd.docker.multiplexed-stream';
@@ -61,8 +61,8 @@ export function containerRoutes(router: Router, engine: Engine): void {
     sendEmpty(res, 204);
   });
 
-  router.on('POST', '/containers/{id}/wait', async ({ req, res, params, query }) => {
-    const condition = (query.get('condition') || 'not-running') as WaitCondition;
+  router.on('POST', '/containers/{id}/wait', async ({ req, res, params, query, version }) => {
+    const condition = waitConditionParam(version, query) as WaitCondition;
     if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
     const abort = new AbortController();
     const waiting = containers.wait(params.id!, condition, abort.signal);

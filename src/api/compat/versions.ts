@@ -46,6 +46,11 @@ export function stopSignalParam(version: string, query: URLSearchParams): string
   return versionAtLeast(version, '1.42') ? query.get('signal') || undefined : undefined;
 }
 
+/** The `condition` of POST /containers/{id}/wait; before v1.30 ("now accepts a condition query parameter") it is not read. */
+export function waitConditionParam(version: string, query: URLSearchParams): string {
+  return (versionAtLeast(version, '1.30') ? query.get('condition') : null) || 'not-running';
+}
+
 /** GET /containers/json entries. */
 export function containerListCompat(version: string, list: { HostConfig?: { Annotations?: unknown } }[]): void {
   // v1.46: "GET /containers/json now returns the annotations of containers".
@@ -109,6 +114,26 @@ export function volumePruneFilters(version: string, filters: Filters): Filters {
 }
 
 // ---------------------------------------------------------------- system
+
+/** GET /info, as moby's getInfo adjusts it for older clients. */
+export function infoCompat(version: string, info: Record<string, unknown>): void {
+  // v1.25: "GET /info now returns more structured information about security options" (before: names only).
+  if (below(version, '1.25') && Array.isArray(info.SecurityOptions)) {
+    info.SecurityOptions = (info.SecurityOptions as string[]).map((o) => /(?:^|,)name=([^,]*)/.exec(o)?.[1] ?? o);
+  }
+  // v1.49: "The ContainerdCommit.Expected, RuncCommit.Expected, and InitCommit.Expected fields … are now omitted".
+  if (below(version, '1.49')) {
+    for (const k of ['ContainerdCommit', 'RuncCommit', 'InitCommit']) {
+      const commit = info[k] as { ID?: string; Expected?: string } | undefined;
+      if (commit) commit.Expected = commit.ID ?? '';
+    }
+  }
+  // v1.50: "The BridgeNfIptables and BridgeNfIp6tables fields … are now omitted" (always false before).
+  if (below(version, '1.50')) {
+    info.BridgeNfIptables = false;
+    info.BridgeNfIp6tables = false;
+  }
+}
 
 /** GET /system/df: the images part follows GET /images/json (v1.44: VirtualSize omitted). */
 export function diskUsageCompat(version: string, df: { Images?: ImageSummary[] | null }): void {

@@ -142,6 +142,13 @@ test('zsh and fish scripts are printed; an unknown shell is refused', async () =
     const file = path.join(tmp, `berth.${shell}`);
     await fsp.writeFile(file, text);
     await execFileP(shell, ['-n', file]);
+    if (shell === 'fish') {
+      // fish completes a whole command line on request: the script asks the daemon as bash's does.
+      const { stdout } = await execFileP('fish', ['-c', `source '${file}'; complete -C 'berth stop '`], {
+        env: { ...process.env, PATH: `${path.join(tmp, 'bin')}:${process.env.PATH}`, BERTH_HOST: d.host },
+      });
+      assert.ok(stdout.split('\n').includes('compl-web'), stdout);
+    }
   }
   const bad = await berth(d, ['completion', 'tcsh']);
   assert.equal(bad.code, 1);

@@ -132,3 +132,19 @@ test('wait: the condition is read from 1.30 on (an unknown one is a 400 there, i
     await c.remove({ force: true });
   }
 });
+
+test('create: mount options on the wrong mount type are dropped before 1.42 and refused from 1.42; Subpath needs 1.45', async () => {
+  const body = (mount: object) => ({ Image: 'busybox', Cmd: ['true'], HostConfig: { Mounts: [mount] } });
+  const bindWithVolumeOptions = { Type: 'bind', Source: '/tmp', Target: '/mnt', VolumeOptions: { NoCopy: true } };
+  const modern = await api(d.socket, 'POST', '/v1.51/containers/create', body(bindWithVolumeOptions));
+  assert.equal(modern.status, 400);
+  assert.equal(modern.json<{ message: string }>().message, 'VolumeOptions must not be specified on mount type "bind"');
+  const old = await api(d.socket, 'POST', '/v1.41/containers/create', body(bindWithVolumeOptions));
+  assert.equal(old.status, 201, old.body.toString());
+  await api(d.socket, 'DELETE', `/v1.51/containers/${old.json<{ Id: string }>().Id}?force=1`);
+
+  const subpath = { Type: 'volume', Source: 'subvol', Target: '/mnt', VolumeOptions: { Subpath: 'a' } };
+  const early = await api(d.socket, 'POST', '/v1.44/containers/create', body(subpath));
+  assert.equal(early.status, 400);
+  assert.equal(early.json<{ message: string }>().message, 'VolumeOptions.Subpath needs API v1.45 or newer');
+});

@@ -8,7 +8,8 @@
  * Changes the changelog calls "not versioned" apply to every version and
  * have no gate.
  */
-import type { ContainerCreateBody, ContainerUpdateBody, HealthConfig } from '../../common/api/container.js';
+import type { ContainerCreateBody, ContainerUpdateBody, HealthConfig, Mount } from '../../common/api/container.js';
+import { invalid } from '../../engine/errors.js';
 import type { ImageSummary } from '../../common/api/image.js';
 import type { Filters } from '../../common/api/filters.js';
 import { versionAtLeast } from '../server.js';
@@ -31,6 +32,38 @@ export function containerCreateCompat(version: string, body: ContainerCreateBody
   // v1.44: "POST /containers/create now accepts a HealthConfig.StartInterval".
   const health = body.Healthcheck as HealthConfig | null | undefined;
   if (health && below(version, '1.44')) health.StartInterval = 0;
+  mountsCompat(version, host?.Mounts ?? []);
+  const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
+  // v1.44: "POST /containers/create now accepts multiple EndpointSettings in NetworkingConfig.EndpointSettings".
+  if (below(version, '1.44') && Object.keys(endpoints).length > 1) {
+    throw invalid(`Container cannot be created with multiple network endpoints: ${Object.keys(endpoints).join(', ')}`);
+  }
+  // v1.48: "now accept a GwPriority field in EndpointsConfig" (before, every endpoint had the same priority).
+  if (below(version, '1.48')) for (const ep of Object.values(endpoints)) if (ep) ep.GwPriority = 0;
+}
+
+/** HostConfig.Mounts options by version, with moby's messages (postContainersCreate). */
+function mountsCompat(version: string, mounts: Mount[]): void {
+  for (const m of mounts) {
+    if (below(version, '1.42')) {
+      // v1.42: "allow to set CreateMountpoint", and "rejects request if BindOptions|VolumeOptions|TmpfsOptions is set with a non-matching mount Type" (older ones were dropped).
+      if (m.BindOptions) m.BindOptions.CreateMountpoint = false;
+      if (m.VolumeOptions && m.Type !== 'volume') delete m.VolumeOptions;
+      if (m.TmpfsOptions && m.Type !== 'tmpfs') delete m.TmpfsOptions;
+    } else {
+      if (m.VolumeOptions && m.Type !== 'volume') throw invalid(`VolumeOptions must not be specified on mount type "${m.Type}"`);
+      if (m.BindOptions && m.Type !== 'bind') throw invalid(`BindOptions must not be specified on mount type "${m.Type}"`);
+      if (m.TmpfsOptions && m.Type !== 'tmpfs') throw invalid(`TmpfsOptions must not be specified on mount type "${m.Type}"`);
+    }
+    // v1.44: BindOptions.ReadOnlyForceRecursive added; moby refuses it from older clients rather than ignore a safety setting.
+    if (below(version, '1.44') && m.Type === 'bind' && m.BindOptions?.ReadOnlyForceRecursive) {
+      throw invalid('BindOptions.ReadOnlyForceRecursive needs API v1.44 or newer');
+    }
+    // v1.45: "POST /containers/create now supports VolumeOptions.Subpath".
+    if (below(version, '1.45') && m.VolumeOptions?.Subpath) throw invalid('VolumeOptions.Subpath needs API v1.45 or newer');
+    // v1.48: "POST /containers/create now supports Mount of type image".
+    if (below(version, '1.48') && m.Type === 'image') throw invalid('Mount type "Image" needs API v1.48 or newer');
+  }
 }
 
 /** POST /containers/{id}/update. */

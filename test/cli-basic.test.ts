@@ -61,10 +61,10 @@ describe('listings and inspect match docker', () => {
   });
 
   /** Read-only comparisons run side by side: they only look at the daemon. */
-  async function compareListings(variants: string[][]): Promise<void> {
+  async function compareListings(variants: string[][], env?: Record<string, string>): Promise<void> {
     await Promise.all(
       variants.map(async (args) => {
-        const [b, k] = await Promise.all([berth(d, args), docker(d, args)]);
+        const [b, k] = await Promise.all([berth(d, args, { env }), docker(d, args, { env })]);
         assert.equal(b.code, 0, b.stderr);
         assert.equal(normalizeTimes(b.stdout), normalizeTimes(k.stdout), args.join(' '));
       }),
@@ -72,7 +72,8 @@ describe('listings and inspect match docker', () => {
   }
 
   it('images', async () => {
-    await compareListings([['images'], ['images', '-a', '--no-trunc', '--digests'], ['images', '-q', 'busybox'], ['image', 'ls', '--format', 'json']]);
+    // Both clients at the docker CLI's API version (28.2: 1.50): from 1.51 the daemon counts each image's containers, which a 1.50 client sees as N/A.
+    await compareListings([['images'], ['images', '-a', '--no-trunc', '--digests'], ['images', '-q', 'busybox'], ['image', 'ls', '--format', 'json']], { DOCKER_API_VERSION: '1.50' });
     assert.match((await berth(d, ['images'])).stdout, /^<none> +<none> /m);
   });
 

@@ -22,6 +22,7 @@ import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerNetworkCommands } from './commands/networks.js';
 import { registerVolumeCommands } from './commands/volumes.js';
+import { registerCompletionCommands } from './commands/completion.js';
 import { collect } from './opts.js';
 import { describeError, StatusError } from './errors.js';
 
@@ -49,12 +50,14 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerSystemCommands(program, cli);
   registerNetworkCommands(program, cli);
   registerVolumeCommands(program, cli);
+  registerCompletionCommands(program, cli);
   return { program, cli };
 }
 
 async function main(argv: string[]): Promise<number> {
   const { program, cli } = buildProgram();
-  const args = normalizeBooleanFlags(program, argv);
+  // The words after __complete are the shell's, to be read as typed.
+  const args = argv[0] === '__complete' ? argv : normalizeBooleanFlags(program, argv);
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;

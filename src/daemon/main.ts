@@ -24,6 +24,8 @@ import { eventRoutes } from '../api/compat/events.js';
 import { observeRoutes } from '../api/compat/observe.js';
 import { networkRoutes } from '../api/compat/networks.js';
 import { volumeRoutes } from '../api/compat/volumes.js';
+import { swarmRoutes } from '../api/compat/swarm.js';
+import { pluginRoutes } from '../api/compat/plugins.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
@@ -171,6 +173,8 @@ async function main(): Promise<number> {
   observeRoutes(router, engine);
   networkRoutes(router, engine);
   volumeRoutes(router, engine);
+  swarmRoutes(router, engine);
+  pluginRoutes(router, engine);
 
   const closers: (() => Promise<void>)[] = [];
   const servers: http.Server[] = [];

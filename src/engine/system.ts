@@ -12,6 +12,7 @@ import { API_VERSION, BERTH_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../
 import type { ContainerSummary, SystemDataUsageResponse, SystemInfo, SystemVersion } from '../common/api/index.js';
 import { run } from '../util/exec.js';
 import type { Engine } from './engine.js';
+import { swarmInfo } from './cluster.js';
 
 /** What the daemon knows about itself that the engine does not: its ID and whether it runs with --debug. */
 export interface DaemonIdentity {
@@ -154,7 +155,7 @@ export async function systemInfo(engine: Engine, daemon: DaemonIdentity): Promis
     ServerVersion: ENGINE_VERSION,
     Runtimes: { runc: { path: engine.runtime.runc } },
     DefaultRuntime: 'runc',
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    Swarm: swarmInfo(),
     LiveRestoreEnabled: true,
     Isolation: '',
     InitBinary: '',

@@ -12,6 +12,7 @@ import { loadArchive } from '../../engine/image/archive/load.js';
 import { saveImages } from '../../engine/image/archive/save.js';
 import type { Platform } from '../../common/oci.js';
 import { boolParam, drain } from '../context.js';
+import { JsonMessageStream } from '../jsonstream.js';
 import type { Router } from '../router.js';
 
 /** The `platform` query parameter (JSON-encoded OCI platform, API 1.48+): only one is supported. */
@@ -55,14 +56,7 @@ export function archiveRoutes(router: Router, engine: Engine): void {
     // dockerd's default is quiet; the CLI sends quiet=0 only to a terminal.
     const quiet = query.has('quiet') ? boolParam(query, 'quiet') : true;
     const platform = platformParam(query);
-    let started = false;
-    const write = (msg: object): void => {
-      if (!started) {
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        started = true;
-      }
-      res.write(`${JSON.stringify(msg)}\r\n`);
-    };
+    const stream = new JsonMessageStream(res);
     // The loader destroys its input on error; the request itself must survive to carry the answer.
     const body = new PassThrough();
     req.pipe(body);
@@ -73,19 +67,16 @@ export function archiveRoutes(router: Router, engine: Engine): void {
     try {
       const { messages } = await loadArchive(engine.images, body, {
         ...(platform ? { platform } : {}),
-        ...(quiet ? {} : { onProgress: (p) => write(p) }),
+        ...(quiet ? {} : { onProgress: (p) => stream.write(p) }),
       });
-      for (const m of messages) write({ stream: `${m}\n` });
-      if (!started) res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end();
+      for (const m of messages) stream.write({ stream: `${m}\n` });
+      stream.end();
     } catch (err) {
       req.unpipe(body);
       await drain(req);
-      // Before the first byte the status code carries the error; after it, Docker's in-band error message.
-      if (!started) throw err;
-      const message = errorMessage(err);
-      write({ errorDetail: { message }, error: message });
-      res.end();
+      // dockerd answers 200 once the query is parsed and reports whatever the load hit in the stream (moby's postImagesLoad).
+      stream.error(err);
+      stream.end();
     }
   });
 }

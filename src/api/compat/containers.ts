@@ -5,6 +5,7 @@ import type { ContainerCreateBody, ContainerUpdateBody, WaitCondition } from '..
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
+import { containerCreateCompat, containerListCompat, containerUpdateCompat, stopSignalParam, waitConditionParam } from './versions.js';
 
 const RAW = 'application/vnd.docker.raw-stream';
 const MULTIPLEXED = 'application/vnd.docker.multiplexed-stream';
@@ -21,24 +22,23 @@ function timeParam(v: string | null): number {
 export function containerRoutes(router: Router, engine: Engine): void {
   const containers = engine.containers;
 
-  router.on('POST', '/containers/create', async ({ req, res, query }) => {
+  router.on('POST', '/containers/create', async ({ req, res, query, version }) => {
     const body = await readJsonBody<ContainerCreateBody>(req);
     if (!body) throw invalid('config cannot be empty in order to create a container');
+    containerCreateCompat(version, body);
     const name = query.get('name') || undefined;
     sendJson(res, 201, await containers.create(body, name));
   });
 
-  router.on('GET', '/containers/json', async ({ res, query }) => {
-    sendJson(
-      res,
-      200,
-      await containers.list({
-        all: boolParam(query, 'all'),
-        limit: intParam(query, 'limit'),
-        size: boolParam(query, 'size'),
-        filters: filtersParam(query),
-      }),
-    );
+  router.on('GET', '/containers/json', async ({ res, query, version }) => {
+    const list = await containers.list({
+      all: boolParam(query, 'all'),
+      limit: intParam(query, 'limit'),
+      size: boolParam(query, 'size'),
+      filters: filtersParam(query),
+    });
+    containerListCompat(version, list);
+    sendJson(res, 200, list);
   });
 
   router.on('GET', '/containers/{id}/json', async ({ res, params, query }) => {
@@ -51,8 +51,8 @@ export function containerRoutes(router: Router, engine: Engine): void {
     sendEmpty(res, 204);
   });
 
-  router.on('POST', '/containers/{id}/stop', async ({ res, params, query }) => {
-    await containers.stop(params.id!, intParam(query, 't'), query.get('signal') || undefined);
+  router.on('POST', '/containers/{id}/stop', async ({ res, params, query, version }) => {
+    await containers.stop(params.id!, intParam(query, 't'), stopSignalParam(version, query));
     sendEmpty(res, 204);
   });
 
@@ -61,8 +61,8 @@ export function containerRoutes(router: Router, engine: Engine): void {
     sendEmpty(res, 204);
   });
 
-  router.on('POST', '/containers/{id}/wait', async ({ req, res, params, query }) => {
-    const condition = (query.get('condition') || 'not-running') as WaitCondition;
+  router.on('POST', '/containers/{id}/wait', async ({ req, res, params, query, version }) => {
+    const condition = waitConditionParam(version, query) as WaitCondition;
     if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
     const abort = new AbortController();
     const waiting = containers.wait(params.id!, condition, abort.signal);
@@ -79,8 +79,8 @@ export function containerRoutes(router: Router, engine: Engine): void {
     }
   });
 
-  router.on('POST', '/containers/{id}/restart', async ({ res, params, query }) => {
-    await containers.restart(params.id!, intParam(query, 't'), query.get('signal') || undefined);
+  router.on('POST', '/containers/{id}/restart', async ({ res, params, query, version }) => {
+    await containers.restart(params.id!, intParam(query, 't'), stopSignalParam(version, query));
     sendEmpty(res, 204);
   });
 
@@ -99,8 +99,9 @@ export function containerRoutes(router: Router, engine: Engine): void {
     sendEmpty(res, 204);
   });
 
-  router.on('POST', '/containers/{id}/update', async ({ req, res, params }) => {
+  router.on('POST', '/containers/{id}/update', async ({ req, res, params, version }) => {
     const body = (await readJsonBody<ContainerUpdateBody>(req)) ?? {};
+    containerUpdateCompat(version, body);
     sendJson(res, 200, await containers.update(params.id!, body));
   });
 

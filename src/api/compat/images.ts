@@ -4,11 +4,12 @@ import type { ImageSummary } from '../../common/api/image.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
 import { displayName } from '../../engine/image/store.js';
-import { openImportUrl } from '../../engine/image/import-url.js';
+import { importUrl, openImportUrl } from '../../engine/image/import-url.js';
 import { diskUsage } from '../../engine/system.js';
 import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
+import { JsonMessageStream } from '../jsonstream.js';
 import type { Router } from '../router.js';
-import { versionAtLeast } from '../server.js';
+import { diskUsageCompat, imageInspectCompat, imageListCompat, imageListCountsContainers, imageListFilters } from './versions.js';
 
 export function imageRoutes(router: Router, engine: Engine): void {
   const images = engine.images;
@@ -17,20 +18,29 @@ export function imageRoutes(router: Router, engine: Engine): void {
     const fromSrc = query.get('fromSrc');
     const fromImage = query.get('fromImage');
     if (fromSrc !== null) {
+      // Errors become the status until a message has gone out, then travel in the stream (moby's postImagesCreate).
+      const stream = new JsonMessageStream(res);
       let body: Readable = req;
       if (fromSrc !== '-') {
-        // `docker import URL`: the daemon downloads the tarball itself, as dockerd does.
+        // `docker import URL`: the daemon downloads the tarball itself, as dockerd does, and says so first.
         req.resume();
-        body = await openImportUrl(fromSrc);
+        const url = importUrl(fromSrc);
+        body = await openImportUrl(url);
+        stream.status(`Downloading from ${url.href}`);
       }
-      const img = await images.importTarball(body, {
-        repo: query.get('repo') || undefined,
-        tag: query.get('tag') || undefined,
-        message: query.get('message') || undefined,
-        changes: query.getAll('changes'),
-      });
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(`${JSON.stringify({ status: img.id })}\r\n`);
+      try {
+        const img = await images.importTarball(body, {
+          repo: query.get('repo') || undefined,
+          tag: query.get('tag') || undefined,
+          message: query.get('message') || undefined,
+          changes: query.getAll('changes'),
+        });
+        stream.status(img.id);
+        stream.end();
+      } catch (err) {
+        body.destroy();
+        stream.fail(err);
+      }
       return;
     }
     if (fromImage) {
@@ -44,8 +54,12 @@ export function imageRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('GET', '/images/json', async ({ res, query, version }) => {
-    const list = await images.list({ all: boolParam(query, 'all'), filters: filtersParam(query) });
-    if (!versionAtLeast(version, '1.44')) for (const i of list as ImageSummary[]) i.VirtualSize = i.Size;
+    const list = await images.list({
+      all: boolParam(query, 'all'),
+      filters: imageListFilters(version, query, filtersParam(query)),
+      containers: imageListCountsContainers(version),
+    });
+    imageListCompat(version, list as ImageSummary[]);
     sendJson(res, 200, list);
   });
 
@@ -53,17 +67,15 @@ export function imageRoutes(router: Router, engine: Engine): void {
     sendJson(res, 200, await images.prune(filtersParam(query)));
   });
 
-  router.on('GET', '/system/df', async ({ res }) => {
-    sendJson(res, 200, await diskUsage(engine));
+  router.on('GET', '/system/df', async ({ res, version }) => {
+    const df = await diskUsage(engine);
+    diskUsageCompat(version, df);
+    sendJson(res, 200, df);
   });
 
   router.on('GET', '/images/{name:.*}/json', async ({ res, params, version }) => {
     const out = await images.inspect(params.name!);
-    if (!versionAtLeast(version, '1.44')) out.VirtualSize = out.Size;
-    if (!versionAtLeast(version, '1.45')) {
-      out.Container = '';
-      out.ContainerConfig = out.Config;
-    }
+    imageInspectCompat(version, out);
     sendJson(res, 200, out);
   });
 

@@ -3,6 +3,7 @@ import type { Engine } from '../../engine/engine.js';
 import { systemInfo, systemVersion, type DaemonIdentity } from '../../engine/system.js';
 import { sendJson } from '../context.js';
 import type { Router } from '../router.js';
+import { infoCompat } from './versions.js';
 
 export function systemRoutes(router: Router, engine: Engine, daemon: DaemonIdentity): void {
   const ping = async (ctx: { req: { method?: string }; res: import('node:http').ServerResponse }) => {
@@ -18,7 +19,9 @@ export function systemRoutes(router: Router, engine: Engine, daemon: DaemonIdent
     sendJson(res, 200, await systemVersion(engine));
   });
 
-  router.on('GET', '/info', async ({ res }) => {
-    sendJson(res, 200, await systemInfo(engine, daemon));
+  router.on('GET', '/info', async ({ res, version }) => {
+    const info = await systemInfo(engine, daemon);
+    infoCompat(version, info as unknown as Record<string, unknown>);
+    sendJson(res, 200, info);
   });
 }

@@ -3,6 +3,7 @@ import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
 import { boolParam, drain, filtersParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
+import { volumePruneFilters } from './versions.js';
 import type { VolumeCreateRequest, VolumeListResponse } from '../../common/api/volume.js';
 
 export function volumeRoutes(router: Router, engine: Engine): void {
@@ -20,9 +21,9 @@ export function volumeRoutes(router: Router, engine: Engine): void {
     sendJson(res, 201, volumes.shape(v));
   });
 
-  router.on('POST', '/volumes/prune', async ({ req, res, query }) => {
+  router.on('POST', '/volumes/prune', async ({ req, res, query, version }) => {
     await drain(req);
-    sendJson(res, 200, await volumes.prune(filtersParam(query)));
+    sendJson(res, 200, await volumes.prune(volumePruneFilters(version, filtersParam(query))));
   });
 
   router.on('GET', '/volumes/{name}', async ({ res, params }) => {

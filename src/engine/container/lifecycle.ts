@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { conflict, EngineError, errorMessage, notFound } from '../errors.js';
 import { rootPair, type IdRange } from '../idmap.js';
-import { labelMatches } from '../image/service.js';
+import { labelsExclude, labelsMatch } from '../filters.js';
 import { RuntimeError } from '../runtime/runtime.js';
 import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
@@ -515,8 +515,8 @@ export class ContainerLifecycle {
     const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
     for (const c of this.ctx.store.list()) {
       if (c.State.Running || c.State.Paused) continue;
-      if (filters.label?.length && !filters.label.every((l) => labelMatches(c.Config.Labels ?? {}, l))) continue;
-      if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(c.Config.Labels ?? {}, l))) continue;
+      if (!labelsMatch(c.Config.Labels, filters.label)) continue;
+      if (!labelsExclude(c.Config.Labels, filters['label!'])) continue;
       if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) continue;
       space += await this.ctx.rootfs.sizeRw(c.Id);
       await this.remove(c.Id, {});

@@ -5,7 +5,7 @@
  * (inspect).
  */
 import { invalid } from '../errors.js';
-import { labelMatches } from '../image/service.js';
+import { labelsMatch } from '../filters.js';
 import { inspectNetworkSettings, listNetworking } from '../network/inspect.js';
 import type { ContainerContext } from './context.js';
 import { inspectMounts } from './mounts.js';
@@ -101,6 +101,11 @@ export class ContainerViews {
 function matchesFilters(c: ContainerRecord, f: Record<string, string[]>): boolean {
   for (const [key, values] of Object.entries(f)) {
     if (!values.length) continue;
+    // Labels are AND (an object must have all of them); every other filter is OR over its values.
+    if (key === 'label') {
+      if (!labelsMatch(c.Config.Labels, values)) return false;
+      continue;
+    }
     const ok = values.some((v) => {
       switch (key) {
         case 'id':
@@ -123,8 +128,6 @@ function matchesFilters(c: ContainerRecord, f: Record<string, string[]>): boolea
           return true;
         case 'network':
           return (c.HostConfig.NetworkMode ?? 'none') === v;
-        case 'label':
-          return labelMatches(c.Config.Labels ?? {}, v);
         case 'exited':
           return c.State.Status === 'exited' && String(c.State.ExitCode) === v;
         case 'ancestor':

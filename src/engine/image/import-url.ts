@@ -8,8 +8,8 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { EngineError, errorMessage, invalid } from '../errors.js';
 
-/** Opens the tarball at `src` (http or https); failures say which URL was being fetched. */
-export async function openImportUrl(src: string): Promise<Readable> {
+/** The URL `docker import` names (http:// when it has no scheme); bad ones are invalid. */
+export function importUrl(src: string): URL {
   let url: URL;
   try {
     url = new URL(/^[a-z]+:\/\//i.test(src) ? src : `http://${src}`);
@@ -17,6 +17,12 @@ export async function openImportUrl(src: string): Promise<Readable> {
     throw invalid(`invalid URL: ${src}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`unsupported URL scheme: ${url.protocol}`);
+  return url;
+}
+
+/** Opens the tarball at `src` (http or https); failures say which URL was being fetched. */
+export async function openImportUrl(src: string | URL): Promise<Readable> {
+  const url = typeof src === 'string' ? importUrl(src) : src;
   let res: Response;
   try {
     res = await fetch(url);

@@ -24,6 +24,7 @@ import { MEDIA_TYPE_LAYER_TAR, type HistoryEntry, type ImageConfigBlob, type Ima
 import { Mutex } from '../../util/mutex.js';
 import type { EventLog } from '../events.js';
 import { ENGINE_VERSION } from '../../common/version.js';
+import { labelsExclude, labelsMatch } from '../filters.js';
 
 /** What the image service needs to know about containers (wired by the engine). */
 export interface ImageUsers {
@@ -336,8 +337,8 @@ export class ImageService {
       // Parents of other images stay (they are the "intermediate" layers of a build).
       if (this.store.list().some((o) => o.parent === img.id)) continue;
       if (untilMs !== undefined && Date.parse(img.config.created ?? '') >= untilMs) continue;
-      if (filters.label?.length && !filters.label.every((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
-      if (filters['label!']?.length && filters['label!'].some((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
+      if (!labelsMatch(img.config.config?.Labels, filters.label)) continue;
+      if (!labelsExclude(img.config.config?.Labels, filters['label!'])) continue;
       deleted.push(...(await this.remove(img.id, true)));
     }
     const after = new Set((await this.committedLayers()).map((l) => l.chainId));
@@ -369,7 +370,7 @@ export class ImageService {
         if (want !== (tags.length === 0)) continue;
       }
       if (filters.reference?.length && !tags.some((t) => filters.reference!.some((p) => matchReference(p, t)))) continue;
-      if (filters.label?.length && !filters.label.every((l) => labelMatches(img.config.config?.Labels ?? {}, l))) continue;
+      if (!labelsMatch(img.config.config?.Labels, filters.label)) continue;
       const created = Date.parse(img.config.created ?? '');
       if (filters.before?.length && !(created < Date.parse(this.resolve(filters.before[0]!).config.created ?? ''))) continue;
       if (filters.since?.length && !(created > Date.parse(this.resolve(filters.since[0]!).config.created ?? ''))) continue;
@@ -460,11 +461,8 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const i = filter.indexOf('=');
-  if (i < 0) return filter in labels;
-  return labels[filter.slice(0, i)] === filter.slice(i + 1);
-}
+/** Kept for importers from before the shared filter module. */
+export { labelMatches } from '../filters.js';
 
 /** The run config with every field Docker prints, defaults filled in. */
 export function fullRunConfig(c: ImageRunConfig): ImageRunConfig {

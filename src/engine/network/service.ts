@@ -16,6 +16,7 @@ import type { BridgeEndpoint, BridgeNetwork, PortBinding } from './bridge.js';
 import type { NetnsStore } from './netns.js';
 import { networkId, networkResource, type NetworkMember } from './inspect.js';
 import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkPruneResponse } from '../../common/api/index.js';
+import { labelsMatch } from '../filters.js';
 
 /** The predefined networks: the only ones berth has until user-defined networks are built. */
 type PredefinedName = 'bridge' | 'host' | 'none';
@@ -124,7 +125,8 @@ export class NetworkService {
         if (f.driver?.length && !f.driver.includes(r.Driver)) return false;
         if (f.scope?.length && !f.scope.includes('local')) return false;
         if (f.type?.length && !f.type.includes('builtin')) return false;
-        if (f.label?.length) return false;
+        // Predefined networks carry no labels.
+        if (!labelsMatch({}, f.label)) return false;
         // Predefined networks are never dangling.
         if (f.dangling?.length && f.dangling.some((v) => v === 'true' || v === '1')) return false;
         return true;

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { EventLog } from '../events.js';
 import { invalid } from '../errors.js';
-import { labelMatches } from '../image/service.js';
+import { labelsMatch } from '../filters.js';
 import { run } from '../../util/exec.js';
 import type { VolumeRecord, VolumeStore } from './store.js';
 import type { Filters, Volume, VolumePruneResponse } from '../../common/api/index.js';
@@ -80,7 +80,7 @@ export class VolumeService {
     return this.store.list().filter((v) => {
       if (filters.name?.length && !filters.name.some((n) => v.Name.includes(n))) return false;
       if (filters.driver?.length && !filters.driver.includes('local')) return false;
-      if (filters.label?.length && !filters.label.every((l) => labelMatches(v.Labels, l))) return false;
+      if (!labelsMatch(v.Labels, filters.label)) return false;
       if (filters.dangling?.length) {
         const want = filters.dangling.some((d) => d === 'true' || d === '1');
         if (want === (used.get(v.Name)?.length ?? 0) > 0) return false;

@@ -5,7 +5,8 @@
  * `<id>/layer.tar` layout or Docker 25+'s `blobs/sha256/<hex>`) or from an OCI
  * image layout tarball (`index.json` → manifests, possibly through an index
  * from which the host platform is picked; OCI and Docker v2 media types;
- * layers plain, gzip or zstd).
+ * layers plain, gzip or zstd), or from the pre-1.10 layout (`repositories`
+ * and `<id>/json`, planned by legacy.ts).
  *
  * The load is all or nothing, in three steps, under one garbage collection
  * lease (so that no collection takes what the load has written before the
@@ -65,6 +66,7 @@ import {
   type OciManifest,
   type Platform,
 } from './format.js';
+import { isLegacyArchive, planFromLegacy } from './legacy.js';
 
 /** A progress message for `quiet=0`, as Docker's JSON progress output writes it. */
 export interface LoadProgress {
@@ -192,6 +194,23 @@ class StagedArchive {
     }
   }
 
+  readAll(staged: StagedBlob): Promise<Buffer> {
+    return this.content.readAll(staged.digest);
+  }
+
+  /** The uncompressed tar of a layer file: the file itself when plain, else a second blob decompressed from it. */
+  async uncompressed(file: StagedBlob): Promise<StagedBlob> {
+    try {
+      const d = await decompressStream(await this.content.readStream(file.digest));
+      if (d.compression === 'none') {
+        d.stream.destroy();
+        return file;
+      }
+      return await this.stage(d.stream);
+    } catch (err) {
+      throw archiveError(err);
+    }
+  }
 }
 
 function splitPath(p: string): string[] {
@@ -437,35 +456,20 @@ async function planFromIndex(archive: StagedArchive, platform: Platform): Promis
  * A plain tar is used as written; a compressed one is decompressed into a
  * second blob. Returns the uncompressed blob per layer file.
  */
-async function verifyLayers(archive: StagedArchive, plans: PlannedImage[]): Promise<Map<StagedBlob, StagedBlob>> {
-  const uncompressed = new Map<StagedBlob, StagedBlob>();
-  {
-    for (const plan of plans) {
-      for (let i = 0; i < plan.layerFiles.length; i++) {
-        const file = plan.layerFiles[i]!;
-        const diffId = plan.config.rootfs.diff_ids[i]!;
-        let u = uncompressed.get(file);
-        if (!u) {
-          let compression: string;
-          try {
-            const d = await decompressStream(await archive.content.readStream(file.digest));
-            compression = d.compression;
-            if (compression === 'none') {
-              d.stream.destroy();
-              u = file;
-            } else {
-              u = await archive.stage(d.stream);
-            }
-          } catch (err) {
-            throw archiveError(err);
-          }
-          uncompressed.set(file, u);
-        }
-        if (u.digest !== diffId) throw invalid(`invalid diffID for layer ${i}: expected "${diffId}", got "${u.digest}"`);
+async function verifyLayers(archive: StagedArchive, plans: PlannedImage[], uncompressed = new Map<StagedBlob, StagedBlob>()): Promise<Map<StagedBlob, StagedBlob>> {
+  for (const plan of plans) {
+    for (let i = 0; i < plan.layerFiles.length; i++) {
+      const file = plan.layerFiles[i]!;
+      const diffId = plan.config.rootfs.diff_ids[i]!;
+      let u = uncompressed.get(file);
+      if (!u) {
+        u = await archive.uncompressed(file);
+        uncompressed.set(file, u);
       }
+      if (u.digest !== diffId) throw invalid(`invalid diffID for layer ${i}: expected "${diffId}", got "${u.digest}"`);
     }
-    return uncompressed;
   }
+  return uncompressed;
 }
 
 /** Docker's checkValidParent: the child's history is the parent's plus one entry. */
@@ -513,7 +517,7 @@ function withProgress(input: Readable, total: number, id: string, onProgress: (p
 }
 
 /** Step 3, under the image lock. Returns Docker's messages. */
-async function applyPlan(images: ImageService, archive: StagedArchive, plans: PlannedImage[], uncompressed: Map<StagedBlob, StagedBlob>, opts: LoadOptions): Promise<string[]> {
+async function applyPlan(images: ImageService, archive: StagedArchive, plans: PlannedImage[], uncompressed: Map<StagedBlob, StagedBlob>, opts: LoadOptions & { legacy?: boolean }): Promise<string[]> {
   const store = images.store;
   const content = store.content;
   const createdImages: Digest[] = [];
@@ -574,7 +578,8 @@ async function applyPlan(images: ImageService, archive: StagedArchive, plans: Pl
         refCount++;
       }
     }
-    if (refCount === 0) messages.push(...idLines);
+    // The legacy loader (moby's legacyLoad) reports tags only.
+    if (refCount === 0 && !opts.legacy) messages.push(...idLines);
     return messages;
   } catch (err) {
     await rollback(images, { createdImages, tagUndo }).catch(() => undefined);
@@ -602,7 +607,10 @@ export async function loadArchive(images: ImageService, input: Readable, opts: L
   try {
     const archive = await readArchive(images.store.content, lease, input);
     let plans: PlannedImage[];
+    let known: Map<StagedBlob, StagedBlob> | undefined;
+    const legacy = !archive.has(MANIFEST_FILE) && isLegacyArchive(archive);
     if (archive.has(MANIFEST_FILE)) plans = await planFromManifest(archive);
+    else if (legacy) ({ plans, uncompressed: known } = await planFromLegacy(archive));
     else if (archive.has(OCI_INDEX_FILE)) plans = await planFromIndex(archive, opts.platform ?? hostPlatform());
     else {
       throw invalid(
@@ -611,10 +619,10 @@ export async function loadArchive(images: ImageService, input: Readable, opts: L
           : `invalid image archive: neither ${MANIFEST_FILE} (docker save) nor ${OCI_INDEX_FILE} (OCI image layout) found`,
       );
     }
-    const uncompressed = await verifyLayers(archive, plans);
+    const uncompressed = await verifyLayers(archive, plans, known);
     const messages = await images.lock.run(async () => {
       try {
-        return await applyPlan(images, archive, plans, uncompressed, opts);
+        return await applyPlan(images, archive, plans, uncompressed, { ...opts, legacy });
       } catch (err) {
         // Whatever the load unpacked and nothing else reaches goes now.
         lease.release();

@@ -191,5 +191,7 @@ function normalizeHostConfig(h: HostConfig, defaultNetwork: string): HostConfig 
     Runtime: h.Runtime || 'runc',
     MaskedPaths: h.MaskedPaths,
     ReadonlyPaths: h.ReadonlyPaths,
+    // dockerd's adaptContainerSettings: swap defaults to twice the memory limit, and is stored so (update checks against it).
+    ...(h.Memory && h.Memory > 0 && !h.MemorySwap ? { MemorySwap: h.Memory * 2 } : {}),
   };
 }

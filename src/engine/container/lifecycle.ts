@@ -223,7 +223,9 @@ export class ContainerLifecycle {
     return this.ctx.rootfs.mount(c.Id);
   }
 
+  /** Unmounts the rootfs, unless a reader (cp, export) still uses it: the last reader unmounts then. */
   private async unmountRootfs(c: ContainerRecord): Promise<void> {
+    if (this.ctx.rootfsUsers.get(c.Id)) return;
     await this.ctx.rootfs.unmount(c.Id).catch(() => undefined);
   }
 
@@ -236,24 +238,40 @@ export class ContainerLifecycle {
 
   /**
    * Runs `fn` on the container's root filesystem (the overlay's merged
-   * directory), for `docker cp` and `docker export` (./archive.ts). Under the
-   * container's lock, as dockerd holds the container lock until an archive
-   * has been read: no start, exit or removal can mount or unmount the rootfs
-   * meanwhile. A running container's rootfs is mounted already; any other is
-   * mounted for the call and unmounted after it.
+   * directory), for `docker cp` and `docker export` (./archive.ts). The
+   * container's lock is held only to mount the rootfs (a stopped container's)
+   * and to count the reader in, not while `fn` runs: a client reading an
+   * archive slowly must not hold up pause, stop, commit or the exit handler.
+   * Meanwhile an exit leaves the rootfs mounted (./context.ts rootfsUsers),
+   * and a removal waits for the reader.
    */
   async withRootfs<T>(idOrName: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
     const c = this.ctx.store.resolve(idOrName);
-    return this.ctx.lock(c.Id).run(async () => {
+    const rootfs = await this.ctx.lock(c.Id).run(async () => {
       if (!this.ctx.store.get(c.Id)) throw notFound(`No such container: ${idOrName}`);
-      if (c.State.Running) return fn(this.ctx.rootfs.target(c.Id), c);
-      const rootfs = await this.mountRootfs(c);
-      try {
-        return await fn(rootfs, c);
-      } finally {
-        await this.unmountRootfs(c);
-      }
+      const target = c.State.Running ? this.ctx.rootfs.target(c.Id) : await this.mountRootfs(c);
+      this.ctx.rootfsUsers.set(c.Id, (this.ctx.rootfsUsers.get(c.Id) ?? 0) + 1);
+      return target;
     });
+    try {
+      return await fn(rootfs, c);
+    } finally {
+      const left = (this.ctx.rootfsUsers.get(c.Id) ?? 1) - 1;
+      if (left > 0) {
+        this.ctx.rootfsUsers.set(c.Id, left);
+      } else {
+        this.ctx.rootfsUsers.delete(c.Id);
+        this.ctx.signals.emit(`rootfs-free:${c.Id}`);
+        await this.ctx.lock(c.Id).run(async () => {
+          if (this.ctx.store.get(c.Id) && !c.State.Running && !this.ctx.rootfsUsers.get(c.Id)) await this.unmountRootfs(c);
+        });
+      }
+    }
+  }
+
+  /** Resolves once no cp or export reads the container's rootfs. */
+  private async rootfsFree(id: string): Promise<void> {
+    while (this.ctx.rootfsUsers.get(id)) await new Promise((r) => this.ctx.signals.once(`rootfs-free:${id}`, r));
   }
 
   /**
@@ -380,11 +398,18 @@ export class ContainerLifecycle {
     });
   }
 
+  /**
+   * `docker kill`. As dockerd: SIGKILL returns once the container has
+   * stopped (the **exit** transition is recorded, so an inspect or rm right
+   * after sees it); any other signal returns once delivered.
+   */
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
     const sig = parseSignal(signal);
     if (!c.State.Running) throw conflict(`Cannot kill container: ${idOrName}: container ${c.Id} is not running`);
     c.HasBeenManuallyStopped = true;
+    // In place before the signal, so the exit cannot slip past it.
+    const exited = sig === 9 ? this.waitExit(c.Id) : undefined;
     await this.ctx.runtime.kill(c.Id, String(sig), true).catch(async (err) => {
       // Already gone: the exit is on its way.
       if (!(await this.ctx.runtime.state(c.Id))) return;
@@ -393,6 +418,28 @@ export class ContainerLifecycle {
     // A frozen process only acts on a fatal signal once thawed (as dockerd does for kill on a paused container).
     if (c.State.Paused && (sig === 9 || sig === 15)) await this.ctx.runtime.resume(c.Id).catch(() => undefined);
     this.ctx.publish(c, 'kill', { signal: String(sig) });
+    if (exited) await exited;
+  }
+
+  /**
+   * Resolves once the container's exit is recorded. The exit file's watcher
+   * normally gets there first; should its event be lost, the exit file is
+   * looked at directly rather than left to the slow sweep (dockerd waits 10 s
+   * for the exit event, then tries once more before giving up).
+   */
+  private async waitExit(id: string): Promise<void> {
+    const abort = new AbortController();
+    const exited = this.wait(id, 'not-running', abort.signal).then(() => true, () => true);
+    for (const ms of [1000, 2000, 7000, 2000]) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+      const done = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (done) return;
+      await this.handleExit(id);
+    }
+    abort.abort();
+    throw new EngineError('system', 'tried to kill container, but did not receive an exit event');
   }
 
   /**
@@ -441,36 +488,46 @@ export class ContainerLifecycle {
   /** `docker pause`: every process frozen (cgroup freezer, through runc). Transition **pause** (running → paused). */
   async pause(idOrName: string): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
-    await this.ctx.lock(c.Id).run(async () => {
-      if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
-      if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
-      await this.ctx.runtime.pause(c.Id);
-      c.State = transition(c.State, 'pause');
-      await this.ctx.store.save(c);
-      this.ctx.publish(c, 'pause');
-    });
+    await this.ctx.lock(c.Id).run(() => this.pauseLocked(c));
+  }
+
+  /** pause() for a caller that holds the container's lock (commit). */
+  async pauseLocked(c: ContainerRecord): Promise<void> {
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
+    await this.ctx.runtime.pause(c.Id);
+    c.State = transition(c.State, 'pause');
+    await this.ctx.store.save(c);
+    this.ctx.publish(c, 'pause');
   }
 
   /** `docker unpause`. Transition **unpause** (paused → running). */
   async unpause(idOrName: string): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
-    await this.ctx.lock(c.Id).run(async () => {
-      if (!c.State.Paused) throw conflict(`Container ${c.Id} is not paused`);
-      await this.ctx.runtime.resume(c.Id);
-      c.State = transition(c.State, 'unpause');
-      await this.ctx.store.save(c);
-      this.ctx.publish(c, 'unpause');
-    });
+    await this.ctx.lock(c.Id).run(() => this.unpauseLocked(c));
+  }
+
+  /** unpause() for a caller that holds the container's lock (commit). */
+  async unpauseLocked(c: ContainerRecord): Promise<void> {
+    if (!c.State.Paused) throw conflict(`Container ${c.Id} is not paused`);
+    await this.ctx.runtime.resume(c.Id);
+    c.State = transition(c.State, 'unpause');
+    await this.ctx.store.save(c);
+    this.ctx.publish(c, 'unpause');
   }
 
   /** `rm [-f] [-v]`: `volumes` also removes the container's anonymous volumes (named ones stay). */
   async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
+    // dockerd counts a container waiting for a policy restart as running: only force removes it.
+    const restarting = c.State.Status === 'restarting';
+    if ((c.State.Running || restarting) && !opts.force) {
+      // As dockerd: the name as the client gave it, the state as inspect shows it.
+      if (c.State.Paused) throw conflict(`cannot remove container "${idOrName}": container is paused and must be unpaused first`);
+      throw conflict(`cannot remove container "${idOrName}": container is ${c.State.Status}: stop the container before removing or force remove`);
+    }
     this.cancelRestart(c.Id);
     if (c.State.Running) {
-      if (!opts.force) {
-        throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
-      }
       const exited = this.wait(c.Id, 'not-running');
       await this.ctx.runtime.kill(c.Id, '9', true).catch(() => undefined);
       if (c.State.Paused) await this.ctx.runtime.resume(c.Id).catch(() => undefined);
@@ -490,6 +547,9 @@ export class ContainerLifecycle {
     if (!this.ctx.store.get(c.Id)) return;
     c.State = transition(c.State, 'remove');
     if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
+    // A cp or export still reading finishes first (with the lock held, no new one can begin).
+    await this.rootfsFree(c.Id);
+    await this.unmountRootfs(c);
     await this.ctx.rootfs.remove(c.Id);
     await fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true });
     await this.ctx.store.delete(c.Id);

@@ -105,6 +105,8 @@ export interface ResourceUpdate {
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: number;
+  /** Block I/O weight (10–1000). */
+  blkioWeight?: number;
 }
 
 /** conmon receives attach packets into a 32 KiB buffer less one byte: longer packets are truncated. */

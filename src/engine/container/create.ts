@@ -17,6 +17,8 @@ import { validateLogOpts } from '../logs/attributes.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
 import { resolveMounts } from './mounts.js';
+import { resolveInRootfs } from './scoped-root.js';
+import { rootPair } from '../idmap.js';
 import { randomName, validateName } from './names.js';
 import { validatePolicy } from './restart.js';
 import { parseSignal } from './signals.js';
@@ -108,6 +110,7 @@ export class ContainerCreator {
           ResolvConfPath: path.join(dir, 'resolv.conf'),
         };
         await this.ctx.rootfs.create(id, rec.LayerChain);
+        await this.populateVolumes(rec);
         await this.ctx.store.save(rec);
         this.ctx.publish(rec, 'create');
         return { Id: id, Warnings: [] };
@@ -118,6 +121,25 @@ export class ContainerCreator {
         throw err;
       }
     });
+  }
+
+  /**
+   * dockerd's populateVolumes: at create, each volume mounted with CopyData
+   * that is still empty gets the image's files at its mount path, so that
+   * what `docker cp` puts into it before the first start joins them (and
+   * the start does not copy again).
+   */
+  private async populateVolumes(rec: ContainerRecord): Promise<void> {
+    const volumes = (rec.UserMounts ?? []).filter((m) => m.Type === 'volume' && m.CopyData && m.Name);
+    if (volumes.length === 0) return;
+    const rootfs = await this.ctx.rootfs.mount(rec.Id);
+    try {
+      for (const m of volumes) {
+        await this.ctx.volumes.fillIfEmpty(m.Name!, await resolveInRootfs(rootfs, m.Destination, rootPair(this.ctx.idMap)));
+      }
+    } finally {
+      await this.ctx.rootfs.unmount(rec.Id).catch(() => undefined);
+    }
   }
 }
 

@@ -14,7 +14,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { conflict, EngineError, errorMessage, notFound } from '../errors.js';
-import { rootPair, type IdRange } from '../idmap.js';
+import type { IdRange } from '../idmap.js';
 import { labelMatches } from '../image/service.js';
 import { RuntimeError } from '../runtime/runtime.js';
 import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
@@ -23,7 +23,6 @@ import { specResources } from './create.js';
 import { writeEtcFiles, writeHosts } from './etc-files.js';
 import { ociMounts } from './mounts.js';
 import { nextDelay, shouldRestart, startOnDaemonStart } from './restart.js';
-import { resolveInRootfs } from './scoped-root.js';
 import { parseSignal } from './signals.js';
 import { transition } from './state.js';
 import type { ContainerStreams } from './streams.js';
@@ -111,12 +110,8 @@ export class ContainerLifecycle {
         // Leftovers of an earlier run (only after a crash): checking is cheaper than a runc spawn on every start.
         if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
         await this.ctx.runtime.clearExit(c.Id);
+        // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
         const rootfs = await this.mountRootfs(c);
-        // Fresh volumes get the image's files at their mount paths first (dockerd's copy-up).
-        for (const m of c.UserMounts ?? []) {
-          if (m.Type !== 'volume' || !m.CopyData || !m.Name) continue;
-          await this.ctx.volumes.fillIfEmpty(m.Name, await resolveInRootfs(rootfs, m.Destination, rootPair(this.ctx.idMap)));
-        }
         const userns = this.usernsMappings(c);
         const specNetwork = await this.ctx.networks.attach(
           c,
@@ -527,13 +522,23 @@ export class ContainerLifecycle {
       throw conflict(`cannot remove container "${idOrName}": container is ${c.State.Status}: stop the container before removing or force remove`);
     }
     this.cancelRestart(c.Id);
-    if (c.State.Running) {
-      const exited = this.wait(c.Id, 'not-running');
-      await this.ctx.runtime.kill(c.Id, '9', true).catch(() => undefined);
-      if (c.State.Paused) await this.ctx.runtime.resume(c.Id).catch(() => undefined);
-      await exited;
+    // A policy restart already under way must not start it again (start() checks this under the lock).
+    c.HasBeenManuallyStopped = true;
+    for (;;) {
+      if (c.State.Running) {
+        const exited = this.wait(c.Id, 'not-running');
+        await this.ctx.runtime.kill(c.Id, '9', true).catch(() => undefined);
+        if (c.State.Paused) await this.ctx.runtime.resume(c.Id).catch(() => undefined);
+        await exited;
+      }
+      // A restart that held the lock may have started it meanwhile: then kill again.
+      const removed = await this.ctx.lock(c.Id).run(async () => {
+        if (c.State.Running) return false;
+        await this.removeNow(c, opts.volumes);
+        return true;
+      });
+      if (removed) return;
     }
-    await this.ctx.lock(c.Id).run(() => this.removeNow(c, opts.volumes));
   }
 
   /**

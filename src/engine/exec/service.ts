@@ -26,6 +26,7 @@ import type { ExecSession, ExecSessions } from './sessions.js';
 import type { ContainerRecord } from '../container/types.js';
 import type { ExecProcess, OCIRuntime } from '../runtime/runtime.js';
 import { bridgeAttach } from '../runtime/attach.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/detach-keys.js';
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv, specToJSON, SpecError } from '../runtime/spec/build.js';
 import { hostCapabilities } from '../runtime/spec/caps.js';
 import { buildRlimits, readHostRlimits } from '../runtime/spec/rlimits.js';
@@ -51,26 +52,11 @@ const GC_INTERVAL_MS = 5 * 60 * 1000;
 /** How long a resize waits for its session to start (moby: 10 s). */
 const RESIZE_START_TIMEOUT_MS = 10_000;
 
-/**
- * moby term.ToBytes: "ctrl-p,ctrl-q" → [16, 17]; single characters stand for
- * themselves. Only validated and reported here: CLI 28 handles detach keys
- * on its side.
- */
+/** moby term.ToBytes, with exec create's message for keys it does not know. */
 export function detachKeyBytes(keys: string): Buffer {
-  const out: number[] = [];
-  for (const key of keys.split(',')) {
-    if (key.length === 1) {
-      out.push(key.charCodeAt(0));
-      continue;
-    }
-    const k = key.toLowerCase();
-    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-    if (!m) throw invalid(`Invalid escape keys (${keys}) provided`);
-    const ch = m[1]!;
-    if (ch >= 'a' && ch <= 'z') out.push(ch.charCodeAt(0) - 96);
-    else out.push({ '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 }[ch]!);
-  }
-  return Buffer.from(out);
+  const bytes = parseDetachKeys(keys);
+  if (!bytes) throw invalid(`Invalid escape keys (${keys}) provided`);
+  return bytes;
 }
 
 /**
@@ -280,7 +266,7 @@ export class ExecService {
         client.write(o.tty ? line : frame(STDOUT, line));
       }
     }
-    if (!client.destroyed) client.end();
+    if (!client.destroyed) client.end(() => client.destroy());
   }
 
   private async run(s: ExecSession, o: ExecStartOptions, client?: Duplex): Promise<void> {
@@ -319,6 +305,8 @@ export class ExecService {
         tty: s.tty,
         // Without an attached stdin the process reads /dev/null, as under dockerd.
         stdin: !!client && s.openStdin,
+        // A terminal outlives its client (a detach, or stdin's end), as under dockerd.
+        leaveStdinOpen: s.tty,
       });
       // Connected before the process runs, so no output is missed.
       if (client) sock = await this.runtime.connectAttachPath(proc.attachPath);
@@ -336,11 +324,16 @@ export class ExecService {
       void exited.then((code) => this.finish(s, code));
       return;
     }
-    const [, code] = await Promise.all([
-      bridgeAttach(sock, client, { tty: o.tty, stdin: s.openStdin, stdout: s.openStdout, stderr: s.openStderr }),
-      exited,
-    ]);
-    await this.finish(s, code);
+    // With a TTY the daemon watches stdin for the detach keys (moby: only then).
+    const detachKeys = s.tty ? (s.detachKeys.length ? s.detachKeys : DEFAULT_DETACH_KEYS) : undefined;
+    const ended = await bridgeAttach(sock, client, { tty: o.tty, stdin: s.openStdin, stdout: s.openStdout, stderr: s.openStderr, detachKeys });
+    if (ended === 'detached') {
+      // The client goes; the process runs on, and its exit is recorded when it comes.
+      this.containers.publish(c, 'exec_detach', { execID: s.id });
+      void exited.then((code) => this.finish(s, code));
+      return;
+    }
+    await this.finish(s, await exited);
   }
 
   /** Records the exit before the stream ends: the CLI inspects the exec for its code right after. */

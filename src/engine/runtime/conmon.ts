@@ -342,6 +342,7 @@ export class ConmonRuntime implements OCIRuntime {
     ];
     if (o.tty) args.push('-t');
     if (o.stdin) args.push('-i');
+    if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
     const child = spawn(this.conmon, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },

@@ -75,6 +75,8 @@ export interface ExecSpawnOptions {
   processSpec: string;
   tty: boolean;
   stdin: boolean;
+  /** Keep the process's stdin open when the attached client goes. */
+  leaveStdinOpen?: boolean;
 }
 
 /** A monitor in exec mode, waiting for start() to run the process. */

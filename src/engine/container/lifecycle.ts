@@ -18,6 +18,7 @@ import type { IdRange } from '../idmap.js';
 import { labelMatches } from '../image/service.js';
 import { RuntimeError } from '../runtime/runtime.js';
 import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
+import type { DeviceMapping } from '../runtime/spec/devices.js';
 import type { ContainerContext } from './context.js';
 import { specResources } from './create.js';
 import { writeEtcFiles, writeHosts } from './etc-files.js';
@@ -150,6 +151,9 @@ export class ContainerLifecycle {
               ...(c.HostConfig.Init ? [{ source: this.ctx.opts.initBinary ?? '/usr/bin/tini-static', destination: INIT_PATH, type: 'bind', options: ['bind', 'ro'] }] : []),
             ],
             cgroupsPath: `/berth/${c.Id}`,
+            devices: (c.HostConfig.Devices as DeviceMapping[] | null | undefined) ?? undefined,
+            deviceCgroupRules: c.HostConfig.DeviceCgroupRules ?? undefined,
+            groupAdd: c.HostConfig.GroupAdd ?? undefined,
             resources: specResources(c.HostConfig),
             stopSignal: c.Config.StopSignal,
             userns,

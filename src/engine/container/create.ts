@@ -17,6 +17,8 @@ import { validateLogOpts } from '../logs/attributes.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
 import { resolveMounts } from './mounts.js';
+import { mergeHealthcheck } from './health.js';
+import type { HealthConfig } from '../../common/api/container.js';
 import { resolveInRootfs } from './scoped-root.js';
 import { rootPair } from '../idmap.js';
 import { randomName, validateName } from './names.js';
@@ -82,6 +84,8 @@ export class ContainerCreator {
           WorkingDir: workingDir,
           Labels: { ...(imgCfg.Labels ?? {}), ...(body.Labels ?? {}) },
           OnBuild: null,
+          // moby's merge: the request's healthcheck over the image's (NONE, from --no-healthcheck, disables it).
+          ...(mergeHealthcheck(body.Healthcheck as HealthConfig | undefined, imgCfg.Healthcheck as HealthConfig | undefined) ? { Healthcheck: mergeHealthcheck(body.Healthcheck as HealthConfig | undefined, imgCfg.Healthcheck as HealthConfig | undefined) } : {}),
           ...(body.ExposedPorts || imgCfg.ExposedPorts ? { ExposedPorts: { ...(imgCfg.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) } } : {}),
           ...(body.StopSignal || imgCfg.StopSignal ? { StopSignal: body.StopSignal || imgCfg.StopSignal } : {}),
           ...(body.StopTimeout !== undefined ? { StopTimeout: body.StopTimeout } : {}),

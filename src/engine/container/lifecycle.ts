@@ -71,6 +71,9 @@ export class ContainerLifecycle {
       } else if (!(await this.ctx.runtime.conmonAlive(this.ctx.bundleDir(c.Id)))) {
         // conmon is gone without recording an exit (host reboot, or killed): the process is gone too.
         await this.finishRun(c, 255, 'container monitor exited unexpectedly');
+      } else {
+        // Still running: healthchecks resume (from `starting`, as dockerd's restore does).
+        this.ctx.signals.emit('run-started', c);
       }
     }
     // Network state only running containers may hold (a daemon killed mid-start or mid-release leaves some).
@@ -189,6 +192,7 @@ export class ContainerLifecycle {
         }
         await this.ctx.store.save(c);
         this.ctx.signals.emit(`started:${c.Id}`);
+        this.ctx.signals.emit('run-started', c);
         this.ctx.publish(c, 'start');
         // A process that exits at once may have written its exit file before the watcher could act on it.
         setImmediate(() => void this.handleExit(c.Id));
@@ -314,6 +318,7 @@ export class ContainerLifecycle {
     c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
     await this.ctx.store.save(c);
     this.ctx.exec.containerStopped(c.Id);
+    this.ctx.signals.emit('run-ended', c.Id);
     this.ctx.signals.emit(`exited:${c.Id}`, code);
     if (oomKilled) this.ctx.publish(c, 'oom');
     this.ctx.publish(c, 'die', { exitCode: String(code) });

@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import type { ContainerService } from '../container/service.js';
 import type { ExecSession, ExecSessions } from './sessions.js';
@@ -346,6 +346,48 @@ export class ExecService {
     await fsp.rm(s.dir, { recursive: true, force: true }).catch(() => undefined);
     // The container went away while the process ran: nothing will ask for this session again.
     if (!this.containers.store.get(s.containerId)) this.sessions.delete(s.id);
+  }
+
+  /**
+   * A healthcheck probe (../container/health.ts): an exec, as dockerd runs
+   * one (its exec events included), whose stdout and stderr are kept (the
+   * first 4096 bytes); `signal` kills it (a probe past its timeout).
+   */
+  async probe(containerId: string, cmd: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+    const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const s = this.get(Id);
+    let raw = Buffer.alloc(0);
+    const sink = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        if (raw.length < 64 * 1024) raw = Buffer.concat([raw, chunk]);
+        cb();
+      },
+    });
+    const kill = () => {
+      if (s.pid > 0) {
+        try {
+          process.kill(s.pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    };
+    signal.addEventListener('abort', kill);
+    void s.started.then(() => signal.aborted && kill());
+    try {
+      await this.start(Id, { detach: false, tty: false }, sink);
+    } finally {
+      signal.removeEventListener('abort', kill);
+    }
+    // stdcopy frames: an 8-byte header (stream, 0, 0, 0, size big-endian), then the payload.
+    const parts: Buffer[] = [];
+    for (let off = 0; off + 8 <= raw.length; ) {
+      const size = raw.readUInt32BE(off + 4);
+      parts.push(raw.subarray(off + 8, off + 8 + size));
+      off += 8 + size;
+    }
+    return { exitCode: s.exitCode ?? -1, output: Buffer.concat(parts).subarray(0, 4096).toString() };
   }
 
   /** `POST /exec/{id}/resize`: waits for the session to start (as moby does), then resizes its terminal. */

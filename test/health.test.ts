@@ -53,7 +53,7 @@ test('a passing check makes the container healthy: State.Health, ps, events, fil
   assert.equal(log.length, 5, 'only the last five results are kept');
   const ev = await docker(d, ['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=ok', '--format', '{{.Action}}']);
   assert.match(ev.stdout, /^health_status: healthy$/m);
-  assert.match(ev.stdout, /^exec_create: echo fine$/m);
+  assert.match(ev.stdout, /^exec_create: \/bin\/sh -c echo fine$/m);
   await docker(d, ['rm', '-f', 'ok']);
 });
 

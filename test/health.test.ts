@@ -99,3 +99,20 @@ test("an image's HEALTHCHECK is honoured; --no-healthcheck disables it", async (
   assert.equal((await docker(d, ['ps', '-q', '--filter', 'health=none', '--filter', 'name=noh'])).stdout.trim().length, 12);
   await docker(d, ['rm', '-f', 'img', 'noh', 'hbase']);
 });
+
+test('an exit leaves the status unhealthy; a daemon restart resumes the checks of running containers', async () => {
+  assert.equal((await docker(d, ['run', '-d', '--name', 'life', '--health-cmd', 'true', '--health-interval', '200ms', 'busybox', 'sleep', '600'])).code, 0);
+  assert.equal(await waitHealth('life', 'healthy'), 'healthy');
+  await d.stop();
+  await d.restart();
+  // Restored as dockerd restores: starting again, then healthy from the next probe.
+  assert.equal(await waitHealth('life', 'healthy'), 'healthy');
+  const log = JSON.parse((await docker(d, ['inspect', '-f', '{{json .State.Health.Log}}', 'life'])).stdout) as unknown[];
+  assert.ok(log.length >= 2, 'the results from before the restart are kept');
+  assert.equal((await docker(d, ['stop', '-t', '0', 'life'])).code, 0);
+  assert.equal(await waitHealth('life', 'unhealthy'), 'unhealthy');
+  // A new start is `starting` again.
+  assert.equal((await docker(d, ['start', 'life'])).code, 0);
+  assert.match((await docker(d, ['inspect', '-f', '{{.State.Health.Status}}', 'life'])).stdout, /^(starting|healthy)$/m);
+  await docker(d, ['rm', '-f', 'life']);
+});

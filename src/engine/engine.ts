@@ -92,7 +92,7 @@ export class Engine {
     });
     const exec = new ExecService(containers, runtime, execSessions);
     // Healthchecks run as execs while a container runs (container/health.ts).
-    const health = new HealthMonitor({ get: (id) => containerStore.get(id), setHealth: (c, h, changed) => containers.setHealth(c, h, changed) }, (id, cmd, signal) => exec.probe(id, cmd, signal));
+    const health = new HealthMonitor({ get: (id) => containerStore.get(id), setHealth: (c, h, changed) => containers.setHealth(c, h, changed) }, (id, cmd, timeoutMs, signal) => exec.probe(id, cmd, timeoutMs, signal));
     containers.onRuns((c) => void health.started(c).catch(() => undefined), (id) => health.stopped(id));
     await containers.restore();
     // Whatever an interrupted delete, import or load left unreferenced.

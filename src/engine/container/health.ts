@@ -10,15 +10,20 @@
  * Retries (default 3) failures in a row make it `unhealthy`. The last five
  * results are kept in State.Health.Log; each change of status is a
  * `health_status: <status>` event. A start (or the daemon's restart, for
- * containers still running) resets the status to `starting`.
+ * containers still running) resets the status to `starting`; an exit leaves
+ * it `unhealthy`, as dockerd does.
  */
 import type { Health, HealthcheckResult, HealthConfig } from '../../common/api/container.js';
 import type { ContainerRecord } from './types.js';
 
 export type { Health, HealthcheckResult } from '../../common/api/container.js';
 
-/** Runs `cmd` in the running container as an exec; resolves with its exit code and (at most 4096 bytes of) output. */
-export type ProbeRunner = (containerId: string, cmd: string[], signal: AbortSignal) => Promise<{ exitCode: number; output: string }>;
+/**
+ * Runs `cmd` in the running container as an exec, killed after `timeoutMs`
+ * of running or when `signal` aborts; resolves with its exit code, (at most
+ * 4096 bytes of) output, and whether the timeout killed it.
+ */
+export type ProbeRunner = (containerId: string, cmd: string[], timeoutMs: number, signal: AbortSignal) => Promise<{ exitCode: number; output: string; timedOut: boolean }>;
 
 /** What the monitor needs of the container service. */
 export interface HealthHost {
@@ -82,14 +87,23 @@ export class HealthMonitor {
     void this.loop(c.Id, cmd, abort.signal);
   }
 
-  /** The run ended (or the container is going): no more probes. */
+  /**
+   * The run ended: no more probes, and (dockerd's CloseMonitorChannel, "for
+   * compatibility") the status becomes `unhealthy`, without an event.
+   */
   stopped(id: string): void {
-    this.running.get(id)?.abort();
+    const monitor = this.running.get(id);
+    if (!monitor) return;
+    monitor.abort();
     this.running.delete(id);
+    const c = this.host.get(id);
+    if (c?.State.Health) void this.host.setHealth(c, { ...c.State.Health, Status: 'unhealthy' }, false).catch(() => undefined);
   }
 
+  /** The daemon is going: probes stop, the recorded health stays as it is (a restarted daemon resumes). */
   close(): void {
-    for (const id of [...this.running.keys()]) this.stopped(id);
+    for (const m of this.running.values()) m.abort();
+    this.running.clear();
   }
 
   private async loop(id: string, cmd: string[], signal: AbortSignal): Promise<void> {
@@ -110,26 +124,17 @@ export class HealthMonitor {
 
   private async runProbe(id: string, cmd: string[], timeout: number, stop: AbortSignal): Promise<HealthcheckResult> {
     const start = new Date();
-    const abort = new AbortController();
-    const onStop = () => abort.abort();
-    stop.addEventListener('abort', onStop);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, timeout / 1e6);
+    const result = (exitCode: number, output: string): HealthcheckResult => ({ Start: start.toISOString(), End: new Date().toISOString(), ExitCode: exitCode, Output: output });
     try {
-      const r = await this.probe(id, cmd, abort.signal);
-      if (timedOut) {
+      const r = await this.probe(id, cmd, timeout / 1e6, stop);
+      if (r.timedOut) {
         const took = goDuration(timeout);
-        return { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: -1, Output: r.output ? `Health check exceeded timeout (${took}): ${r.output}` : `Health check exceeded timeout (${took})` };
+        return result(-1, r.output ? `Health check exceeded timeout (${took}): ${r.output}` : `Health check exceeded timeout (${took})`);
       }
-      return { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: r.exitCode, Output: r.output.slice(0, MAX_OUTPUT) };
+      return result(r.exitCode, r.output.slice(0, MAX_OUTPUT));
     } catch (err) {
-      return { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: -1, Output: (err as Error).message };
-    } finally {
-      clearTimeout(timer);
-      stop.removeEventListener('abort', onStop);
+      // As dockerd: a probe that could not run is a failure with the error as its output.
+      return result(-1, (err as Error).message);
     }
   }
 

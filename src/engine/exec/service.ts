@@ -351,9 +351,10 @@ export class ExecService {
   /**
    * A healthcheck probe (../container/health.ts): an exec, as dockerd runs
    * one (its exec events included), whose stdout and stderr are kept (the
-   * first 4096 bytes); `signal` kills it (a probe past its timeout).
+   * first 4096 bytes). Killed once it has run for `timeoutMs` (the time it
+   * takes to start does not count, as in dockerd) or when `signal` aborts.
    */
-  async probe(containerId: string, cmd: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+  async probe(containerId: string, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
     const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
     const s = this.get(Id);
     let raw = Buffer.alloc(0);
@@ -373,11 +374,22 @@ export class ExecService {
         }
       }
     };
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
     signal.addEventListener('abort', kill);
-    void s.started.then(() => signal.aborted && kill());
+    void s.started.then(() => {
+      if (signal.aborted) kill();
+      else if (s.running) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          kill();
+        }, timeoutMs);
+      }
+    });
     try {
       await this.start(Id, { detach: false, tty: false }, sink);
     } finally {
+      clearTimeout(timer);
       signal.removeEventListener('abort', kill);
     }
     // stdcopy frames: an 8-byte header (stream, 0, 0, 0, size big-endian), then the payload.
@@ -387,7 +399,7 @@ export class ExecService {
       parts.push(raw.subarray(off + 8, off + 8 + size));
       off += 8 + size;
     }
-    return { exitCode: s.exitCode ?? -1, output: Buffer.concat(parts).subarray(0, 4096).toString() };
+    return { exitCode: s.exitCode ?? -1, output: Buffer.concat(parts).subarray(0, 4096).toString(), timedOut };
   }
 
   /** `POST /exec/{id}/resize`: waits for the session to start (as moby does), then resizes its terminal. */

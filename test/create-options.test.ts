@@ -25,6 +25,10 @@ test('--group-add adds groups by number and by name from the container /etc/grou
   const gids = r.stdout.trim().split(' ');
   assert.ok(gids.includes('1234'), r.stdout);
   assert.ok(gids.includes('65534'), `nogroup is gid 65534 in the test image: ${r.stdout}`);
+  // An exec's user gets the groups too (moby getUser).
+  assert.equal((await docker(d, ['run', '-d', '--name', 'gx', '--group-add', '4321', 'busybox', 'sleep', '60'])).code, 0);
+  assert.ok((await docker(d, ['exec', 'gx', 'id', '-G'])).stdout.trim().split(' ').includes('4321'));
+  await docker(d, ['rm', '-f', 'gx']);
   assert.equal((await docker(d, ['create', '--name', 'ga', '--group-add', 'nogroup', 'busybox', 'true'])).code, 0);
   assert.equal((await docker(d, ['inspect', '-f', '{{json .HostConfig.GroupAdd}}', 'ga'])).stdout.trim(), '["nogroup"]');
   const bad = await docker(d, ['run', '--rm', '--group-add', 'nosuchgroup', 'busybox', 'true']);

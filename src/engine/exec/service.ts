@@ -30,7 +30,8 @@ import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/detach-keys.js'
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv, specToJSON, SpecError } from '../runtime/spec/build.js';
 import { hostCapabilities } from '../runtime/spec/caps.js';
 import { buildRlimits, readHostRlimits } from '../runtime/spec/rlimits.js';
-import { resolveUser } from '../runtime/spec/user.js';
+import { resolveInRoot, resolveUser } from '../runtime/spec/user.js';
+import { additionalGroups } from '../runtime/spec/devices.js';
 import type { Process, Spec } from '../runtime/spec/types.js';
 import { conflict, EngineError, errorMessage, invalid, notFound, system } from '../errors.js';
 import { frame, STDOUT } from '../../common/stdcopy.js';
@@ -97,6 +98,8 @@ export interface ExecProcessInput {
   consoleSize?: [number, number];
   privileged: boolean;
   ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+  /** The container's --group-add: an exec's user gets those groups too (moby getUser). */
+  groupAdd?: string[] | null;
 }
 
 /**
@@ -108,6 +111,10 @@ export interface ExecProcessInput {
  */
 export async function buildExecProcess(o: ExecProcessInput): Promise<Process> {
   const user = await resolveUser(o.rootfs, o.user);
+  if (o.groupAdd?.length) {
+    const groupFile = await fsp.readFile(await resolveInRoot(o.rootfs, '/etc/group'), 'utf8').catch(() => '');
+    user.additionalGids = [...(user.additionalGids ?? []), ...additionalGroups(o.groupAdd, groupFile)];
+  }
   const caps = o.privileged ? await hostCapabilities() : [...(o.containerProcess.capabilities?.bounding ?? [])];
   const p: Process = {
     ...o.containerProcess,
@@ -293,6 +300,7 @@ export class ExecService {
         consoleSize: consoleSize ?? undefined,
         privileged: s.privileged,
         ulimits: c.HostConfig.Ulimits,
+        groupAdd: c.HostConfig.GroupAdd,
       });
       await fsp.mkdir(s.dir, { recursive: true, mode: 0o700 });
       const processFile = path.join(s.dir, 'process.json');

@@ -67,7 +67,8 @@ test('kill (SIGKILL) and stop return once inspect shows the exit; rm right after
   assert.equal((await docker(d, ['rm', 's0'])).code, 0);
 });
 
-test('attach: the daemon ends the stream on the detach keys; the container keeps running (dockerode)', async () => {
+// Without the fix the client waits forever: a timeout makes that a failure.
+test('attach: the daemon ends the stream on the detach keys; the container keeps running (dockerode)', { timeout: 60_000 }, async () => {
   const c = await client.createContainer({ Image: 'busybox', Cmd: ['cat'], Tty: true, OpenStdin: true, name: 'det' });
   await c.start();
   const stream = (await c.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as unknown as Duplex;
@@ -95,7 +96,8 @@ test('attach: the daemon ends the stream on the detach keys; the container keeps
   await c.remove({ force: true });
 });
 
-test('exec with a TTY: detach keys end the client stream, the process keeps running', async () => {
+// Without the fix the client waits forever: a timeout makes that a failure.
+test('exec with a TTY: detach keys end the client stream, the process keeps running', { timeout: 60_000 }, async () => {
   assert.equal((await docker(d, ['run', '-d', '--name', 'ex', 'busybox', 'sleep', '600'])).code, 0);
   const c = client.getContainer('ex');
   const exec = await c.exec({ Cmd: ['sh', '-c', 'echo started; cat'], AttachStdin: true, AttachStdout: true, Tty: true });
@@ -109,7 +111,8 @@ test('exec with a TTY: detach keys end the client stream, the process keeps runn
   await docker(d, ['rm', '-f', 'ex']);
 });
 
-test("an attach request's JSON body is not stdin (dockerode sends its options as one)", async () => {
+// Without the fix the client waits forever: a timeout makes that a failure.
+test("an attach request's JSON body is not stdin (dockerode sends its options as one)", { timeout: 60_000 }, async () => {
   const c = await client.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'head -c 6'], OpenStdin: true, StdinOnce: true, name: 'body' });
   const stream = (await c.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as unknown as Duplex;
   const chunks: Buffer[] = [];
@@ -137,7 +140,8 @@ test('commit works on a container that has just exited, and on a stopped one', a
   assert.equal((await docker(d, ['run', '--rm', 'cm0:stopped', 'cat', '/made'])).stdout, 'x\n');
 });
 
-test('an export read slowly does not block pause, stop or commit of the container', async () => {
+// Without the fix the client waits forever: a timeout makes that a failure.
+test('an export read slowly does not block pause, stop or commit of the container', { timeout: 60_000 }, async () => {
   assert.equal((await docker(d, ['run', '-d', '--name', 'slow', 'busybox', 'sleep', '600'])).code, 0);
   // Open the export and read nothing: the client's socket buffer fills and the daemon's writes wait.
   const req = http.request({ socketPath: d.socket, path: '/containers/slow/export', method: 'GET' });

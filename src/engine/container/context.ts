@@ -71,16 +71,10 @@ export class ContainerContext {
   readonly eventLog: EventLog;
   readonly exec: ExecHooks;
   readonly opts: ContainerServiceOptions;
-  /** Per-container signals: `started:<id>`, `exited:<id>` (with the exit code), `removed:<id>`, `rootfs-free:<id>`. */
+  /** Per-container signals: `started:<id>`, `exited:<id>` (with the exit code), `removed:<id>`. */
   readonly signals = new EventEmitter();
   /** One lock per container: start, exit handling, pause, update, removal and rootfs access take turns. */
   readonly locks = new Map<string, Mutex>();
-  /**
-   * Readers of a container's rootfs outside its lock (cp, export: a client
-   * may read slowly) by container ID. While any is left the rootfs stays
-   * mounted; the last one unmounts it if the container is not running.
-   */
-  readonly rootfsUsers = new Map<string, number>();
   /** OCI bundles (config.json, conmon's pidfiles) under the exec root. */
   readonly bundleRoot: string;
 

@@ -13,7 +13,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { conflict, EngineError, errorMessage, notFound } from '../errors.js';
+import { conflict, EngineError, errorMessage } from '../errors.js';
 import type { IdRange } from '../idmap.js';
 import { labelMatches } from '../image/service.js';
 import { RuntimeError } from '../runtime/runtime.js';
@@ -24,6 +24,7 @@ import { specResources } from './create.js';
 import { writeEtcFiles, writeHosts } from './etc-files.js';
 import { ociMounts } from './mounts.js';
 import { nextDelay, shouldRestart, startOnDaemonStart } from './restart.js';
+import { RootfsReaders } from './rootfs-readers.js';
 import { parseSignal } from './signals.js';
 import { transition } from './state.js';
 import type { ContainerStreams } from './streams.js';
@@ -44,12 +45,15 @@ function startFailureCode(msg: string): number {
 export class ContainerLifecycle {
   private sweeper?: NodeJS.Timeout;
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly readers: RootfsReaders;
 
   constructor(
     private readonly ctx: ContainerContext,
     /** Attach clients waiting for a start are connected by it. */
     private readonly streams: ContainerStreams,
-  ) {}
+  ) {
+    this.readers = new RootfsReaders(ctx);
+  }
 
   /** Reconciles records with reality after a daemon (re)start: containers keep running under conmon. */
   async restore(): Promise<void> {
@@ -228,8 +232,7 @@ export class ContainerLifecycle {
 
   /** Unmounts the rootfs, unless a reader (cp, export) still uses it: the last reader unmounts then. */
   private async unmountRootfs(c: ContainerRecord): Promise<void> {
-    if (this.ctx.rootfsUsers.get(c.Id)) return;
-    await this.ctx.rootfs.unmount(c.Id).catch(() => undefined);
+    await this.readers.unmount(c);
   }
 
   /** The user namespace a container gets: the daemon's mappings, unless it asked for the host's (`--userns=host`). */
@@ -239,42 +242,9 @@ export class ContainerLifecycle {
     return { uidMappings: [...m.uids], gidMappings: [...m.gids] };
   }
 
-  /**
-   * Runs `fn` on the container's root filesystem (the overlay's merged
-   * directory), for `docker cp` and `docker export` (./archive.ts). The
-   * container's lock is held only to mount the rootfs (a stopped container's)
-   * and to count the reader in, not while `fn` runs: a client reading an
-   * archive slowly must not hold up pause, stop, commit or the exit handler.
-   * Meanwhile an exit leaves the rootfs mounted (./context.ts rootfsUsers),
-   * and a removal waits for the reader.
-   */
-  async withRootfs<T>(idOrName: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
-    const c = this.ctx.store.resolve(idOrName);
-    const rootfs = await this.ctx.lock(c.Id).run(async () => {
-      if (!this.ctx.store.get(c.Id)) throw notFound(`No such container: ${idOrName}`);
-      const target = c.State.Running ? this.ctx.rootfs.target(c.Id) : await this.mountRootfs(c);
-      this.ctx.rootfsUsers.set(c.Id, (this.ctx.rootfsUsers.get(c.Id) ?? 0) + 1);
-      return target;
-    });
-    try {
-      return await fn(rootfs, c);
-    } finally {
-      const left = (this.ctx.rootfsUsers.get(c.Id) ?? 1) - 1;
-      if (left > 0) {
-        this.ctx.rootfsUsers.set(c.Id, left);
-      } else {
-        this.ctx.rootfsUsers.delete(c.Id);
-        this.ctx.signals.emit(`rootfs-free:${c.Id}`);
-        await this.ctx.lock(c.Id).run(async () => {
-          if (this.ctx.store.get(c.Id) && !c.State.Running && !this.ctx.rootfsUsers.get(c.Id)) await this.unmountRootfs(c);
-        });
-      }
-    }
-  }
-
-  /** Resolves once no cp or export reads the container's rootfs. */
-  private async rootfsFree(id: string): Promise<void> {
-    while (this.ctx.rootfsUsers.get(id)) await new Promise((r) => this.ctx.signals.once(`rootfs-free:${id}`, r));
+  /** Runs `fn` on the container's root filesystem, for `docker cp` and `docker export` (./rootfs-readers.ts). */
+  withRootfs<T>(idOrName: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
+    return this.readers.use(idOrName, fn);
   }
 
   /**
@@ -562,7 +532,7 @@ export class ContainerLifecycle {
     c.State = transition(c.State, 'remove');
     if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
     // A cp or export still reading finishes first (with the lock held, no new one can begin).
-    await this.rootfsFree(c.Id);
+    await this.readers.free(c.Id);
     await this.unmountRootfs(c);
     await this.ctx.rootfs.remove(c.Id);
     await fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true });

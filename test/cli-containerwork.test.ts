@@ -45,7 +45,8 @@ test('top prints docker\'s table; port and update work', async () => {
   assert.equal(b.stdout.split('\n')[0], k.stdout.split('\n')[0]);
   assert.equal(b.stdout.split('\n').length, k.stdout.split('\n').length);
   assert.equal((await berth(d, ['port', 'svc2'])).stdout, (await docker(d, ['port', 'svc2'])).stdout);
-  const u = await berth(d, ['update', '-m', '64m', '--pids-limit', '30', 'svc2']);
+  // dockerd refuses a memory limit above the stored swap limit (0 here) unless --memory-swap comes with it.
+  const u = await berth(d, ['update', '-m', '64m', '--memory-swap', '128m', '--pids-limit', '30', 'svc2']);
   assert.equal(u.stdout, 'svc2\n');
   assert.equal((await docker(d, ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}', 'svc2'])).stdout.trim(), '67108864 30');
   assert.equal((await berth(d, ['rm', '-f', 'svc2'])).code, 0);

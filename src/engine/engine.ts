@@ -15,6 +15,7 @@ import { ConmonRuntime } from './runtime/conmon.js';
 import { TaskRunner } from './runtime/task.js';
 import { EventLog } from './events.js';
 import { ExecService } from './exec/service.js';
+import { HealthMonitor } from './container/health.js';
 import { ExecSessions } from './exec/sessions.js';
 import { imageUsers, volumeUsers } from './container/users.js';
 import type { IdentityMapping } from './idmap.js';
@@ -90,6 +91,9 @@ export class Engine {
       opts: { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile },
     });
     const exec = new ExecService(containers, runtime, execSessions);
+    // Healthchecks run as execs while a container runs (container/health.ts).
+    const health = new HealthMonitor({ get: (id) => containerStore.get(id), setHealth: (c, h, changed) => containers.setHealth(c, h, changed) }, (id, cmd, timeoutMs, signal) => exec.probe(id, cmd, timeoutMs, signal));
+    containers.onRuns((c) => void health.started(c).catch(() => undefined), (id) => health.stopped(id));
     await containers.restore();
     // Whatever an interrupted delete, import or load left unreferenced.
     await gc.run();

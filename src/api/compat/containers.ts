@@ -1,8 +1,10 @@
 /** Container endpoints: create, start, wait, stop, kill, list, inspect, remove, attach, logs, resize. */
 import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../engine/errors.js';
+import { parseDetachKeys } from '../../engine/runtime/detach-keys.js';
 import type { ContainerCreateBody, ContainerUpdateBody, WaitCondition } from '../../common/api/container.js';
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
+import { readHijackBody } from '../hijack-body.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
 import { containerCreateCompat, containerListCompat, containerUpdateCompat, stopSignalParam, waitConditionParam } from './versions.js';
@@ -155,9 +157,13 @@ export function containerRoutes(router: Router, engine: Engine): void {
   router.onHijack('POST', '/containers/{id}/attach', async (ctx) => {
     const c = containers.store.resolve(ctx.params.id!);
     const q = ctx.query;
+    const detachKeys = q.get('detachKeys') ?? '';
+    // Refused before the connection is taken over, as dockerd does.
+    if (detachKeys && !parseDetachKeys(detachKeys)) throw invalid(`Invalid detach keys (${detachKeys}) provided`);
     const tty = !!c.Config.Tty;
+    // Some clients (dockerode, through docker-modem) send the attach options as a JSON body too: those bytes are not stdin.
+    await readHijackBody(ctx);
     startHijackedStream(ctx, tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MULTIPLEXED);
-    if (ctx.head.length) ctx.socket.unshift(ctx.head);
     await containers.attach(
       c.Id,
       {
@@ -166,6 +172,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
         stderr: boolParam(q, 'stderr'),
         logs: boolParam(q, 'logs'),
         stream: boolParam(q, 'stream'),
+        detachKeys,
       },
       ctx.socket,
     );

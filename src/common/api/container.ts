@@ -31,6 +31,23 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Only for a container with a healthcheck. */
+  Health?: Health;
+}
+
+/** One healthcheck probe's result (State.Health.Log). */
+export interface HealthcheckResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** State.Health: the healthcheck's status, failures in a row, the last five results. */
+export interface Health {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthcheckResult[];
 }
 
 /** HealthConfig: a container's (or image's) health check. */

@@ -17,6 +17,10 @@ import { validateLogOpts } from '../logs/attributes.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
 import { resolveMounts } from './mounts.js';
+import { mergeHealthcheck } from './health.js';
+import type { HealthConfig } from '../../common/api/container.js';
+import { resolveInRootfs } from './scoped-root.js';
+import { rootPair } from '../idmap.js';
 import { randomName, validateName } from './names.js';
 import { validatePolicy } from './restart.js';
 import { parseSignal } from './signals.js';
@@ -80,6 +84,8 @@ export class ContainerCreator {
           WorkingDir: workingDir,
           Labels: { ...(imgCfg.Labels ?? {}), ...(body.Labels ?? {}) },
           OnBuild: null,
+          // moby's merge: the request's healthcheck over the image's (NONE, from --no-healthcheck, disables it).
+          ...(mergeHealthcheck(body.Healthcheck as HealthConfig | undefined, imgCfg.Healthcheck as HealthConfig | undefined) ? { Healthcheck: mergeHealthcheck(body.Healthcheck as HealthConfig | undefined, imgCfg.Healthcheck as HealthConfig | undefined) } : {}),
           ...(body.ExposedPorts || imgCfg.ExposedPorts ? { ExposedPorts: { ...(imgCfg.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) } } : {}),
           ...(body.StopSignal || imgCfg.StopSignal ? { StopSignal: body.StopSignal || imgCfg.StopSignal } : {}),
           ...(body.StopTimeout !== undefined ? { StopTimeout: body.StopTimeout } : {}),
@@ -108,6 +114,7 @@ export class ContainerCreator {
           ResolvConfPath: path.join(dir, 'resolv.conf'),
         };
         await this.ctx.rootfs.create(id, rec.LayerChain);
+        await this.populateVolumes(rec);
         await this.ctx.store.save(rec);
         this.ctx.publish(rec, 'create');
         return { Id: id, Warnings: [] };
@@ -118,6 +125,25 @@ export class ContainerCreator {
         throw err;
       }
     });
+  }
+
+  /**
+   * dockerd's populateVolumes: at create, each volume mounted with CopyData
+   * that is still empty gets the image's files at its mount path, so that
+   * what `docker cp` puts into it before the first start joins them (and
+   * the start does not copy again).
+   */
+  private async populateVolumes(rec: ContainerRecord): Promise<void> {
+    const volumes = (rec.UserMounts ?? []).filter((m) => m.Type === 'volume' && m.CopyData && m.Name);
+    if (volumes.length === 0) return;
+    const rootfs = await this.ctx.rootfs.mount(rec.Id);
+    try {
+      for (const m of volumes) {
+        await this.ctx.volumes.fillIfEmpty(m.Name!, await resolveInRootfs(rootfs, m.Destination, rootPair(this.ctx.idMap)));
+      }
+    } finally {
+      await this.ctx.rootfs.unmount(rec.Id).catch(() => undefined);
+    }
   }
 }
 
@@ -191,5 +217,7 @@ function normalizeHostConfig(h: HostConfig, defaultNetwork: string): HostConfig 
     Runtime: h.Runtime || 'runc',
     MaskedPaths: h.MaskedPaths,
     ReadonlyPaths: h.ReadonlyPaths,
+    // dockerd's adaptContainerSettings: swap defaults to twice the memory limit, and is stored so (update checks against it).
+    ...(h.Memory && h.Memory > 0 && !h.MemorySwap ? { MemorySwap: h.Memory * 2 } : {}),
   };
 }

@@ -13,17 +13,18 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { conflict, EngineError, errorMessage, notFound } from '../errors.js';
-import { rootPair, type IdRange } from '../idmap.js';
+import { conflict, EngineError, errorMessage } from '../errors.js';
+import type { IdRange } from '../idmap.js';
 import { labelsExclude, labelsMatch } from '../filters.js';
 import { RuntimeError } from '../runtime/runtime.js';
 import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
+import type { DeviceMapping } from '../runtime/spec/devices.js';
 import type { ContainerContext } from './context.js';
 import { specResources } from './create.js';
 import { writeEtcFiles, writeHosts } from './etc-files.js';
 import { ociMounts } from './mounts.js';
 import { nextDelay, shouldRestart, startOnDaemonStart } from './restart.js';
-import { resolveInRootfs } from './scoped-root.js';
+import { RootfsReaders } from './rootfs-readers.js';
 import { parseSignal } from './signals.js';
 import { transition } from './state.js';
 import type { ContainerStreams } from './streams.js';
@@ -44,12 +45,15 @@ function startFailureCode(msg: string): number {
 export class ContainerLifecycle {
   private sweeper?: NodeJS.Timeout;
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly readers: RootfsReaders;
 
   constructor(
     private readonly ctx: ContainerContext,
     /** Attach clients waiting for a start are connected by it. */
     private readonly streams: ContainerStreams,
-  ) {}
+  ) {
+    this.readers = new RootfsReaders(ctx);
+  }
 
   /** Reconciles records with reality after a daemon (re)start: containers keep running under conmon. */
   async restore(): Promise<void> {
@@ -71,6 +75,9 @@ export class ContainerLifecycle {
       } else if (!(await this.ctx.runtime.conmonAlive(this.ctx.bundleDir(c.Id)))) {
         // conmon is gone without recording an exit (host reboot, or killed): the process is gone too.
         await this.finishRun(c, 255, 'container monitor exited unexpectedly');
+      } else {
+        // Still running: healthchecks resume (from `starting`, as dockerd's restore does).
+        this.ctx.signals.emit('run-started', c);
       }
     }
     // Network state only running containers may hold (a daemon killed mid-start or mid-release leaves some).
@@ -111,12 +118,8 @@ export class ContainerLifecycle {
         // Leftovers of an earlier run (only after a crash): checking is cheaper than a runc spawn on every start.
         if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
         await this.ctx.runtime.clearExit(c.Id);
+        // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
         const rootfs = await this.mountRootfs(c);
-        // Fresh volumes get the image's files at their mount paths first (dockerd's copy-up).
-        for (const m of c.UserMounts ?? []) {
-          if (m.Type !== 'volume' || !m.CopyData || !m.Name) continue;
-          await this.ctx.volumes.fillIfEmpty(m.Name, await resolveInRootfs(rootfs, m.Destination, rootPair(this.ctx.idMap)));
-        }
         const userns = this.usernsMappings(c);
         const specNetwork = await this.ctx.networks.attach(
           c,
@@ -155,6 +158,9 @@ export class ContainerLifecycle {
               ...(c.HostConfig.Init ? [{ source: this.ctx.opts.initBinary ?? '/usr/bin/tini-static', destination: INIT_PATH, type: 'bind', options: ['bind', 'ro'] }] : []),
             ],
             cgroupsPath: `/berth/${c.Id}`,
+            devices: (c.HostConfig.Devices as DeviceMapping[] | null | undefined) ?? undefined,
+            deviceCgroupRules: c.HostConfig.DeviceCgroupRules ?? undefined,
+            groupAdd: c.HostConfig.GroupAdd ?? undefined,
             resources: specResources(c.HostConfig),
             stopSignal: c.Config.StopSignal,
             userns,
@@ -190,6 +196,7 @@ export class ContainerLifecycle {
         }
         await this.ctx.store.save(c);
         this.ctx.signals.emit(`started:${c.Id}`);
+        this.ctx.signals.emit('run-started', c);
         this.ctx.publish(c, 'start');
         // A process that exits at once may have written its exit file before the watcher could act on it.
         setImmediate(() => void this.handleExit(c.Id));
@@ -223,8 +230,9 @@ export class ContainerLifecycle {
     return this.ctx.rootfs.mount(c.Id);
   }
 
+  /** Unmounts the rootfs, unless a reader (cp, export) still uses it: the last reader unmounts then. */
   private async unmountRootfs(c: ContainerRecord): Promise<void> {
-    await this.ctx.rootfs.unmount(c.Id).catch(() => undefined);
+    await this.readers.unmount(c);
   }
 
   /** The user namespace a container gets: the daemon's mappings, unless it asked for the host's (`--userns=host`). */
@@ -234,26 +242,9 @@ export class ContainerLifecycle {
     return { uidMappings: [...m.uids], gidMappings: [...m.gids] };
   }
 
-  /**
-   * Runs `fn` on the container's root filesystem (the overlay's merged
-   * directory), for `docker cp` and `docker export` (./archive.ts). Under the
-   * container's lock, as dockerd holds the container lock until an archive
-   * has been read: no start, exit or removal can mount or unmount the rootfs
-   * meanwhile. A running container's rootfs is mounted already; any other is
-   * mounted for the call and unmounted after it.
-   */
-  async withRootfs<T>(idOrName: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
-    const c = this.ctx.store.resolve(idOrName);
-    return this.ctx.lock(c.Id).run(async () => {
-      if (!this.ctx.store.get(c.Id)) throw notFound(`No such container: ${idOrName}`);
-      if (c.State.Running) return fn(this.ctx.rootfs.target(c.Id), c);
-      const rootfs = await this.mountRootfs(c);
-      try {
-        return await fn(rootfs, c);
-      } finally {
-        await this.unmountRootfs(c);
-      }
-    });
+  /** Runs `fn` on the container's root filesystem, for `docker cp` and `docker export` (./rootfs-readers.ts). */
+  withRootfs<T>(idOrName: string, fn: (rootfs: string, c: ContainerRecord) => Promise<T>): Promise<T> {
+    return this.readers.use(idOrName, fn);
   }
 
   /**
@@ -297,6 +288,7 @@ export class ContainerLifecycle {
     c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
     await this.ctx.store.save(c);
     this.ctx.exec.containerStopped(c.Id);
+    this.ctx.signals.emit('run-ended', c.Id);
     this.ctx.signals.emit(`exited:${c.Id}`, code);
     if (oomKilled) this.ctx.publish(c, 'oom');
     this.ctx.publish(c, 'die', { exitCode: String(code) });
@@ -380,11 +372,18 @@ export class ContainerLifecycle {
     });
   }
 
+  /**
+   * `docker kill`. As dockerd: SIGKILL returns once the container has
+   * stopped (the **exit** transition is recorded, so an inspect or rm right
+   * after sees it); any other signal returns once delivered.
+   */
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
     const sig = parseSignal(signal);
     if (!c.State.Running) throw conflict(`Cannot kill container: ${idOrName}: container ${c.Id} is not running`);
     c.HasBeenManuallyStopped = true;
+    // In place before the signal, so the exit cannot slip past it.
+    const exited = sig === 9 ? this.waitExit(c.Id) : undefined;
     await this.ctx.runtime.kill(c.Id, String(sig), true).catch(async (err) => {
       // Already gone: the exit is on its way.
       if (!(await this.ctx.runtime.state(c.Id))) return;
@@ -393,6 +392,28 @@ export class ContainerLifecycle {
     // A frozen process only acts on a fatal signal once thawed (as dockerd does for kill on a paused container).
     if (c.State.Paused && (sig === 9 || sig === 15)) await this.ctx.runtime.resume(c.Id).catch(() => undefined);
     this.ctx.publish(c, 'kill', { signal: String(sig) });
+    if (exited) await exited;
+  }
+
+  /**
+   * Resolves once the container's exit is recorded. The exit file's watcher
+   * normally gets there first; should its event be lost, the exit file is
+   * looked at directly rather than left to the slow sweep (dockerd waits 10 s
+   * for the exit event, then tries once more before giving up).
+   */
+  private async waitExit(id: string): Promise<void> {
+    const abort = new AbortController();
+    const exited = this.wait(id, 'not-running', abort.signal).then(() => true, () => true);
+    for (const ms of [1000, 2000, 7000, 2000]) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+      const done = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (done) return;
+      await this.handleExit(id);
+    }
+    abort.abort();
+    throw new EngineError('system', 'tried to kill container, but did not receive an exit event');
   }
 
   /**
@@ -441,42 +462,62 @@ export class ContainerLifecycle {
   /** `docker pause`: every process frozen (cgroup freezer, through runc). Transition **pause** (running → paused). */
   async pause(idOrName: string): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
-    await this.ctx.lock(c.Id).run(async () => {
-      if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
-      if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
-      await this.ctx.runtime.pause(c.Id);
-      c.State = transition(c.State, 'pause');
-      await this.ctx.store.save(c);
-      this.ctx.publish(c, 'pause');
-    });
+    await this.ctx.lock(c.Id).run(() => this.pauseLocked(c));
+  }
+
+  /** pause() for a caller that holds the container's lock (commit). */
+  async pauseLocked(c: ContainerRecord): Promise<void> {
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
+    await this.ctx.runtime.pause(c.Id);
+    c.State = transition(c.State, 'pause');
+    await this.ctx.store.save(c);
+    this.ctx.publish(c, 'pause');
   }
 
   /** `docker unpause`. Transition **unpause** (paused → running). */
   async unpause(idOrName: string): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
-    await this.ctx.lock(c.Id).run(async () => {
-      if (!c.State.Paused) throw conflict(`Container ${c.Id} is not paused`);
-      await this.ctx.runtime.resume(c.Id);
-      c.State = transition(c.State, 'unpause');
-      await this.ctx.store.save(c);
-      this.ctx.publish(c, 'unpause');
-    });
+    await this.ctx.lock(c.Id).run(() => this.unpauseLocked(c));
+  }
+
+  /** unpause() for a caller that holds the container's lock (commit). */
+  async unpauseLocked(c: ContainerRecord): Promise<void> {
+    if (!c.State.Paused) throw conflict(`Container ${c.Id} is not paused`);
+    await this.ctx.runtime.resume(c.Id);
+    c.State = transition(c.State, 'unpause');
+    await this.ctx.store.save(c);
+    this.ctx.publish(c, 'unpause');
   }
 
   /** `rm [-f] [-v]`: `volumes` also removes the container's anonymous volumes (named ones stay). */
   async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
-    this.cancelRestart(c.Id);
-    if (c.State.Running) {
-      if (!opts.force) {
-        throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
-      }
-      const exited = this.wait(c.Id, 'not-running');
-      await this.ctx.runtime.kill(c.Id, '9', true).catch(() => undefined);
-      if (c.State.Paused) await this.ctx.runtime.resume(c.Id).catch(() => undefined);
-      await exited;
+    // dockerd counts a container waiting for a policy restart as running: only force removes it.
+    const restarting = c.State.Status === 'restarting';
+    if ((c.State.Running || restarting) && !opts.force) {
+      // As dockerd: the name as the client gave it, the state as inspect shows it.
+      if (c.State.Paused) throw conflict(`cannot remove container "${idOrName}": container is paused and must be unpaused first`);
+      throw conflict(`cannot remove container "${idOrName}": container is ${c.State.Status}: stop the container before removing or force remove`);
     }
-    await this.ctx.lock(c.Id).run(() => this.removeNow(c, opts.volumes));
+    this.cancelRestart(c.Id);
+    // A policy restart already under way must not start it again (start() checks this under the lock).
+    c.HasBeenManuallyStopped = true;
+    for (;;) {
+      if (c.State.Running) {
+        const exited = this.wait(c.Id, 'not-running');
+        await this.ctx.runtime.kill(c.Id, '9', true).catch(() => undefined);
+        if (c.State.Paused) await this.ctx.runtime.resume(c.Id).catch(() => undefined);
+        await exited;
+      }
+      // A restart that held the lock may have started it meanwhile: then kill again.
+      const removed = await this.ctx.lock(c.Id).run(async () => {
+        if (c.State.Running) return false;
+        await this.removeNow(c, opts.volumes);
+        return true;
+      });
+      if (removed) return;
+    }
   }
 
   /**
@@ -490,6 +531,9 @@ export class ContainerLifecycle {
     if (!this.ctx.store.get(c.Id)) return;
     c.State = transition(c.State, 'remove');
     if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
+    // A cp or export still reading finishes first (with the lock held, no new one can begin).
+    await this.readers.free(c.Id);
+    await this.unmountRootfs(c);
     await this.ctx.rootfs.remove(c.Id);
     await fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true });
     await this.ctx.store.delete(c.Id);

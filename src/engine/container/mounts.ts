@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { invalid } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import type { HostConfig } from './types.js';
 
 export interface UserMount {
@@ -98,8 +98,8 @@ export async function resolveMounts(h: HostConfig, volumes: VolumeProvider, imag
       out.push({ Type: 'tmpfs', Source: '', Destination: path.posix.normalize(target), Mode: '', RW: !m.ReadOnly, Propagation: '' });
     } else if (m.Type === 'volume') {
       const driver = m.VolumeOptions?.DriverConfig?.Name;
-      // Not a 404: the docker CLI would take that for a missing image and try to pull it.
-      if (driver && driver !== 'local') throw invalid(`create ${m.Source ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+      // A 404 as in dockerd 28 (the plugin lookup's not-found kept through the wrapping); the docker CLI then tries a pull first, as it does with dockerd.
+      if (driver && driver !== 'local') throw notFound(`create ${m.Source ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
       const v = await volumes.volume(m.Source || undefined, { labels: m.VolumeOptions?.Labels });
       out.push({
         Type: 'volume', Name: v.name, CopyData: !m.VolumeOptions?.NoCopy, Source: v.mountpoint, Destination: path.posix.normalize(target),

@@ -23,6 +23,7 @@ import { ContainerSettings } from './settings.js';
 import type { ContainerStore } from './store.js';
 import { ContainerStreams, type AttachOptions } from './streams.js';
 import type { ContainerConfig, ContainerRecord, CreateBody, HostConfig } from './types.js';
+import type { Health } from './health.js';
 import { ContainerViews } from './views.js';
 
 export type { ContainerDeps, ContainerServiceOptions, ExecHooks } from './context.js';
@@ -80,6 +81,23 @@ export class ContainerService {
 
   bundleDir(id: string): string {
     return this.ctx.bundleDir(id);
+  }
+
+  /**
+   * Listens to runs beginning (a start, or a container found running at
+   * daemon start) and ending: the healthcheck monitor's cue (./health.ts).
+   */
+  onRuns(started: (c: ContainerRecord) => void, ended: (id: string) => void): void {
+    this.ctx.signals.on('run-started', started);
+    this.ctx.signals.on('run-ended', ended);
+  }
+
+  /** Records a container's health (./health.ts); a change of status is a `health_status: <status>` event, as in dockerd. */
+  async setHealth(c: ContainerRecord, h: Health, changed: boolean): Promise<void> {
+    if (!this.ctx.store.get(c.Id)) return;
+    c.State = { ...c.State, Health: h };
+    await this.ctx.store.save(c);
+    if (changed) this.ctx.publish(c, `health_status: ${h.Status}`);
   }
 
   // ---- create (./create.ts) ----

@@ -8,10 +8,11 @@
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
-import { conflict } from '../errors.js';
+import { conflict, invalid } from '../errors.js';
 import { detailsPrefix, extraAttributes } from '../logs/attributes.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
 import { bridgeAttach } from '../runtime/attach.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/detach-keys.js';
 import type { ContainerContext } from './context.js';
 
 export interface AttachOptions {
@@ -21,6 +22,8 @@ export interface AttachOptions {
   /** Replay the log before streaming. */
   logs: boolean;
   stream: boolean;
+  /** The client's detach keys (`detachKeys=`, as moby term.ToBytes reads them); empty or absent: ctrl-p,ctrl-q. */
+  detachKeys?: string;
 }
 
 export class ContainerStreams {
@@ -56,6 +59,8 @@ export class ContainerStreams {
   async attach(idOrName: string, o: AttachOptions, client: Duplex): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
     const tty = !!c.Config.Tty;
+    const keys = o.detachKeys ? parseDetachKeys(o.detachKeys) : DEFAULT_DETACH_KEYS;
+    if (!keys) throw invalid(`Invalid detach keys (${o.detachKeys}) provided`);
     const send = (stream: number, payload: Buffer) => {
       if (client.destroyed || client.writableEnded) return;
       if (stream === STDOUT && !o.stdout) return;
@@ -94,7 +99,14 @@ export class ContainerStreams {
       client.end();
       return;
     }
-    await bridgeAttach(sock, client, { tty, stdin: o.stdin && !!c.Config.OpenStdin, stdout: o.stdout, stderr: o.stderr });
+    // As dockerd, the daemon watches for the detach keys only with a TTY.
+    const ended = await bridgeAttach(sock, client, { tty, stdin: o.stdin && !!c.Config.OpenStdin, stdout: o.stdout, stderr: o.stderr, detachKeys: tty ? keys : undefined });
+    if (ended === 'detached') {
+      this.ctx.publish(c, 'detach');
+      // dockerd closes the connection: the client sees its output end at once.
+      if (!client.destroyed) client.end(() => client.destroy());
+      return;
+    }
     if (!client.destroyed) client.end();
   }
 

@@ -53,7 +53,7 @@ export class ContainerViews {
         ...(o.size ? { SizeRw: await this.ctx.rootfs.sizeRw(c.Id), SizeRootFs: (img ? await this.ctx.images.size(img) : 0) + (await this.ctx.rootfs.sizeRw(c.Id)) } : {}),
         Labels: c.Config.Labels ?? {},
         State: c.State.Status,
-        Status: statusString(c.State),
+        Status: statusString({ ...c.State, Health: c.State.Health?.Status }),
         HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'none' },
         ...listNetworking(c, this.ctx.networks.bridge?.id),
         Mounts: inspectMounts(c.UserMounts ?? []),
@@ -122,6 +122,10 @@ function matchesFilters(c: ContainerRecord, f: Record<string, string[]>): boolea
         }
         case 'status':
           return c.State.Status === v;
+        case 'health':
+          // moby: a container without a healthcheck is "none".
+          if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw invalid(`Unrecognised filter value for health: ${v}`);
+          return (c.State.Health?.Status ?? 'none') === v;
         case 'before':
         case 'since':
           // Handled by the caller (they compare creation order with another container).

@@ -19,17 +19,19 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import type { ContainerService } from '../container/service.js';
 import type { ExecSession, ExecSessions } from './sessions.js';
 import type { ContainerRecord } from '../container/types.js';
 import type { ExecProcess, OCIRuntime } from '../runtime/runtime.js';
 import { bridgeAttach } from '../runtime/attach.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/detach-keys.js';
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv, specToJSON, SpecError } from '../runtime/spec/build.js';
 import { hostCapabilities } from '../runtime/spec/caps.js';
 import { buildRlimits, readHostRlimits } from '../runtime/spec/rlimits.js';
-import { resolveUser } from '../runtime/spec/user.js';
+import { resolveInRoot, resolveUser } from '../runtime/spec/user.js';
+import { additionalGroups } from '../runtime/spec/devices.js';
 import type { Process, Spec } from '../runtime/spec/types.js';
 import { conflict, EngineError, errorMessage, invalid, notFound, system } from '../errors.js';
 import { frame, STDOUT } from '../../common/stdcopy.js';
@@ -51,26 +53,11 @@ const GC_INTERVAL_MS = 5 * 60 * 1000;
 /** How long a resize waits for its session to start (moby: 10 s). */
 const RESIZE_START_TIMEOUT_MS = 10_000;
 
-/**
- * moby term.ToBytes: "ctrl-p,ctrl-q" → [16, 17]; single characters stand for
- * themselves. Only validated and reported here: CLI 28 handles detach keys
- * on its side.
- */
+/** moby term.ToBytes, with exec create's message for keys it does not know. */
 export function detachKeyBytes(keys: string): Buffer {
-  const out: number[] = [];
-  for (const key of keys.split(',')) {
-    if (key.length === 1) {
-      out.push(key.charCodeAt(0));
-      continue;
-    }
-    const k = key.toLowerCase();
-    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-    if (!m) throw invalid(`Invalid escape keys (${keys}) provided`);
-    const ch = m[1]!;
-    if (ch >= 'a' && ch <= 'z') out.push(ch.charCodeAt(0) - 96);
-    else out.push({ '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 }[ch]!);
-  }
-  return Buffer.from(out);
+  const bytes = parseDetachKeys(keys);
+  if (!bytes) throw invalid(`Invalid escape keys (${keys}) provided`);
+  return bytes;
 }
 
 /**
@@ -111,6 +98,8 @@ export interface ExecProcessInput {
   consoleSize?: [number, number];
   privileged: boolean;
   ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+  /** The container's --group-add: an exec's user gets those groups too (moby getUser). */
+  groupAdd?: string[] | null;
 }
 
 /**
@@ -122,6 +111,10 @@ export interface ExecProcessInput {
  */
 export async function buildExecProcess(o: ExecProcessInput): Promise<Process> {
   const user = await resolveUser(o.rootfs, o.user);
+  if (o.groupAdd?.length) {
+    const groupFile = await fsp.readFile(await resolveInRoot(o.rootfs, '/etc/group'), 'utf8').catch(() => '');
+    user.additionalGids = [...(user.additionalGids ?? []), ...additionalGroups(o.groupAdd, groupFile)];
+  }
   const caps = o.privileged ? await hostCapabilities() : [...(o.containerProcess.capabilities?.bounding ?? [])];
   const p: Process = {
     ...o.containerProcess,
@@ -280,7 +273,7 @@ export class ExecService {
         client.write(o.tty ? line : frame(STDOUT, line));
       }
     }
-    if (!client.destroyed) client.end();
+    if (!client.destroyed) client.end(() => client.destroy());
   }
 
   private async run(s: ExecSession, o: ExecStartOptions, client?: Duplex): Promise<void> {
@@ -307,6 +300,7 @@ export class ExecService {
         consoleSize: consoleSize ?? undefined,
         privileged: s.privileged,
         ulimits: c.HostConfig.Ulimits,
+        groupAdd: c.HostConfig.GroupAdd,
       });
       await fsp.mkdir(s.dir, { recursive: true, mode: 0o700 });
       const processFile = path.join(s.dir, 'process.json');
@@ -319,6 +313,8 @@ export class ExecService {
         tty: s.tty,
         // Without an attached stdin the process reads /dev/null, as under dockerd.
         stdin: !!client && s.openStdin,
+        // A terminal outlives its client (a detach, or stdin's end), as under dockerd.
+        leaveStdinOpen: s.tty,
       });
       // Connected before the process runs, so no output is missed.
       if (client) sock = await this.runtime.connectAttachPath(proc.attachPath);
@@ -336,11 +332,16 @@ export class ExecService {
       void exited.then((code) => this.finish(s, code));
       return;
     }
-    const [, code] = await Promise.all([
-      bridgeAttach(sock, client, { tty: o.tty, stdin: s.openStdin, stdout: s.openStdout, stderr: s.openStderr }),
-      exited,
-    ]);
-    await this.finish(s, code);
+    // With a TTY the daemon watches stdin for the detach keys (moby: only then).
+    const detachKeys = s.tty ? (s.detachKeys.length ? s.detachKeys : DEFAULT_DETACH_KEYS) : undefined;
+    const ended = await bridgeAttach(sock, client, { tty: o.tty, stdin: s.openStdin, stdout: s.openStdout, stderr: s.openStderr, detachKeys });
+    if (ended === 'detached') {
+      // The client goes; the process runs on, and its exit is recorded when it comes.
+      this.containers.publish(c, 'exec_detach', { execID: s.id });
+      void exited.then((code) => this.finish(s, code));
+      return;
+    }
+    await this.finish(s, await exited);
   }
 
   /** Records the exit before the stream ends: the CLI inspects the exec for its code right after. */
@@ -353,6 +354,60 @@ export class ExecService {
     await fsp.rm(s.dir, { recursive: true, force: true }).catch(() => undefined);
     // The container went away while the process ran: nothing will ask for this session again.
     if (!this.containers.store.get(s.containerId)) this.sessions.delete(s.id);
+  }
+
+  /**
+   * A healthcheck probe (../container/health.ts): an exec, as dockerd runs
+   * one (its exec events included), whose stdout and stderr are kept (the
+   * first 4096 bytes). Killed once it has run for `timeoutMs` (the time it
+   * takes to start does not count, as in dockerd) or when `signal` aborts.
+   */
+  async probe(containerId: string, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const s = this.get(Id);
+    let raw = Buffer.alloc(0);
+    const sink = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        if (raw.length < 64 * 1024) raw = Buffer.concat([raw, chunk]);
+        cb();
+      },
+    });
+    const kill = () => {
+      if (s.pid > 0) {
+        try {
+          process.kill(s.pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    };
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    signal.addEventListener('abort', kill);
+    void s.started.then(() => {
+      if (signal.aborted) kill();
+      else if (s.running) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          kill();
+        }, timeoutMs);
+      }
+    });
+    try {
+      await this.start(Id, { detach: false, tty: false }, sink);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', kill);
+    }
+    // stdcopy frames: an 8-byte header (stream, 0, 0, 0, size big-endian), then the payload.
+    const parts: Buffer[] = [];
+    for (let off = 0; off + 8 <= raw.length; ) {
+      const size = raw.readUInt32BE(off + 4);
+      parts.push(raw.subarray(off + 8, off + 8 + size));
+      off += 8 + size;
+    }
+    return { exitCode: s.exitCode ?? -1, output: Buffer.concat(parts).subarray(0, 4096).toString(), timedOut };
   }
 
   /** `POST /exec/{id}/resize`: waits for the session to start (as moby does), then resizes its terminal. */

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
 import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
 import { ATTACH_MAX_PACKET } from './conmon.js';
+import { DetachKeyMatcher } from './detach-keys.js';
 
 export interface BridgeOptions {
   /** Raw output (a TTY) rather than stdcopy frames. */
@@ -22,29 +23,39 @@ export interface BridgeOptions {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
+  /**
+   * Watch stdin for these detach keys (./detach-keys.ts): when they come,
+   * the bridge ends ('detached') and the process keeps running.
+   */
+  detachKeys?: Buffer;
 }
+
+/** How a bridge ended: the process's output ended or the client went ('ended'), or the client detached. */
+export type BridgeEnd = 'ended' | 'detached';
 
 /** Stdin packets in flight before we stop reading the client (conmon is slower than the network). */
 const MAX_PENDING_PACKETS = 64;
 
 /**
  * Copies until conmon closes the socket (the process ended and its output is
- * drained) or the client goes away. Never ends `client`: the caller decides
+ * drained), the client goes away or types the detach keys. Never ends `client`: the caller decides
  * what, if anything, follows the output. Destroys `sock` on the way out.
  */
-export function bridgeAttach(sock: SeqpacketSocket, client: Duplex, o: BridgeOptions): Promise<void> {
-  return new Promise<void>((resolve) => {
+export function bridgeAttach(sock: SeqpacketSocket, client: Duplex, o: BridgeOptions): Promise<BridgeEnd> {
+  return new Promise<BridgeEnd>((resolve) => {
     let done = false;
-    const finish = () => {
+    const finish = (how: BridgeEnd = 'ended') => {
       if (done) return;
       done = true;
       sock.destroy();
       client.off('data', onClientData);
       client.off('end', onClientEnd);
-      client.off('close', finish);
-      client.off('error', finish);
-      resolve();
+      client.off('close', onGone);
+      client.off('error', onGone);
+      resolve(how);
     };
+    const onGone = () => finish();
+    const matcher = o.detachKeys?.length ? new DetachKeyMatcher(o.detachKeys) : undefined;
     sock.on('data', (buf: Buffer) => {
       if (buf.length < 1 || client.destroyed || client.writableEnded) return;
       const stream = buf[0] === 3 ? STDERR : STDOUT;
@@ -53,13 +64,12 @@ export function bridgeAttach(sock: SeqpacketSocket, client: Duplex, o: BridgeOpt
       const payload = buf.subarray(1);
       client.write(o.tty ? payload : frame(stream, payload));
     });
-    sock.on('end', finish);
-    sock.on('close', finish);
-    sock.on('error', finish);
+    sock.on('end', onGone);
+    sock.on('close', onGone);
+    sock.on('error', onGone);
 
     let pending = 0;
-    const onClientData = (d: Buffer) => {
-      if (done) return;
+    const toProcess = (d: Buffer) => {
       for (let off = 0; off < d.length; off += ATTACH_MAX_PACKET) {
         pending++;
         sock.write(d.subarray(off, off + ATTACH_MAX_PACKET), 0, undefined, () => {
@@ -69,9 +79,23 @@ export function bridgeAttach(sock: SeqpacketSocket, client: Duplex, o: BridgeOpt
       }
       if (pending >= MAX_PENDING_PACKETS) client.pause();
     };
+    const onClientData = (d: Buffer) => {
+      if (done) return;
+      if (!matcher) {
+        toProcess(d);
+        return;
+      }
+      const { pass, detach } = matcher.feed(d);
+      if (pass.length) toProcess(pass);
+      // What came before the keys is written before the socket goes (seqpacket writes are queued in order).
+      if (detach) finish('detached');
+    };
     // Half-close: conmon closes the process's stdin once our queued packets are written.
     const onClientEnd = () => {
-      if (!done) sock.end();
+      if (done) return;
+      const rest = matcher?.flush();
+      if (rest?.length) toProcess(rest);
+      sock.end();
     };
     if (o.stdin) {
       client.on('data', onClientData);
@@ -88,8 +112,8 @@ export function bridgeAttach(sock: SeqpacketSocket, client: Duplex, o: BridgeOpt
     // its own packet, as the Go client sends it), and a 'data' listener does not undo
     // an explicit pause: stdin and its EOF would then never be read.
     client.resume();
-    client.on('close', finish);
-    client.on('error', finish);
+    client.on('close', onGone);
+    client.on('error', onGone);
     if (client.destroyed) finish();
   });
 }

@@ -154,10 +154,20 @@ export class ConmonRuntime implements OCIRuntime {
     await this.runcCmd(['kill', ...(all ? ['--all'] : []), id, signal], 'OCI runtime kill failed');
   }
 
-  /** Changes a running container's cgroup limits (as `runc update` flags). */
+  /**
+   * Changes a running container's cgroup limits: the resources JSON runc
+   * reads with `update -r -` (the OCI LinuxResources subset it accepts),
+   * rather than its flags, whose names differ from Docker's (--cpu-share).
+   */
   async update(id: string, r: ResourceUpdate): Promise<void> {
-    const args = runcUpdateFlags(r);
-    if (args.length) await this.runcCmd(['update', ...args, id], 'Cannot update container');
+    const resources = runcUpdateResources(r);
+    if (Object.keys(resources).length === 0) return;
+    try {
+      await run(this.runc, [`--root=${this.runcRoot}`, 'update', '-r', '-', id], { input: JSON.stringify(resources) });
+    } catch (err) {
+      if (err instanceof CommandError) throw new RuntimeError(cleanRuncMessage(err.result.stderr));
+      throw err;
+    }
   }
 
   async pause(id: string): Promise<void> {
@@ -332,6 +342,7 @@ export class ConmonRuntime implements OCIRuntime {
     ];
     if (o.tty) args.push('-t');
     if (o.stdin) args.push('-i');
+    if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
     const child = spawn(this.conmon, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
@@ -520,20 +531,45 @@ function initAlive(state: RuncState): boolean {
   return startTime === state.init_process_start;
 }
 
-/** `docker update`'s limits as `runc update` flags. */
-export function runcUpdateFlags(r: ResourceUpdate): string[] {
-  const args: string[] = [];
-  if (r.memory) args.push('--memory', String(r.memory));
-  if (r.memorySwap) args.push('--memory-swap', String(r.memorySwap));
-  if (r.memoryReservation) args.push('--memory-reservation', String(r.memoryReservation));
-  if (r.cpuShares) args.push('--cpu-shares', String(r.cpuShares));
-  if (r.nanoCpus) args.push('--cpu-period', '100000', '--cpu-quota', String(Math.round(r.nanoCpus / 1e4)));
-  if (r.cpuQuota) args.push('--cpu-quota', String(r.cpuQuota));
-  if (r.cpuPeriod) args.push('--cpu-period', String(r.cpuPeriod));
-  if (r.cpusetCpus) args.push('--cpuset-cpus', r.cpusetCpus);
-  if (r.cpusetMems) args.push('--cpuset-mems', r.cpusetMems);
-  if (r.pidsLimit) args.push('--pids-limit', String(r.pidsLimit));
-  return args;
+/**
+ * `docker update`'s limits as the resources JSON of `runc update -r`: only
+ * what the request sets, as dockerd's toContainerdResources (NanoCpus as a
+ * 100 ms period with the matching quota; a swap limit only when positive).
+ */
+export function runcUpdateResources(r: ResourceUpdate): RuncResources {
+  const out: RuncResources = {};
+  const memory: NonNullable<RuncResources['memory']> = {};
+  if (r.memory) memory.limit = r.memory;
+  if (r.memoryReservation) memory.reservation = r.memoryReservation;
+  if (r.memorySwap && r.memorySwap > 0) memory.swap = r.memorySwap;
+  if (Object.keys(memory).length) out.memory = memory;
+  const cpu: NonNullable<RuncResources['cpu']> = {};
+  if (r.cpuShares) cpu.shares = r.cpuShares;
+  let period = 0;
+  let quota = 0;
+  if (r.nanoCpus) {
+    period = 100000;
+    quota = Math.trunc((r.nanoCpus * period) / 1e9);
+  }
+  if (!quota && r.cpuQuota) quota = r.cpuQuota;
+  if (!period && r.cpuPeriod) period = r.cpuPeriod;
+  if (period) cpu.period = period;
+  if (quota) cpu.quota = quota;
+  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
+  if (r.cpusetMems) cpu.mems = r.cpusetMems;
+  if (Object.keys(cpu).length) out.cpu = cpu;
+  if (r.blkioWeight) out.blockIO = { weight: r.blkioWeight };
+  // The API lets 0 and negatives mean "unlimited"; runc wants -1 for that.
+  if (r.pidsLimit !== undefined) out.pids = { limit: r.pidsLimit > 0 ? r.pidsLimit : -1 };
+  return out;
+}
+
+/** What `runc update -r` reads (runc 1.1: memory, cpu, blockIO, pids of the OCI LinuxResources). */
+export interface RuncResources {
+  memory?: { limit?: number; reservation?: number; swap?: number };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  blockIO?: { weight?: number };
+  pids?: { limit: number };
 }
 
 function fsConstantsWriteNonBlock(): number {

@@ -75,6 +75,8 @@ export interface ExecSpawnOptions {
   processSpec: string;
   tty: boolean;
   stdin: boolean;
+  /** Keep the process's stdin open when the attached client goes. */
+  leaveStdinOpen?: boolean;
 }
 
 /** A monitor in exec mode, waiting for start() to run the process. */
@@ -105,6 +107,8 @@ export interface ResourceUpdate {
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: number;
+  /** Block I/O weight (10–1000). */
+  blkioWeight?: number;
 }
 
 /** conmon receives attach packets into a 32 KiB buffer less one byte: longer packets are truncated. */

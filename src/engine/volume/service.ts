@@ -4,10 +4,11 @@
  * first-mount copy of the image's files into an empty volume, as dockerd's
  * local driver does.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { EventLog } from '../events.js';
-import { invalid } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { labelsMatch } from '../filters.js';
 import { run } from '../../util/exec.js';
 import type { VolumeRecord, VolumeStore } from './store.js';
@@ -56,7 +57,10 @@ export class VolumeService {
   }
 
   async create(name: string | undefined, o: { labels?: Record<string, string>; options?: Record<string, string>; driver?: string } = {}): Promise<VolumeRecord> {
-    if (o.driver && o.driver !== 'local') throw invalid(`error looking up volume plugin ${o.driver}: plugin "${o.driver}" not found`);
+    // dockerd 28: the plugin lookup's not-found, wrapped by the volume store's "create <name>" (an unnamed volume's random name).
+    if (o.driver && o.driver !== 'local') {
+      throw notFound(`create ${name ?? randomBytes(32).toString('hex')}: error looking up volume plugin ${o.driver}: plugin "${o.driver}" not found`);
+    }
     const existed = name ? this.store.has(name) : false;
     const v = await this.store.create(name, o);
     if (!existed) this.eventLog?.publish('volume', 'create', v.Name, { driver: 'local' });

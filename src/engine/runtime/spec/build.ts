@@ -33,7 +33,9 @@ import type {
   Mount,
   Spec,
 } from './types.js';
-import { resolveUser } from './user.js';
+import { resolveInRoot, resolveUser } from './user.js';
+import { additionalGroups, deviceCgroupRules, mappedDevices, type DeviceMapping } from './devices.js';
+import { readFile } from 'node:fs/promises';
 
 export { SpecError } from './errors.js';
 export { specToJSON } from './json.js';
@@ -69,6 +71,12 @@ export interface SpecInput {
    */
   mounts?: { source: string; destination: string; type?: string; options?: string[] }[];
   cgroupsPath: string; // e.g. "/berth/<id>" (cgroupfs style)
+  /** `--device`: host devices made in the container, each allowed by a cgroup rule (./devices.ts). */
+  devices?: DeviceMapping[];
+  /** `--device-cgroup-rule`: "c 1:3 mr", after the default rules. */
+  deviceCgroupRules?: string[];
+  /** `--group-add`: extra groups, by number or by name in the container's /etc/group. */
+  groupAdd?: string[];
   /** The limits `docker update` can change later (../runtime.ts), less the reservation, plus the OOM killer switch. */
   resources?: Omit<ResourceUpdate, 'memoryReservation'> & { oomKillDisable?: boolean };
   /** A private user namespace with these mappings (dockerd --userns-remap, unless UsernsMode is "host"). */
@@ -466,6 +474,14 @@ export async function buildSpec(input: SpecInput, opts: BuildOptions = {}): Prom
     deviceRules = [{ allow: true, access: 'rwm' }];
   } else {
     deviceRules = defaultDeviceRules();
+  }
+  // moby WithDevices: the user's devices (privileged: already all of them) and rules after the defaults.
+  const mapped = await mappedDevices(input.devices ?? []);
+  if (!privileged) devices.push(...mapped.devices);
+  deviceRules.push(...mapped.rules, ...deviceCgroupRules(input.deviceCgroupRules ?? []));
+  if (input.groupAdd?.length) {
+    const groupFile = await readFile(await resolveInRoot(input.rootfs, '/etc/group'), 'utf8').catch(() => '');
+    user.additionalGids = [...(user.additionalGids ?? []), ...additionalGroups(input.groupAdd, groupFile)];
   }
   const resources: LinuxResources = { devices: deviceRules, ...(await buildResources(input.resources ?? {})) };
 

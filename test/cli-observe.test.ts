@@ -71,12 +71,19 @@ test('berth stats --no-stream prints docker\'s table for the running containers 
 });
 
 /** GET on berthd's socket, the body parsed as JSON. */
-function getJson(path: string): Promise<Record<string, any>> {
+interface StatsDoc {
+  read: string;
+  preread: string;
+  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number; online_cpus: number };
+  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number };
+}
+
+function getJson(path: string): Promise<StatsDoc> {
   return new Promise((resolve, reject) => {
     http.get({ socketPath: d.socket, path }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, any>));
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as StatsDoc));
     }).on('error', reject);
   });
 }
@@ -95,7 +102,7 @@ test('one-shot stats pair with a kept sample: CPU % of a busy loop is what the p
   const insp = JSON.parse((await docker(d, ['inspect', 'obs-cpu'])).stdout)[0] as { State: { Pid: number; StartedAt: string } };
   const pid = insp.State.Pid;
   // The docker CLI's computation (cli/command/container/stats_helpers.go).
-  const percent = (s: Record<string, any>) => {
+  const percent = (s: StatsDoc) => {
     const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
     const sysDelta = s.cpu_stats.system_cpu_usage - s.precpu_stats.system_cpu_usage;
     return (cpuDelta / sysDelta) * s.cpu_stats.online_cpus * 100;

@@ -33,10 +33,15 @@ export interface LogReadOptions {
   follow: boolean;
 }
 
+// Consecutive lines mostly share their second: its parse is kept (Date.parse is most of a line's cost).
+let lastSecond = { key: '', secs: 0n };
+
 function toNanos(iso: string): bigint {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(iso);
   if (!m) return 0n;
-  const secs = BigInt(Math.floor(Date.parse(`${m[1]}${m[3]}`) / 1000));
+  const key = `${m[1]}${m[3]}`;
+  if (lastSecond.key !== key) lastSecond = { key, secs: BigInt(Math.floor(Date.parse(key) / 1000)) };
+  const secs = lastSecond.secs;
   const frac = BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9) || '0');
   return secs * 1_000_000_000n + frac;
 }

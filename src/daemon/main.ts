@@ -29,6 +29,7 @@ import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
 import { remappedDataRoot, RemapError, setupRemappedRoot, type RemappedRoot } from './userns.js';
 import { atomicWriteFile, readJsonIfExists, atomicWriteJson } from '../util/fs.js';
+import { enableTracing } from '../engine/trace.js';
 
 function tlsOptions(cfg: DaemonConfig): https.ServerOptions | undefined {
   if (!cfg.tls && !cfg.tlsverify) return undefined;
@@ -90,6 +91,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const log = createLogger(cfg.debug);
+  // --debug also logs, per request and per container exit, where the time went (engine/trace.ts).
+  if (cfg.debug) enableTracing((line) => log.debug(line));
   if (process.getuid?.() !== 0) {
     log.error('berthd needs to be started with root privileges');
     return 1;

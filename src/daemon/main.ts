@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * berthd: opens the engine on the data root and serves the Engine API on
  * every -H address. Stopping berthd leaves containers running (conmon keeps

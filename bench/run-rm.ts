@@ -1,7 +1,17 @@
 /**
  * Benchmark: `docker run --rm busybox true` end to end through the real
  * docker CLI, against a berthd started here (temporary roots) and, when
- * DOCKER_PEER_HOST is set, against that peer engine in the same run.
+ * DOCKER_PEER_HOST is set, against that peer engine in the same run; beside
+ * them, measured in the same run:
+ *
+ * - the floor: conmon running `runc create`, then `runc start`, the exit
+ *   file, `runc delete`, on a bundle of the same busybox rootfs with the
+ *   config.json berth generated for a container of this image;
+ * - the docker CLI's own cost: a CLI process making one round trip
+ *   (`docker version`: /_ping and /version), plus /_ping round trips for
+ *   the rest of the requests a `run --rm` makes (counted from berthd's log);
+ * - berthd's breakdown: the trace lines --debug logs (engine/trace.ts),
+ *   phases averaged per run.
  *
  *   npm run build && node dist/bench/run-rm.js [runs]
  *
@@ -11,14 +21,26 @@
  * `docker import rootfs.tar busybox`) and, for the bridge, its docker0.
  */
 import { performance } from 'node:perf_hooks';
-import { docker, startDaemon } from '../test/helpers/daemon.js';
+import { spawn, execFile } from 'node:child_process';
+import { promises as fsp, watch } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { docker, startDaemon, type TestDaemon } from '../test/helpers/daemon.js';
 import { restoreHostNet, snapshotHostNet } from '../test/helpers/network.js';
 import { busyboxRootfs } from '../test/helpers/rootfs.js';
+import { parseTraceLine } from '../src/engine/trace.js';
+
+const sh = promisify(execFile);
+const RUNC = '/usr/sbin/runc';
+const CONMON = '/usr/bin/conmon';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
+
+const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
 
 async function measure(host: string, runs: number, extra: string[] = []): Promise<number[]> {
   const times: number[] = [];
@@ -32,27 +54,161 @@ async function measure(host: string, runs: number, extra: string[] = []): Promis
   return times;
 }
 
+/** The parts of an OCI spec the floor changes. */
+interface Spec {
+  root: { path: string };
+  process: { args: string[] };
+  linux: Record<string, unknown>;
+}
+
+/** The spec berth generates for `busybox true` (--network none), taken from a running container's bundle, on a plain copy of the rootfs. */
+async function floorSpec(d: TestDaemon, work: string): Promise<{ spec: Spec; cleanup: () => Promise<void> }> {
+  const { dir } = await busyboxRootfs();
+  const rootfs = path.join(work, 'rootfs');
+  await sh('cp', ['-a', path.join(dir, 'rootfs'), rootfs]);
+  const id = (await docker(d, ['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000'])).stdout.trim();
+  const spec = JSON.parse(await fsp.readFile(path.join(d.execRoot, 'containers', id, 'config.json'), 'utf8')) as Spec;
+  spec.root.path = rootfs;
+  spec.process.args = ['true'];
+  // Its /etc files (hosts, hostname, resolv.conf) stay under the data root while that container exists.
+  return { spec, cleanup: async () => void (await docker(d, ['rm', '-f', id])) };
+}
+
+/** One floor run: conmon (runc create) → runc start → exit file → runc delete. */
+async function floorRun(work: string, spec: Spec, n: number): Promise<number> {
+  const id = `berthfloor${n}`.padEnd(64, '0');
+  const bundle = path.join(work, `b${n}`);
+  const exits = path.join(work, 'exits');
+  const runcRoot = path.join(work, 'runc');
+  await fsp.mkdir(bundle, { recursive: true });
+  await fsp.mkdir(exits, { recursive: true });
+  await fsp.mkdir(path.join(work, 's'), { recursive: true });
+  await fsp.writeFile(path.join(bundle, 'config.json'), JSON.stringify({ ...spec, linux: { ...spec.linux, cgroupsPath: `/berthfloor/${id}` } }));
+  const exited = new Promise<void>((resolve) => {
+    const w = watch(exits, (_e, name) => {
+      if (name === id) {
+        w.close();
+        resolve();
+      }
+    });
+  });
+  const t0 = performance.now();
+  const child = spawn(
+    CONMON,
+    ['--api-version', '1', '-c', id, '-u', id.slice(0, 16), '-r', RUNC, '-b', bundle, '-p', path.join(bundle, 'pidfile'), '-n', id,
+      '--exit-dir', exits, '--socket-dir-path', path.join(work, 's'), '-l', `k8s-file:${path.join(bundle, 'log')}`, '--log-level', 'error',
+      '--conmon-pidfile', path.join(bundle, 'conmon.pid'), '--persist-dir', bundle, '--runtime-arg', `--root=${runcRoot}`],
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { _OCI_SYNCPIPE: '3', PATH: process.env.PATH ?? '' }, detached: true, cwd: bundle },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  // conmon reports the PID on the sync pipe once `runc create` is done.
+  await new Promise<void>((resolve, reject) => {
+    (child.stdio[3] as NodeJS.ReadableStream).once('data', (b: Buffer) => (/"data": *[1-9]/.test(b.toString()) ? resolve() : reject(new Error(`floor: ${b.toString()} ${stderr}`))));
+    child.once('error', reject);
+    setTimeout(() => reject(new Error(`floor: no answer from conmon: ${stderr}`)), 20_000).unref();
+  });
+  child.stderr!.destroy();
+  child.unref();
+  (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
+  await sh(RUNC, [`--root=${runcRoot}`, 'start', id]);
+  await exited;
+  await sh(RUNC, [`--root=${runcRoot}`, 'delete', id]);
+  const ms = performance.now() - t0;
+  await fsp.rm(bundle, { recursive: true, force: true });
+  await fsp.rm(path.join(exits, id), { force: true });
+  return ms;
+}
+
+function pingOnce(socket: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.request({ socketPath: socket, path: '/_ping', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - t0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Phases of berthd's trace lines logged after `mark`, averaged over `runs`, by trace name. */
+function breakdown(log: string, runs: number): Map<string, { total: number; count: number; phases: Record<string, number> }> {
+  const out = new Map<string, { total: number; count: number; phases: Record<string, number> }>();
+  for (const line of log.split('\n')) {
+    const t = parseTraceLine(line);
+    if (!t) continue;
+    const e = out.get(t.name) ?? { total: 0, count: 0, phases: {} };
+    e.total += t.totalMs / runs;
+    e.count += 1;
+    for (const [k, v] of Object.entries(t.phases)) e.phases[k] = (e.phases[k] ?? 0) + v / runs;
+    out.set(t.name, e);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 20);
   const bridge = process.env.BENCH_NETWORK === 'bridge';
   const hostNet = await snapshotHostNet();
   const d = await startDaemon(bridge ? ['--bridge', 'btbench0', '--bip', '10.239.0.1/24', '--ip-masq=false', '--ip-forward=false'] : []);
   const net = bridge ? 'bridge' : 'none';
+  const work = await fsp.mkdtemp(path.join(d.dir, 'floor-'));
+  let floorCleanup: (() => Promise<void>) | undefined;
   try {
     const { tar } = await busyboxRootfs();
     await docker(d, ['import', tar, 'busybox']);
+    // berth, with the trace lines of the measured runs.
+    const warm = await measure(d.host, 0, ['--network', net]);
+    void warm;
+    const mark = (await d.log()).length;
     const berth = await measure(d.host, runs, ['--network', net]);
-    const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
+    // Let the last exit's trace reach the log.
+    await new Promise((r) => setTimeout(r, 300));
+    const traces = breakdown((await d.log()).slice(mark), runs + 2);
+    const requestsPerRun = [...traces.entries()].filter(([k]) => k !== 'exit').reduce((n, [, v]) => n + v.count, 0) / (runs + 2);
+
+    // The floor, on the spec berth generated.
+    const fs = await floorSpec(d, work);
+    floorCleanup = fs.cleanup;
+    const floor: number[] = [];
+    for (let i = 0; i < runs + 2; i++) {
+      const ms = await floorRun(work, fs.spec, i);
+      if (i >= 2) floor.push(ms);
+    }
+
+    // The docker CLI's own cost: one process with one round trip, plus the rest as /_ping round trips.
+    const cliProc: number[] = [];
+    const pings: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await docker(d, ['version', '--format', '{{.Server.Version}}']);
+      cliProc.push(performance.now() - t0);
+      pings.push(await pingOnce(d.socket));
+    }
+    const extraTrips = Math.max(0, Math.round(requestsPerRun) + 1 - 2);
+    const cli = median(cliProc) + extraTrips * median(pings);
+
+    console.log(`machine load (1 min): ${(await fsp.readFile('/proc/loadavg', 'utf8')).split(' ')[0]}`);
     console.log(`berth   run --rm --network ${net} busybox true: ${fmt(berth)}`);
+    console.log(`floor   conmon+runc create/start/exit/delete:  ${fmt(floor)}`);
+    console.log(`cli     docker CLI process + ${Math.round(requestsPerRun) + 1} round trips: ~${cli.toFixed(0)} ms (process with 2 trips ${median(cliProc).toFixed(0)} ms, /_ping ${median(pings).toFixed(2)} ms)`);
+    console.log(`ratio berth/floor: ${(median(berth) / median(floor)).toFixed(2)}; (berth - cli)/floor: ${((median(berth) - cli) / median(floor)).toFixed(2)}`);
     const peer = process.env.DOCKER_PEER_HOST;
     if (peer) {
       const p = await measure(peer, runs, ['--network', net]);
       console.log(`peer    run --rm --network ${net} busybox true: ${fmt(p)}`);
-      console.log(`ratio berth/peer: ${(median(berth) / median(p)).toFixed(2)}`);
+      console.log(`ratio berth/peer: ${(median(berth) / median(p)).toFixed(2)}; peer/floor: ${(median(p) / median(floor)).toFixed(2)}`);
     } else {
       console.log('(set DOCKER_PEER_HOST to compare with a real dockerd)');
     }
+    console.log(`berthd's time per run, from its trace lines (ms, mean of ${runs + 2} runs; a phase is its own time, other = not in a span):`);
+    for (const [name, e] of traces) {
+      const phases = Object.entries(e.phases).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+      console.log(`  ${name.padEnd(32)} ${e.total.toFixed(1).padStart(6)}  ${phases}`);
+    }
   } finally {
+    await floorCleanup?.().catch(() => undefined);
     await d.cleanup();
     if (bridge) await restoreHostNet(hostNet, 'btbench0');
   }

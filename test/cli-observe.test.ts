@@ -7,6 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import http from 'node:http';
 import { BERTH, berth, docker, startDaemonWithBusybox, type RunResult, type TestDaemon } from './helpers/daemon.js';
 
 let d: TestDaemon;
@@ -27,7 +29,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of ['obs-idle', 'obs-busy', 'obs-created', 'obs-evt']) await docker(d, ['rm', '-f', c]).catch(() => undefined);
+  for (const c of ['obs-idle', 'obs-busy', 'obs-created', 'obs-evt', 'obs-cpu']) await docker(d, ['rm', '-f', c]).catch(() => undefined);
   await d?.cleanup();
 });
 
@@ -66,6 +68,75 @@ test('berth stats --no-stream prints docker\'s table for the running containers 
   const allK = await docker(d, ['stats', '--no-stream', '-a', '--no-trunc']);
   assert.deepEqual(steadyTable(all.stdout), steadyTable(allK.stdout));
   assert.ok(steadyTable(all.stdout).some((r) => r.join('|') === `${ids['obs-created']}|obs-created|N%|M / 0B|N%|0B / 0B|0B / 0B|0`), all.stdout);
+});
+
+/** GET on berthd's socket, the body parsed as JSON. */
+interface StatsDoc {
+  read: string;
+  preread: string;
+  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number; online_cpus: number };
+  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number };
+}
+
+function getJson(path: string): Promise<StatsDoc> {
+  return new Promise((resolve, reject) => {
+    http.get({ socketPath: d.socket, path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as StatsDoc));
+    }).on('error', reject);
+  });
+}
+
+/** CPU time of a host process in seconds (utime + stime from /proc/<pid>/stat, 100 ticks a second). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const f = (await fsp.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+test('one-shot stats pair with a kept sample: CPU % of a busy loop is what the process used, measured apart', async () => {
+  // A container of its own: no earlier test has asked for its stats.
+  const r = await docker(d, ['run', '-d', '--name', 'obs-cpu', 'busybox', 'sh', '-c', 'while :; do :; done']);
+  assert.equal(r.code, 0, r.stderr);
+  await sleep(500);
+  const insp = JSON.parse((await docker(d, ['inspect', 'obs-cpu'])).stdout)[0] as { State: { Pid: number; StartedAt: string } };
+  const pid = insp.State.Pid;
+  // The docker CLI's computation (cli/command/container/stats_helpers.go).
+  const percent = (s: StatsDoc) => {
+    const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
+    const sysDelta = s.cpu_stats.system_cpu_usage - s.precpu_stats.system_cpu_usage;
+    return (cpuDelta / sysDelta) * s.cpu_stats.online_cpus * 100;
+  };
+  const startMs = Date.parse(insp.State.StartedAt);
+  const used0 = await cpuSeconds(pid);
+  const t0 = Date.now();
+  // The first request has no earlier sample: it measures against the container's start.
+  const first = await getJson('/containers/obs-cpu/stats?stream=false');
+  assert.equal(first.preread, insp.State.StartedAt);
+  const expectFirst = (used0 / ((t0 - startMs) / 1000)) * 100;
+  assert.ok(Math.abs(percent(first) - expectFirst) < 25, `first: ${percent(first)} vs ${expectFirst}`);
+
+  await sleep(1500);
+  const used1 = await cpuSeconds(pid);
+  const t1 = Date.now();
+  // The docker CLI's --no-stream table: one request, measured against the sample above.
+  const k = await docker(d, ['stats', '--no-stream', '--format', '{{.CPUPerc}}', 'obs-cpu']);
+  assert.equal(k.code, 0, k.stderr);
+  const expect = ((used1 - used0) / ((t1 - t0) / 1000)) * 100;
+  // The loop ran (on a loaded machine it may get less than a whole CPU), and docker shows what it used.
+  assert.ok(expect > 30, `busy loop used ${expect}%`);
+  const shown = Number(k.stdout.trim().replace('%', ''));
+  assert.ok(Math.abs(shown - expect) < 25, `docker stats shows ${shown}%, the process used ${expect}%`);
+
+  // The raw document: precpu is the kept sample (read at least half a second earlier), not zero.
+  const doc = await getJson('/containers/obs-cpu/stats?stream=false');
+  const windowMs = Date.parse(doc.read) - Date.parse(doc.preread);
+  assert.ok(windowMs >= 500, JSON.stringify({ read: doc.read, preread: doc.preread }));
+  assert.ok(doc.precpu_stats.system_cpu_usage > 0 && doc.precpu_stats.cpu_usage.total_usage > 0, JSON.stringify(doc.precpu_stats));
+  // one-shot=true stays one bare sample, as dockerd.
+  const bare = await getJson('/containers/obs-cpu/stats?stream=false&one-shot=true');
+  assert.equal(bare.preread, '0001-01-01T00:00:00Z');
+  assert.equal(bare.precpu_stats.cpu_usage.total_usage, 0);
 });
 
 test('berth stats --format: json, table templates and template errors as docker', async () => {

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { invalid } from '../engine/errors.js';
+import { span } from '../engine/trace.js';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -37,13 +38,15 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /** Parses a JSON body; empty bodies are `undefined`, malformed ones are 400s as in dockerd. */
 export async function readJsonBody<T>(req: IncomingMessage): Promise<T | undefined> {
-  const raw = await readBody(req);
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString()) as T;
-  } catch (err) {
-    throw invalid(`invalid JSON: ${(err as Error).message}`);
-  }
+  return span('api-parse', async () => {
+    const raw = await readBody(req);
+    if (raw.length === 0) return undefined;
+    try {
+      return JSON.parse(raw.toString()) as T;
+    } catch (err) {
+      throw invalid(`invalid JSON: ${(err as Error).message}`);
+    }
+  });
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -11,6 +11,7 @@ import { EngineError, errorKind } from '../engine/errors.js';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../common/version.js';
 import { errorBody, statusOf } from './errors.js';
 import type { Router } from './router.js';
+import { traced } from '../engine/trace.js';
 
 export interface ApiLogger {
   debug(msg: string): void;
@@ -65,6 +66,11 @@ export function createApiServer(router: Router, log: ApiLogger, tls?: https.Serv
   return server;
 }
 
+/** A request's path as its route reads, for trace lines that add up across requests: `/containers/{id}/start`. */
+function traceName(p: string): string {
+  return p.replace(/^\/(containers|exec|images|networks|volumes|plugins)\/(?!(json|create|prune|load|search|get)(\/|$))[^/]+/, '/$1/{id}');
+}
+
 function fail(res: http.ServerResponse, err: unknown, log: ApiLogger): void {
   const status = statusOf(err);
   if (errorKind(err) === 'system') log.error(`handler error: ${(err as Error)?.stack ?? String(err)}`);
@@ -90,7 +96,7 @@ async function handleRequest(router: Router, req: http.IncomingMessage, res: htt
     const { version, path } = parseVersionedPath(url.pathname);
     const route = router.findHttp(method, path);
     if (route) {
-      await route.handler({ req, res, params: route.params, query: url.searchParams, version });
+      await traced(`${method} ${traceName(path)}`, () => route.handler({ req, res, params: route.params, query: url.searchParams, version }));
       return;
     }
     // Attach/exec start without an upgrade header (e.g. dockerode with hijack off): stream over the response.
@@ -115,7 +121,7 @@ async function handleUpgrade(router: Router, req: http.IncomingMessage, socket: 
     const { version, path } = parseVersionedPath(url.pathname);
     const route = router.findHijack(method, path);
     if (!route) throw new EngineError('notfound', 'page not found');
-    await route.handler({ req, socket, head, upgrade: true, params: route.params, query: url.searchParams, version });
+    await traced(`${method} ${traceName(path)}`, () => route.handler({ req, socket, head, upgrade: true, params: route.params, query: url.searchParams, version }));
   } catch (err) {
     if (socket.destroyed) return;
     const status = statusOf(err);

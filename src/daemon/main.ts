@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * berthd: opens the engine on the data root and serves the Engine API on
  * every -H address. Stopping berthd leaves containers running (conmon keeps
@@ -31,6 +31,7 @@ import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
 import { remappedDataRoot, RemapError, setupRemappedRoot, type RemappedRoot } from './userns.js';
 import { atomicWriteFile, readJsonIfExists, atomicWriteJson } from '../util/fs.js';
+import { enableTracing } from '../engine/trace.js';
 
 function tlsOptions(cfg: DaemonConfig): https.ServerOptions | undefined {
   if (!cfg.tls && !cfg.tlsverify) return undefined;
@@ -92,6 +93,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const log = createLogger(cfg.debug);
+  // --debug also logs, per request and per container exit, where the time went (engine/trace.ts).
+  if (cfg.debug) enableTracing((line) => log.debug(line));
   if (process.getuid?.() !== 0) {
     log.error('berthd needs to be started with root privileges');
     return 1;

@@ -26,6 +26,7 @@ import { validatePolicy } from './restart.js';
 import { parseSignal } from './signals.js';
 import { initialState } from './state.js';
 import type { ContainerConfig, ContainerRecord, CreateBody, HostConfig } from './types.js';
+import { span, spanSync } from '../trace.js';
 
 export class ContainerCreator {
   constructor(private readonly ctx: ContainerContext) {}
@@ -40,10 +41,10 @@ export class ContainerCreator {
     validatePolicy(hostConfig.RestartPolicy);
     if (this.ctx.idMap) validateUserns(hostConfig);
     validateLogOpts(hostConfig.LogConfig?.Type || 'json-file', hostConfig.LogConfig?.Config ?? {});
-    await checkContainerSettings(hostConfig, body.StopSignal);
+    await span('validate', () => checkContainerSettings(hostConfig, body.StopSignal));
     this.ctx.networks.validatePorts({ HostConfig: hostConfig, Config: { ExposedPorts: body.ExposedPorts } });
     return this.ctx.images.lock.run(async () => {
-      const img = this.ctx.images.resolve(body.Image!);
+      const img = spanSync('image', () => this.ctx.images.resolve(body.Image!));
       const imgCfg = img.config.config ?? {};
       // moby's merge: a non-empty user entrypoint discards the image's Cmd; [] clears the entrypoint but keeps the
       // image's Cmd; [""] (`--entrypoint ""`) clears the entrypoint after the merge, so it discards the image's Cmd too.
@@ -113,9 +114,9 @@ export class ContainerCreator {
           HostsPath: path.join(dir, 'hosts'),
           ResolvConfPath: path.join(dir, 'resolv.conf'),
         };
-        await this.ctx.rootfs.create(id, rec.LayerChain);
-        await this.populateVolumes(rec);
-        await this.ctx.store.save(rec);
+        await span('snapshot-prepare', () => this.ctx.rootfs.create(id, rec.LayerChain));
+        await span('volumes', () => this.populateVolumes(rec));
+        await span('record', () => this.ctx.store.save(rec));
         this.ctx.publish(rec, 'create');
         return { Id: id, Warnings: [] };
       } catch (err) {

@@ -29,6 +29,7 @@ import { parseSignal } from './signals.js';
 import { transition } from './state.js';
 import type { ContainerStreams } from './streams.js';
 import type { ContainerRecord } from './types.js';
+import { span, traced, tracingEnabled } from '../trace.js';
 
 /** Where --init's binary appears inside the container (dockerd's path). */
 const INIT_PATH = '/sbin/docker-init';
@@ -116,21 +117,23 @@ export class ContainerLifecycle {
       const bundle = this.ctx.bundleDir(c.Id);
       try {
         // Leftovers of an earlier run (only after a crash): checking is cheaper than a runc spawn on every start.
-        if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
-        await this.ctx.runtime.clearExit(c.Id);
+        await span('runtime-leftovers', async () => {
+          if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
+          await this.ctx.runtime.clearExit(c.Id);
+        });
         // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
-        const rootfs = await this.mountRootfs(c);
+        const rootfs = await span('snapshot-mount', () => this.mountRootfs(c));
         const userns = this.usernsMappings(c);
-        const specNetwork = await this.ctx.networks.attach(
+        const specNetwork = await span('cni', () => this.ctx.networks.attach(
           c,
           (x) => {
             const o = this.ctx.store.resolve(x);
             return { Id: o.Id, Pid: o.State.Pid, Running: o.State.Running };
           },
           userns !== undefined,
-        );
-        await writeEtcFiles(c);
-        const spec = await buildSpec(
+        ));
+        await span('etc-files', () => writeEtcFiles(c));
+        const spec = await span('spec', () => buildSpec(
           {
             rootfs,
             // --init: tini (Debian's static build) as PID 1 reaps zombies and forwards signals, at dockerd's path.
@@ -167,14 +170,16 @@ export class ContainerLifecycle {
             namespaces: { network: specNetwork },
           },
           { seccompProfilePath: this.ctx.opts.seccompProfile },
-        );
+        ));
         // HostConfig.ConsoleSize ([h, w]): runc sizes the terminal before the process runs.
         const [rows, cols] = c.HostConfig.ConsoleSize ?? [0, 0];
         if (c.Config.Tty && rows > 0 && cols > 0) spec.process.consoleSize = { height: rows, width: cols };
-        await fsp.rm(bundle, { recursive: true, force: true });
-        await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
-        await fsp.writeFile(path.join(bundle, 'config.json'), specToJSON(spec));
-        const pid = await this.ctx.runtime.create({
+        await span('spec', async () => {
+          await fsp.rm(bundle, { recursive: true, force: true });
+          await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
+          await fsp.writeFile(path.join(bundle, 'config.json'), specToJSON(spec));
+        });
+        const pid = await span('runtime-create', () => this.ctx.runtime.create({
           id: c.Id,
           bundle,
           logPath: c.LogPath,
@@ -184,17 +189,19 @@ export class ContainerLifecycle {
           // with StdinOnce and no TTY: a terminal's stdin stays open for the next attach
           // (after a ctrl-p ctrl-q detach, say).
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
-        });
+        }));
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
-        if (await this.ctx.networks.ready(c, pid)) await writeHosts(c);
-        await this.streams.connectPendingAttach(c.Id);
-        await this.ctx.runtime.start(c.Id);
+        await span('cni', async () => {
+          if (await this.ctx.networks.ready(c, pid)) await writeHosts(c);
+        });
+        await span('attach-connect', () => this.streams.connectPendingAttach(c.Id));
+        await span('runtime-start', () => this.ctx.runtime.start(c.Id));
         c.State = transition(c.State, 'start', { pid });
         if (!o.byPolicy) {
           c.HasBeenManuallyStopped = false;
           c.RestartsSinceStart = 0;
         }
-        await this.ctx.store.save(c);
+        await span('record', () => this.ctx.store.save(c));
         this.ctx.signals.emit(`started:${c.Id}`);
         this.ctx.signals.emit('run-started', c);
         this.ctx.publish(c, 'start');
@@ -256,6 +263,9 @@ export class ContainerLifecycle {
     const c = this.ctx.store.get(id);
     if (!c) return;
     let retry = false;
+    // With tracing on, how long after conmon wrote the exit file this began is the trace's exit-detect phase.
+    const written = tracingEnabled() ? await this.ctx.runtime.exitFileTime(id) : undefined;
+    const detectMs = written === undefined ? 0 : Math.max(0, Date.now() - written);
     await this.ctx.lock(id).run(async () => {
       if (!c.State.Running || !this.ctx.store.get(id)) return;
       const code = await this.ctx.runtime.exitCode(id);
@@ -264,7 +274,7 @@ export class ContainerLifecycle {
         retry = await this.ctx.runtime.exitFileExists(id);
         return;
       }
-      await this.finishRun(c, code, '');
+      await traced('exit', () => this.finishRun(c, code, ''), { 'exit-detect': detectMs });
     });
     if (retry && attempt < 50) setTimeout(() => void this.handleExit(id, attempt + 1), 20).unref();
   }
@@ -277,16 +287,16 @@ export class ContainerLifecycle {
    */
   private async finishRun(c: ContainerRecord, code: number, error: string): Promise<void> {
     // Independent cleanups: run them together, this is on the path of every `run --rm`.
-    const [oomKilled] = await Promise.all([
+    const [oomKilled] = await span('cleanup', () => Promise.all([
       this.ctx.runtime.oomKilled(this.ctx.bundleDir(c.Id)),
-      this.ctx.runtime.deleteStopped(c.Id),
-      this.unmountRootfs(c),
+      span('runc-delete', () => this.ctx.runtime.deleteStopped(c.Id)),
+      span('snapshot-unmount', () => this.unmountRootfs(c)),
       this.ctx.runtime.clearExit(c.Id),
-      this.ctx.networks.release(c),
-    ]);
-    await fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true });
+      span('cni-release', () => this.ctx.networks.release(c)),
+    ]));
+    await span('cleanup', () => fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true }));
     c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
-    await this.ctx.store.save(c);
+    await span('record', () => this.ctx.store.save(c));
     this.ctx.exec.containerStopped(c.Id);
     this.ctx.signals.emit('run-ended', c.Id);
     this.ctx.signals.emit(`exited:${c.Id}`, code);
@@ -296,7 +306,7 @@ export class ContainerLifecycle {
       await this.scheduleRestart(c);
       return;
     }
-    if (c.HostConfig.AutoRemove) await this.removeNow(c);
+    if (c.HostConfig.AutoRemove) await span('remove', () => this.removeNow(c));
   }
 
   /**

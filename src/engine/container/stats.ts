@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { run } from '../../util/exec.js';
 import { invalid } from '../errors.js';
 
@@ -38,11 +39,25 @@ function isCgroupV2(): Promise<boolean> {
   return v2;
 }
 
-/** Host CPU time in nanoseconds, as dockerd's system_cpu_usage. */
-async function systemCpuUsage(): Promise<number> {
-  const first = (await readText('/proc/stat'))?.split('\n')[0] ?? '';
-  const ticks = first.trim().split(/\s+/).slice(1, 8).reduce((n, x) => n + Number(x), 0);
-  return (ticks * 1e9) / CLK_TCK;
+/**
+ * Host CPU time in nanoseconds (dockerd's system_cpu_usage: the first seven
+ * fields of /proc/stat's cpu line) and the number of online CPUs (its cpuN
+ * lines). One read serves every container sampled within the same few
+ * milliseconds: streaming stats for many containers wake together once a second.
+ */
+interface HostCpu { systemNs: number; online: number }
+let hostCpuCache: { at: number; value: Promise<HostCpu> } | undefined;
+function hostCpu(): Promise<HostCpu> {
+  const now = performance.now();
+  if (hostCpuCache && now - hostCpuCache.at < 20) return hostCpuCache.value;
+  const value = readText('/proc/stat').then((text) => {
+    const lines = (text ?? '').split('\n');
+    const ticks = (lines[0] ?? '').trim().split(/\s+/).slice(1, 8).reduce((n, x) => n + Number(x), 0);
+    const online = lines.filter((l) => /^cpu\d/.test(l)).length || os.cpus().length;
+    return { systemNs: (ticks * 1e9) / CLK_TCK, online };
+  });
+  hostCpuCache = { at: now, value };
+  return value;
 }
 
 interface CpuStats {
@@ -53,29 +68,36 @@ interface CpuStats {
 }
 
 async function cpuStats(cgroup: (ctrl: string) => string, v2mode: boolean): Promise<CpuStats> {
-  const online = os.cpus().length;
   if (v2mode) {
-    const st = keyValues(await readText(`${cgroup('')}/cpu.stat`));
+    const [st, host] = await Promise.all([readText(`${cgroup('')}/cpu.stat`).then(keyValues), hostCpu()]);
     return {
       cpu_usage: { total_usage: (st.usage_usec ?? 0) * 1000, usage_in_kernelmode: (st.system_usec ?? 0) * 1000, usage_in_usermode: (st.user_usec ?? 0) * 1000 },
-      system_cpu_usage: await systemCpuUsage(),
-      online_cpus: online,
+      system_cpu_usage: host.systemNs,
+      online_cpus: host.online,
       throttling_data: { periods: st.nr_periods ?? 0, throttled_periods: st.nr_throttled ?? 0, throttled_time: (st.throttled_usec ?? 0) * 1000 },
     };
   }
   const acct = cgroup('cpuacct');
-  const percpu = ((await readText(`${acct}/cpuacct.usage_percpu`)) ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
-  const times = keyValues(await readText(`${acct}/cpuacct.stat`));
-  const thr = keyValues(await readText(`${cgroup('cpu')}/cpu.stat`));
+  // Independent files: read together, not one after another (a sample is on the request's path).
+  const [percpuText, timesText, thrText, total, host] = await Promise.all([
+    readText(`${acct}/cpuacct.usage_percpu`),
+    readText(`${acct}/cpuacct.stat`),
+    readText(`${cgroup('cpu')}/cpu.stat`),
+    readNum(`${acct}/cpuacct.usage`),
+    hostCpu(),
+  ]);
+  const percpu = (percpuText ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+  const times = keyValues(timesText);
+  const thr = keyValues(thrText);
   return {
     cpu_usage: {
-      total_usage: (await readNum(`${acct}/cpuacct.usage`)) ?? 0,
+      total_usage: total ?? 0,
       percpu_usage: percpu,
       usage_in_kernelmode: ((times.system ?? 0) * 1e9) / CLK_TCK,
       usage_in_usermode: ((times.user ?? 0) * 1e9) / CLK_TCK,
     },
-    system_cpu_usage: await systemCpuUsage(),
-    online_cpus: online,
+    system_cpu_usage: host.systemNs,
+    online_cpus: host.online,
     throttling_data: { periods: thr.nr_periods ?? 0, throttled_periods: thr.nr_throttled ?? 0, throttled_time: thr.throttled_time ?? 0 },
   };
 }
@@ -113,38 +135,52 @@ export async function sampleStats(id: string, name: string, running: boolean, ne
   if (!running) {
     return { read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: emptyBlkio(), num_procs: 0, storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, memory_stats: {}, name, id };
   }
-  let memory: Record<string, unknown>;
-  if (v2mode) {
-    const st = keyValues(await readText(`${cg('')}/memory.stat`));
-    memory = { usage: (await readNum(`${cg('')}/memory.current`)) ?? 0, stats: st, limit: (await readNum(`${cg('')}/memory.max`)) ?? os.totalmem() };
-  } else {
-    const m = cg('memory');
-    const st = keyValues(await readText(`${m}/memory.stat`));
-    const limit = (await readNum(`${m}/memory.limit_in_bytes`)) ?? os.totalmem();
-    memory = {
-      usage: (await readNum(`${m}/memory.usage_in_bytes`)) ?? 0,
-      max_usage: (await readNum(`${m}/memory.max_usage_in_bytes`)) ?? 0,
-      stats: st,
-      failcnt: (await readNum(`${m}/memory.failcnt`)) ?? 0,
-      // An unlimited cgroup reports a huge number; dockerd shows the host's memory instead.
-      limit: Math.min(limit, os.totalmem()),
-    };
-  }
   const pids = v2mode ? cg('') : cg('pids');
-  const pidsLimit = await readNum(`${pids}/pids.max`);
+  // Every file of a sample read at once: a one-shot sample is on the request's path.
+  const [memory, pidsCurrent, pidsLimit, blkio, cpu, networks] = await Promise.all([
+    memoryStats(cg, v2mode),
+    readNum(`${pids}/pids.current`),
+    readNum(`${pids}/pids.max`),
+    blkioStats(cg, v2mode),
+    cpuStats(cg, v2mode),
+    netPid ? networkStats(netPid) : undefined,
+  ]);
   return {
     read,
     preread: '0001-01-01T00:00:00Z',
-    pids_stats: { current: (await readNum(`${pids}/pids.current`)) ?? 0, ...(pidsLimit !== undefined ? { limit: pidsLimit } : {}) },
-    blkio_stats: await blkioStats(cg, v2mode),
+    pids_stats: { current: pidsCurrent ?? 0, ...(pidsLimit !== undefined ? { limit: pidsLimit } : {}) },
+    blkio_stats: blkio,
     num_procs: 0,
     storage_stats: {},
-    cpu_stats: await cpuStats(cg, v2mode),
+    cpu_stats: cpu,
     precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
     memory_stats: memory,
     name,
     id,
-    ...(netPid ? { networks: await networkStats(netPid) } : {}),
+    ...(netPid ? { networks } : {}),
+  };
+}
+
+async function memoryStats(cg: (ctrl: string) => string, v2mode: boolean): Promise<Record<string, unknown>> {
+  if (v2mode) {
+    const [st, usage, limit] = await Promise.all([readText(`${cg('')}/memory.stat`).then(keyValues), readNum(`${cg('')}/memory.current`), readNum(`${cg('')}/memory.max`)]);
+    return { usage: usage ?? 0, stats: st, limit: limit ?? os.totalmem() };
+  }
+  const m = cg('memory');
+  const [st, limit, usage, maxUsage, failcnt] = await Promise.all([
+    readText(`${m}/memory.stat`).then(keyValues),
+    readNum(`${m}/memory.limit_in_bytes`),
+    readNum(`${m}/memory.usage_in_bytes`),
+    readNum(`${m}/memory.max_usage_in_bytes`),
+    readNum(`${m}/memory.failcnt`),
+  ]);
+  return {
+    usage: usage ?? 0,
+    max_usage: maxUsage ?? 0,
+    stats: st,
+    failcnt: failcnt ?? 0,
+    // An unlimited cgroup reports a huge number; dockerd shows the host's memory instead.
+    limit: Math.min(limit ?? os.totalmem(), os.totalmem()),
   };
 }
 

@@ -124,17 +124,37 @@ export class ContainerStreams {
     const stopped = c.State.Running ? this.waitFor(c.Id, 'not-running', signal).catch(() => undefined) : Promise.resolve();
     // --details puts the attributes the log options select (labels, env) and a space before each line, as dockerd.
     const details = o.details ? detailsPrefix(extraAttributes(c.HostConfig.LogConfig?.Config ?? {}, c.Config.Labels ?? {}, c.Config.Env ?? [])) : null;
+    // Entries go out in batches: one write per entry is most of the time of a long read.
+    let batch: Buffer[] = [];
+    let size = 0;
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      if (!batch.length) return;
+      write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size));
+      batch = [];
+      size = 0;
+    };
     await readLog(
       c.LogPath,
       { ...o, follow: o.follow && c.State.Running },
       (e) => {
         const line = details ? Buffer.concat([details, e.text]) : e.text;
         const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
-        write(tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload));
+        const b = tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload);
+        batch.push(b);
+        size += b.length;
+        // A follow sends what it has as soon as the read in hand is done.
+        if (size >= 64 * 1024) flush();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
       },
       stopped,
       signal,
     );
+    flush();
     return { tty };
   }
 }

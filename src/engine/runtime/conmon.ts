@@ -243,6 +243,10 @@ export class ConmonRuntime implements OCIRuntime {
     }
   }
 
+  async exitFileTime(id: string): Promise<number | undefined> {
+    return fsp.stat(path.join(this.exitDir, id)).then((s) => s.mtimeMs, () => undefined);
+  }
+
   async exitFileExists(id: string): Promise<boolean> {
     return fsp.access(path.join(this.exitDir, id)).then(
       () => true,

@@ -158,6 +158,8 @@ export interface OCIRuntime {
   watchExits(onExit: (id: string) => void): void;
   /** Whether a container's exit file exists (written or being written). */
   exitFileExists(id: string): Promise<boolean>;
+  /** When the exit file was written (ms since the epoch), or undefined: how late an exit was noticed (tracing). */
+  exitFileTime(id: string): Promise<number | undefined>;
   /** The exit code recorded for a run (in `exitDir`, default the shared one), or undefined while it runs. */
   exitCode(id: string, exitDir?: string): Promise<number | undefined>;
   /** Forgets a run's exit file and attach socket directory (before a container's next run, after a task). */

@@ -25,6 +25,7 @@ import { run } from '../../util/exec.js';
 import type { IdentityMapping } from '../idmap.js';
 import { LABEL_DIFF_ID } from './overlay.js';
 import { lowerDirsOf, upperDirOf, type Mount, type Snapshotter } from './snapshotter.js';
+import { span } from '../trace.js';
 
 export { LABEL_DIFF_ID };
 
@@ -131,9 +132,9 @@ export async function commitLayer(
   const upper = upperDirOf(await sn.mounts(key));
   const usage = { size: 0 };
   if (o.mode !== 'copy') {
-    const { digest: diffId } = await digestOf(diffTar(upper, { idMap: o.idMap, usage }));
+    const { digest: diffId } = await span('diff-digest', () => digestOf(diffTar(upper, { idMap: o.idMap, usage })));
     const chainId = chainIdOf(parent, diffId);
-    await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId }, keep: o.mode === 'keep', size: usage.size });
+    await span('snapshot-commit', () => sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId }, keep: o.mode === 'keep', size: usage.size }));
     return (await layerInfo(sn, chainId))!;
   }
   // On failure the copy stays for the collector, which the caller runs.

@@ -17,6 +17,7 @@ import { validateLogOpts } from '../logs/attributes.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
 import { resolveMounts } from './mounts.js';
+import { endpointsAtCreate } from './networking.js';
 import { randomName, validateName } from './names.js';
 import { validatePolicy } from './restart.js';
 import { parseSignal } from './signals.js';
@@ -38,6 +39,9 @@ export class ContainerCreator {
     validateLogOpts(hostConfig.LogConfig?.Type || 'json-file', hostConfig.LogConfig?.Config ?? {});
     await checkContainerSettings(hostConfig, body.StopSignal);
     this.ctx.networks.validatePorts({ HostConfig: hostConfig, Config: { ExposedPorts: body.ExposedPorts } });
+    const normalizedMode = !hostConfig.NetworkMode || hostConfig.NetworkMode === 'default' ? this.ctx.networks.defaultMode() : hostConfig.NetworkMode;
+    if (normalizedMode !== 'none' && normalizedMode !== 'host' && !normalizedMode.startsWith('container:')) this.ctx.networks.validateMode(normalizedMode);
+    const endpointsConfig = endpointsAtCreate(this.ctx.networks, normalizedMode, body.NetworkingConfig?.EndpointsConfig, body.MacAddress);
     return this.ctx.images.lock.run(async () => {
       const img = this.ctx.images.resolve(body.Image!);
       const imgCfg = img.config.config ?? {};
@@ -96,6 +100,7 @@ export class ContainerCreator {
           RestartCount: 0,
           Config: config,
           HostConfig: normalizeHostConfig(hostConfig, this.ctx.networks.defaultMode()),
+          ...(endpointsConfig ? { EndpointsConfig: endpointsConfig } : {}),
           UserMounts: await resolveMounts(
             hostConfig,
             { volume: async (name, o) => { const v = await this.ctx.volumes.create(name, o); return { name: v.Name, mountpoint: this.ctx.volumes.store.mountpoint(v.Name) }; } },

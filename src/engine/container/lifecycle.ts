@@ -126,7 +126,7 @@ export class ContainerLifecycle {
           },
           userns !== undefined,
         );
-        await writeEtcFiles(c);
+        await writeEtcFiles(c, this.ctx.networks.dnsServerFor(c));
         const spec = await buildSpec(
           {
             rootfs,

@@ -11,12 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { invalid } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { fullRunConfig } from '../image/service.js';
 import { validateLogOpts } from '../logs/attributes.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
-import { resolveMounts } from './mounts.js';
+import { mountsFrom, resolveMounts } from './mounts.js';
 import { endpointsAtCreate } from './networking.js';
 import { randomName, validateName } from './names.js';
 import { validatePolicy } from './restart.js';
@@ -40,8 +40,13 @@ export class ContainerCreator {
     await checkContainerSettings(hostConfig, body.StopSignal);
     this.ctx.networks.validatePorts({ HostConfig: hostConfig, Config: { ExposedPorts: body.ExposedPorts } });
     const normalizedMode = !hostConfig.NetworkMode || hostConfig.NetworkMode === 'default' ? this.ctx.networks.defaultMode() : hostConfig.NetworkMode;
-    if (normalizedMode !== 'none' && normalizedMode !== 'host' && !normalizedMode.startsWith('container:')) this.ctx.networks.validateMode(normalizedMode);
     const endpointsConfig = endpointsAtCreate(this.ctx.networks, normalizedMode, body.NetworkingConfig?.EndpointsConfig, body.MacAddress);
+    // --volumes-from: a missing container is dockerd's 404, before anything is made.
+    const inherited = mountsFrom(hostConfig.VolumesFrom ?? [], (x) => {
+      const c = this.ctx.store.find(x);
+      if (!c) throw notFound(`No such container: ${x}`);
+      return c;
+    });
     return this.ctx.images.lock.run(async () => {
       const img = this.ctx.images.resolve(body.Image!);
       const imgCfg = img.config.config ?? {};
@@ -105,6 +110,7 @@ export class ContainerCreator {
             hostConfig,
             { volume: async (name, o) => { const v = await this.ctx.volumes.create(name, o); return { name: v.Name, mountpoint: this.ctx.volumes.store.mountpoint(v.Name) }; } },
             Object.keys({ ...(imgCfg.Volumes ?? {}), ...(body.Volumes ?? {}) }),
+            inherited,
           ),
           LayerChain: this.ctx.images.chainOf(img),
           LogPath: path.join(dir, `${id}-json.log`),

@@ -112,6 +112,8 @@ export class ContainerLifecycle {
         if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
         await this.ctx.runtime.clearExit(c.Id);
         const rootfs = await this.mountRootfs(c);
+        // Volumes with driver options are mounts of their device, made at first use.
+        for (const m of c.UserMounts ?? []) if (m.Type === 'volume' && m.Name) await this.ctx.volumes.mountIfNeeded(m.Name);
         // Fresh volumes get the image's files at their mount paths first (dockerd's copy-up).
         for (const m of c.UserMounts ?? []) {
           if (m.Type !== 'volume' || !m.CopyData || !m.Name) continue;
@@ -198,6 +200,7 @@ export class ContainerLifecycle {
         await this.ctx.runtime.delete(c.Id, true);
         await this.unmountRootfs(c);
         await this.ctx.networks.release(c);
+        await this.releaseVolumes(c);
         let e = err;
         if (err instanceof SpecError) {
           e = new EngineError(err.kind === 'notfound' ? 'system' : 'invalid', err.message);
@@ -217,6 +220,15 @@ export class ContainerLifecycle {
         throw e;
       }
     });
+  }
+
+  /** Unmounts the volumes with driver options that no other running container uses (the last user went). */
+  private async releaseVolumes(c: ContainerRecord): Promise<void> {
+    for (const m of c.UserMounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      const stillUsed = this.ctx.store.list().some((o) => o.Id !== c.Id && o.State.Running && (o.UserMounts ?? []).some((u) => u.Name === m.Name));
+      await this.ctx.volumes.unmountIfUnused(m.Name, stillUsed).catch(() => undefined);
+    }
   }
 
   private async mountRootfs(c: ContainerRecord): Promise<string> {
@@ -295,6 +307,7 @@ export class ContainerLifecycle {
     ]);
     await fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true });
     c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
+    await this.releaseVolumes(c);
     await this.ctx.store.save(c);
     this.ctx.exec.containerStopped(c.Id);
     this.ctx.signals.emit(`exited:${c.Id}`, code);

@@ -110,8 +110,9 @@ export function endpointsAtCreate(
     if (cfg.IPAMConfig?.IPv4Address || cfg.IPAMConfig?.IPv6Address) throw invalid('user specified IP address is supported on user defined networks only');
     out.bridge = { ...normalize({ ...cfg, MacAddress: cfg.MacAddress || containerMac }), NetworkID: networks.bridge?.id ?? '' };
   } else {
+    // A missing network fails the start, not the create, as with dockerd (the docker CLI would take a 404 here for a missing image).
     const n = networks.userNetwork(mode);
-    if (!n) throw notFound(`network ${mode} not found`);
+    if (!n) return undefined;
     const cfg = given[mode] ?? given[n.Name] ?? given[n.Id] ?? {};
     for (const k of [mode, n.Name, n.Id]) delete given[k];
     networks.user!.validateEndpoint(n, cfg);
@@ -119,7 +120,7 @@ export function endpointsAtCreate(
   }
   for (const [name, cfg] of Object.entries(given)) {
     const n = networks.userNetwork(name);
-    if (!n) throw notFound(`network ${name} not found`);
+    if (!n) throw invalid(`network ${name} not found`);
     networks.user!.validateEndpoint(n, cfg);
     out[n.Name] = { ...normalize(cfg), NetworkID: n.Id };
   }

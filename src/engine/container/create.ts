@@ -17,6 +17,7 @@ import { validateLogOpts } from '../logs/attributes.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
 import { mountsFrom, resolveMounts } from './mounts.js';
+import { normalizeLinks } from './links.js';
 import { endpointsAtCreate } from './networking.js';
 import { randomName, validateName } from './names.js';
 import { validatePolicy } from './restart.js';
@@ -104,7 +105,7 @@ export class ContainerCreator {
           Name: fullName,
           RestartCount: 0,
           Config: config,
-          HostConfig: normalizeHostConfig(hostConfig, this.ctx.networks.defaultMode()),
+          HostConfig: { ...normalizeHostConfig(hostConfig, this.ctx.networks.defaultMode()), Links: normalizeLinks(hostConfig.Links, fullName, this.ctx.store, normalizedMode) },
           ...(endpointsConfig ? { EndpointsConfig: endpointsConfig } : {}),
           UserMounts: await resolveMounts(
             hostConfig,

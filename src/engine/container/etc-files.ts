@@ -13,9 +13,9 @@ import type { ContainerRecord } from './types.js';
  * forwards the rest to the host's resolvers. dockerd shows 127.0.0.11 (its
  * resolver inside the namespace) where berth shows the gateway.
  */
-export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string): Promise<void> {
+export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string, linkHosts: string[] = []): Promise<void> {
   await fsp.writeFile(c.HostnamePath, `${c.Config.Hostname ?? ''}\n`);
-  await writeHosts(c);
+  await writeHosts(c, linkHosts);
   let host: string[];
   try {
     host = (await fsp.readFile('/etc/resolv.conf', 'utf8')).split('\n');
@@ -46,7 +46,7 @@ export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string): P
  * own address (rewritten in place once the bridge has given it one); a
  * host-network container gets the host's file plus its --add-host entries.
  */
-export async function writeHosts(c: ContainerRecord): Promise<void> {
+export async function writeHosts(c: ContainerRecord, linkHosts: string[] = []): Promise<void> {
   const extra = (c.HostConfig.ExtraHosts ?? []).map((h) => {
     const i = h.indexOf(':');
     return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
@@ -65,6 +65,8 @@ export async function writeHosts(c: ContainerRecord): Promise<void> {
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
     ...extra,
+    // Legacy links: `ip alias hostname name`, as dockerd writes them.
+    ...linkHosts,
     // The container's own address last, as dockerd writes it.
     ...(ep ? [`${ep.ip}\t${c.Config.Hostname ?? ''}`] : []),
   ];

@@ -21,6 +21,7 @@ import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
 import { specResources } from './create.js';
 import { writeEtcFiles, writeHosts } from './etc-files.js';
+import { linkSetup } from './links.js';
 import { ociMounts } from './mounts.js';
 import { nextDelay, shouldRestart, startOnDaemonStart } from './restart.js';
 import { resolveInRootfs } from './scoped-root.js';
@@ -119,6 +120,8 @@ export class ContainerLifecycle {
           if (m.Type !== 'volume' || !m.CopyData || !m.Name) continue;
           await this.ctx.volumes.fillIfEmpty(m.Name, await resolveInRootfs(rootfs, m.Destination, rootPair(this.ctx.idMap)));
         }
+        // Legacy links: the children must be running; their addresses go into env and /etc/hosts.
+        const links = linkSetup(c, this.ctx.store);
         const userns = this.usernsMappings(c);
         const specNetwork = await this.ctx.networks.attach(
           c,
@@ -128,13 +131,14 @@ export class ContainerLifecycle {
           },
           userns !== undefined,
         );
-        await writeEtcFiles(c, this.ctx.networks.dnsServerFor(c));
+        await writeEtcFiles(c, this.ctx.networks.dnsServerFor(c), links.hosts);
         const spec = await buildSpec(
           {
             rootfs,
             // --init: tini (Debian's static build) as PID 1 reaps zombies and forwards signals, at dockerd's path.
             args: c.HostConfig.Init ? [INIT_PATH, '--', c.Path, ...c.Args] : [c.Path, ...c.Args],
-            env: c.Config.Env ?? [],
+            // dockerd puts the link variables before the container's own, which win.
+            env: [...links.env, ...(c.Config.Env ?? [])],
             cwd: c.Config.WorkingDir || '/',
             user: c.Config.User ?? '',
             hostname: c.Config.Hostname ?? '',
@@ -182,7 +186,7 @@ export class ContainerLifecycle {
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         });
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
-        if (await this.ctx.networks.ready(c, pid)) await writeHosts(c);
+        if (await this.ctx.networks.ready(c, pid)) await writeHosts(c, links.hosts);
         await this.streams.connectPendingAttach(c.Id);
         await this.ctx.runtime.start(c.Id);
         c.State = transition(c.State, 'start', { pid });

@@ -21,6 +21,7 @@ import { ContainerCreator } from './create.js';
 import { ContainerLifecycle, type WaitCondition } from './lifecycle.js';
 import { ContainerSettings } from './settings.js';
 import { ContainerNetworking } from './networking.js';
+import { removeLink } from './links.js';
 import type { EndpointConfig } from '../network/networks.js';
 import type { ContainerStore } from './store.js';
 import { ContainerStreams, type AttachOptions } from './streams.js';
@@ -53,6 +54,12 @@ export class ContainerService {
     this.settings = new ContainerSettings(ctx);
     this.committer = new ContainerCommitter(ctx, this.lifecycle);
     this.networking = new ContainerNetworking(ctx);
+  }
+
+  /** `docker rm --link /parent/alias` (./links.ts). */
+  async removeLink(name: string): Promise<void> {
+    const parent = removeLink(name, this.ctx.store);
+    await this.ctx.lock(parent.Id).run(() => this.ctx.store.save(parent));
   }
 
   /** `docker network connect` (./networking.ts). */

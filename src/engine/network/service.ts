@@ -11,6 +11,7 @@
  * refusals for what is not built yet.
  */
 import net from 'node:net';
+import { run } from '../../util/exec.js';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
 import type { BridgeEndpoint, BridgeNetwork, PortBinding } from './bridge.js';
 import type { NetnsStore } from './netns.js';
@@ -23,6 +24,29 @@ import type { NetworkRecord } from './store.js';
 
 /** The predefined networks. */
 export type PredefinedName = 'bridge' | 'host' | 'none';
+
+/**
+ * What EndpointSettings ask beyond an address: link-local addresses
+ * (IPAMConfig.LinkLocalIPs, added to the interface as dockerd does) and the
+ * bridge driver's per-interface sysctls (DriverOpts
+ * `com.docker.network.endpoint.sysctls`, `net.X.Y.IFNAME.Z=V`).
+ */
+async function endpointExtras(netns: string, ifName: string, cfg: EndpointConfig | undefined): Promise<void> {
+  const inNs = (args: string[]) => run('nsenter', [`--net=${netns}`, ...args]);
+  for (const ip of cfg?.IPAMConfig?.LinkLocalIPs ?? []) {
+    await inNs(['ip', 'addr', 'add', ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 64 : 16}`, 'dev', ifName]);
+  }
+  const sysctls = cfg?.DriverOpts?.['com.docker.network.endpoint.sysctls'];
+  for (const s of sysctls ? sysctls.split(',') : []) {
+    const [key, value] = s.split('=');
+    const parts = (key ?? '').split('.');
+    if (parts.length !== 5 || !/^ifname$/i.test(parts[3]!) || value === undefined) {
+      throw invalid(`unrecognised network interface sysctl '${s}'; represent 'net.X.Y.ethN.Z=V' as 'net.X.Y.IFNAME.Z=V', 'X' must be 'ipv4', 'ipv6' or 'mpls'`);
+    }
+    parts[3] = ifName;
+    await inNs(['sysctl', '-w', `${parts.join('.')}=${value}`]);
+  }
+}
 
 /** A `label` filter value: `key` (present) or `key=value`. */
 function labelMatches(labels: Record<string, string>, want: string): boolean {
@@ -412,7 +436,11 @@ export class NetworkService {
     const out: Wired = { endpoints: {} };
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
     try {
-      if (mode === 'bridge') out.endpoint = await this.bridge!.connect(c.Id, netns, ports);
+      if (mode === 'bridge') {
+        const cfg = c.EndpointsConfig?.bridge;
+        out.endpoint = await this.bridge!.connect(c.Id, netns, ports, cfg?.MacAddress || undefined);
+        await endpointExtras(netns, 'eth0', cfg);
+      }
       // The default bridge's connect brings lo up; on a user network it is done here.
       else await cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
       const primary = mode === 'bridge' ? undefined : this.user!.get(mode);
@@ -444,13 +472,20 @@ export class NetworkService {
   private async addEndpoint(c: NetworkedContainer, n: NetworkRecord, netns: string, ifName: string, defaultRoute: boolean, ports: PortBinding[]): Promise<UserEndpoint> {
     const cfg = c.EndpointsConfig?.[n.Name];
     try {
-      return await endpointAdd(n, this.ipamDir, c.Id, netns, {
+      const ep = await endpointAdd(n, this.ipamDir, c.Id, netns, {
         ifName,
         ip: cfg?.IPAMConfig?.IPv4Address || undefined,
         mac: cfg?.MacAddress || undefined,
         defaultRoute,
         ports,
       });
+      try {
+        await endpointExtras(netns, ifName, cfg);
+      } catch (err) {
+        await endpointDel(n, this.ipamDir, c.Id, netns, ep, true).catch(() => undefined);
+        throw err;
+      }
+      return ep;
     } catch (err) {
       if ((err as { addressInUse?: boolean }).addressInUse) throw new EngineError('forbidden', 'Address already in use');
       throw err;

@@ -96,7 +96,7 @@ async function hostRoutes(except: string): Promise<string[]> {
 }
 
 /** A free TCP/UDP port on the host for `-p <port>` without a host port, as dockerd's port allocator gives. */
-function freePort(hostIP: string): Promise<number> {
+export function freePort(hostIP: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

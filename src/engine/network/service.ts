@@ -13,7 +13,7 @@
 import net from 'node:net';
 import { run } from '../../util/exec.js';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
-import type { BridgeEndpoint, BridgeNetwork, PortBinding } from './bridge.js';
+import { freePort, type BridgeEndpoint, type BridgeNetwork, type PortBinding } from './bridge.js';
 import type { NetnsStore } from './netns.js';
 import { networkId, networkResource, type NetworkMember } from './inspect.js';
 import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkCreateRequest, type NetworkPruneResponse } from '../../common/api/index.js';
@@ -447,9 +447,12 @@ export class NetworkService {
       const nets = this.configuredNetworks(c).filter((n) => n.Id !== primary?.Id);
       if (primary) nets.unshift(primary);
       let index = mode === 'bridge' ? 1 : 0;
+      // `-p 80` without a host port: a free one, as the default bridge gives (portmap needs a number).
+      const resolved: PortBinding[] = [];
+      for (const p of mode === 'bridge' ? [] : ports) resolved.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIP)) });
       for (const n of nets) {
         const first = n === primary;
-        out.endpoints[n.Id] = await this.addEndpoint(c, n, netns, `eth${index++}`, first, first ? ports : []);
+        out.endpoints[n.Id] = await this.addEndpoint(c, n, netns, `eth${index++}`, first, first ? resolved : []);
       }
       return out;
     } catch (err) {

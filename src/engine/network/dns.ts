@@ -46,7 +46,8 @@ export class DnsServer {
     await this.lock.run(async () => {
       await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
       const file = path.join(this.dir, networkId);
-      if (gateway === undefined) {
+      // A network without containers needs no file: aardvark then runs only while some container can ask it.
+      if (gateway === undefined || entries.length === 0) {
         await fsp.rm(file, { force: true });
       } else {
         const lines = [gateway, ...entries.map((e) => `${e.id} ${e.ip}  ${[...new Set(e.names)].join(',')}`)];

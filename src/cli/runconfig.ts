@@ -72,6 +72,17 @@ export interface CreateFlags {
   user?: string;
   userns?: string;
   workdir?: string;
+  // Networking (docker's --ip, --network-alias, …): endpoint settings for the network asked for.
+  ip?: string;
+  ip6?: string;
+  networkAlias?: string[];
+  macAddress?: string;
+  linkLocalIp?: string[];
+  link?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  volumesFrom?: string[];
 }
 
 function attachStream(v: string): string {
@@ -104,6 +115,16 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", parseMemSwapBytes)
     .option('--name <string>', 'Assign a name to the container')
     .option('--network <network>', 'Connect a container to a network')
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
+    .option('--ip6 <string>', 'IPv6 address (e.g., 2001:db8::33)')
+    .option('--network-alias <list>', 'Add network-scoped alias for the container', collect())
+    .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
+    .option('--link-local-ip <list>', 'Container IPv4/IPv6 link-local addresses', collect())
+    .option('--link <list>', 'Add link to another container', collect())
+    .option('--dns <list>', 'Set custom DNS servers', collect())
+    .option('--dns-search <list>', 'Set custom DNS search domains', collect())
+    .option('--dns-option <list>', 'Set DNS options', collect())
+    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect())
     .addOption(new Option('--net <network>', 'Connect a container to a network').hideHelp())
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', parseIntFlag)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
@@ -203,6 +224,11 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     DnsOptions: [],
     DnsSearch: [],
     ExtraHosts: o.addHost?.length ? o.addHost : null,
+    ...(o.dns?.length ? { Dns: o.dns } : {}),
+    ...(o.dnsSearch?.length ? { DnsSearch: o.dnsSearch } : {}),
+    ...(o.dnsOption?.length ? { DnsOptions: o.dnsOption } : {}),
+    ...(o.link?.length ? { Links: o.link } : {}),
+    ...(o.volumesFrom?.length ? { VolumesFrom: o.volumesFrom } : {}),
     GroupAdd: null,
     IpcMode: '',
     Cgroup: '',
@@ -275,10 +301,26 @@ export function buildContainerConfig(o: CreateFlags & { net?: string }, image: s
     ...(o.stopSignal ? { StopSignal: o.stopSignal } : {}),
     ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
     HostConfig: hostConfig,
-    // docker sends endpoint settings only for the network asked for; berth has none to send.
-    ...(network ? { NetworkingConfig: { EndpointsConfig: {} } } : {}),
+    // docker sends endpoint settings only for the network asked for (the default one's under "default").
+    ...endpointsConfig(network, o),
   };
   return { body, attachStdin, attachStdout, attachStderr, tty, autoRemove: !!o.rm };
+}
+
+/** NetworkingConfig for the network asked for: --ip, --ip6, --link-local-ip, --network-alias, --mac-address, as the docker CLI sends them. */
+function endpointsConfig(network: string | undefined, o: CreateFlags): { NetworkingConfig?: { EndpointsConfig: Record<string, Record<string, unknown>> } } {
+  const ipam = {
+    ...(o.ip ? { IPv4Address: o.ip } : {}),
+    ...(o.ip6 ? { IPv6Address: o.ip6 } : {}),
+    ...(o.linkLocalIp?.length ? { LinkLocalIPs: o.linkLocalIp } : {}),
+  };
+  const ep = {
+    ...(Object.keys(ipam).length ? { IPAMConfig: ipam } : {}),
+    ...(o.networkAlias?.length ? { Aliases: o.networkAlias } : {}),
+    ...(o.macAddress ? { MacAddress: o.macAddress } : {}),
+  };
+  if (!network && !Object.keys(ep).length) return {};
+  return { NetworkingConfig: { EndpointsConfig: Object.keys(ep).length ? { [network || 'default']: ep } : {} } };
 }
 
 /** `-v ./dir:/x` → an absolute host path, as the docker CLI sends it. */

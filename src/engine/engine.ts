@@ -22,6 +22,8 @@ import type { IdentityMapping } from './idmap.js';
 import { BridgeNetwork, type BridgeOptions } from './network/bridge.js';
 import { NetnsStore } from './network/netns.js';
 import { NetworkService } from './network/service.js';
+import { UserNetworks } from './network/networks.js';
+import { DnsServer } from './network/dns.js';
 import { VolumeService } from './volume/service.js';
 import { VolumeStore } from './volume/store.js';
 
@@ -78,6 +80,15 @@ export class Engine {
       users: volumeUsers(containerStore),
     });
     const networks = new NetworkService(bridge, new NetnsStore(path.join(opts.execRoot, 'netns')), () => containerStore.list());
+    // User-defined networks: records under the data root; leases and DNS state under the exec root.
+    networks.ipamDir = path.join(opts.execRoot, 'ipam');
+    networks.user = await UserNetworks.open(path.join(opts.dataRoot, 'network', 'networks'), {
+      ipamDir: networks.ipamDir,
+      iptables: opts.bridge?.iptables ?? true,
+      dns: new DnsServer(path.join(opts.execRoot, 'aardvark')),
+      reserved: () => (bridge ? [bridge.subnet] : []),
+      users: () => containerStore.list(),
+    });
     const execSessions = new ExecSessions();
     const containers = new ContainerService({
       store: containerStore,

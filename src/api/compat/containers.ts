@@ -1,6 +1,6 @@
 /** Container endpoints: create, start, wait, stop, kill, list, inspect, remove, attach, logs, resize. */
 import type { Engine } from '../../engine/engine.js';
-import { invalid } from '../../engine/errors.js';
+import { EngineError, invalid } from '../../engine/errors.js';
 import { parseDetachKeys } from '../../engine/runtime/detach-keys.js';
 import type { ContainerCreateBody, ContainerUpdateBody, WaitCondition } from '../../common/api/container.js';
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
@@ -112,7 +112,16 @@ export function containerRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('DELETE', '/containers/{id}', async ({ res, params, query }) => {
-    await containers.remove(params.id!, { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
+    // ?link=1: the path names a link (/parent/alias), which is removed instead of a container.
+    if (boolParam(query, 'link')) await containers.removeLink(params.id!);
+    else await containers.remove(params.id!, { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
+    sendEmpty(res, 204);
+  });
+
+  // `docker rm --link /parent/alias` sends the link's name unescaped: DELETE /containers/parent/alias?link=1.
+  router.on('DELETE', '/containers/{parent}/{alias}', async ({ res, params, query }) => {
+    if (!boolParam(query, 'link')) throw new EngineError('notfound', 'page not found');
+    await containers.removeLink(`${params.parent!}/${params.alias!}`);
     sendEmpty(res, 204);
   });
 

@@ -1,11 +1,14 @@
 /**
- * `/networks`: the predefined networks (bridge, host, none) as dockerd lists
- * and inspects them. User-defined networks are not built yet: creating,
- * connecting and disconnecting answer 501; the predefined ones cannot be
- * removed (dockerd's 403), and pruning has nothing to prune.
+ * `/networks`: the predefined networks (bridge, host, none) and user-defined
+ * ones as dockerd lists, inspects, creates and removes them, and containers
+ * connected to and disconnected from them (the engine decides; this file
+ * translates).
  */
 import type { Engine } from '../../engine/engine.js';
-import { drain, filtersParam, sendJson } from '../context.js';
+import type { EndpointConfig } from '../../engine/network/networks.js';
+import type { NetworkCreateRequest } from '../../common/api/index.js';
+import { invalid } from '../../engine/errors.js';
+import { drain, filtersParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 
 export function networkRoutes(router: Router, engine: Engine): void {
@@ -19,27 +22,33 @@ export function networkRoutes(router: Router, engine: Engine): void {
     sendJson(res, 200, networks.inspect(params.id!));
   });
 
-  router.on('DELETE', '/networks/{id}', async ({ params }) => {
-    networks.remove(params.id!);
+  router.on('DELETE', '/networks/{id}', async ({ res, params }) => {
+    await networks.remove(params.id!);
+    sendEmpty(res, 204);
   });
 
-  router.on('POST', '/networks/prune', async ({ req, res }) => {
+  router.on('POST', '/networks/prune', async ({ req, res, query }) => {
     await drain(req);
-    sendJson(res, 200, networks.prune());
+    sendJson(res, 200, await networks.prune(filtersParam(query)));
   });
 
-  router.on('POST', '/networks/create', async ({ req }) => {
-    await drain(req);
-    networks.create();
+  router.on('POST', '/networks/create', async ({ req, res }) => {
+    const body = await readJsonBody<NetworkCreateRequest>(req);
+    if (!body) throw invalid('network name cannot be empty');
+    sendJson(res, 201, await networks.create(body));
   });
 
-  router.on('POST', '/networks/{id}/connect', async ({ req, params }) => {
-    await drain(req);
-    networks.connect(params.id!);
+  router.on('POST', '/networks/{id}/connect', async ({ req, res, params }) => {
+    const body = await readJsonBody<{ Container?: string; EndpointConfig?: EndpointConfig | null }>(req);
+    if (!body?.Container) throw invalid('no container specified');
+    await engine.containers.networkConnect(params.id!, body.Container, body.EndpointConfig ?? {});
+    sendEmpty(res, 200);
   });
 
-  router.on('POST', '/networks/{id}/disconnect', async ({ req, params }) => {
-    await drain(req);
-    networks.disconnect(params.id!);
+  router.on('POST', '/networks/{id}/disconnect', async ({ req, res, params }) => {
+    const body = await readJsonBody<{ Container?: string; Force?: boolean }>(req);
+    if (!body?.Container) throw invalid('no container specified');
+    await engine.containers.networkDisconnect(params.id!, body.Container, !!body.Force);
+    sendEmpty(res, 200);
   });
 }

@@ -1,8 +1,6 @@
 /**
- * `berth network ls|inspect|rm|create|prune`, as docker's network commands.
- * berthd has the predefined networks only (bridge, host, none): create,
- * connect and disconnect report the daemon's refusal as docker would any
- * daemon error.
+ * `berth network ls|rm|create|connect|disconnect|prune`, as docker's network
+ * commands (inspect is in ./inspect.ts).
  */
 import type { Command } from 'commander';
 import { encodeFilters, pathSegment } from '../../client/client.js';
@@ -78,16 +76,42 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
     (args, o) => runNetworkRm(cli, args, o),
   ).option('-f, --force', 'Do not error if the network does not exist');
 
-  defineCommand<{ driver?: string; label?: string[]; subnet?: string[]; gateway?: string[]; internal?: boolean }>(
+  defineCommand<{
+    driver?: string;
+    label?: string[];
+    subnet?: string[];
+    gateway?: string[];
+    ipRange?: string[];
+    auxAddress?: string[];
+    internal?: boolean;
+    attachable?: boolean;
+    ipv6?: boolean;
+    opt?: string[];
+    ipamDriver?: string;
+  }>(
     network,
     { name: 'create', use: 'create [OPTIONS] NETWORK', description: 'Create a network', args: { exact: 1 } },
     async (args, o) => {
+      const kv = (list: string[] | undefined) => Object.fromEntries((list ?? []).map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
+      const aux = kv(o.auxAddress);
       const body: NetworkCreateRequest = {
         Name: args[0]!,
         Driver: o.driver ?? 'bridge',
         Internal: !!o.internal,
-        IPAM: { Driver: 'default', Config: (o.subnet ?? []).map((s, i) => ({ Subnet: s, ...(o.gateway?.[i] ? { Gateway: o.gateway[i] } : {}) })) },
-        Labels: Object.fromEntries((o.label ?? []).map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)])),
+        Attachable: !!o.attachable,
+        ...(o.ipv6 ? { EnableIPv6: true } : {}),
+        IPAM: {
+          Driver: o.ipamDriver ?? 'default',
+          Config: (o.subnet ?? []).map((s, i) => ({
+            Subnet: s,
+            ...(o.ipRange?.[i] ? { IPRange: o.ipRange[i] } : {}),
+            ...(o.gateway?.[i] ? { Gateway: o.gateway[i] } : {}),
+            ...(i === 0 && Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}),
+          })),
+          Options: {},
+        },
+        Options: kv(o.opt),
+        Labels: kv(o.label),
       };
       const r = await cli.client.json<NetworkCreateResponse>('POST', '/networks/create', {
         body: Buffer.from(JSON.stringify(body)),
@@ -98,9 +122,59 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
   )
     .option('-d, --driver <string>', 'Driver to manage the Network', 'bridge')
     .option('--internal', 'Restrict external access to the network')
+    .option('--attachable', 'Enable manual container attachment')
+    .option('--ipv6', 'Enable or disable IPv6 networking')
     .option('--label <list>', 'Set metadata on a network', collect())
+    .option('-o, --opt <map>', 'Set driver specific options', collect())
+    .option('--ipam-driver <string>', 'IP Address Management Driver', 'default')
     .option('--subnet <strings>', 'Subnet in CIDR format that represents a network segment', collect())
-    .option('--gateway <strings>', 'IPv4 or IPv6 Gateway for the master subnet', collect());
+    .option('--ip-range <strings>', 'Allocate container ip from a sub-range', collect())
+    .option('--gateway <strings>', 'IPv4 or IPv6 Gateway for the master subnet', collect())
+    .option('--aux-address <map>', 'Auxiliary IPv4 or IPv6 addresses used by Network driver', collect());
+
+  defineCommand<{ ip?: string; ip6?: string; alias?: string[]; link?: string[]; linkLocalIp?: string[]; driverOpt?: string[]; gwPriority?: string }>(
+    network,
+    { name: 'connect', use: 'connect [OPTIONS] NETWORK CONTAINER', description: 'Connect a container to a network', args: { exact: 2 } },
+    async (args, o) => {
+      const ipam = {
+        ...(o.ip ? { IPv4Address: o.ip } : {}),
+        ...(o.ip6 ? { IPv6Address: o.ip6 } : {}),
+        ...(o.linkLocalIp?.length ? { LinkLocalIPs: o.linkLocalIp } : {}),
+      };
+      const body = {
+        Container: args[1]!,
+        EndpointConfig: {
+          ...(Object.keys(ipam).length ? { IPAMConfig: ipam } : {}),
+          ...(o.alias?.length ? { Aliases: o.alias } : {}),
+          ...(o.link?.length ? { Links: o.link } : {}),
+          ...(o.driverOpt?.length ? { DriverOpts: Object.fromEntries(o.driverOpt.map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)])) } : {}),
+          ...(o.gwPriority ? { GwPriority: Number(o.gwPriority) } : {}),
+        },
+      };
+      await cli.client.call('POST', `/networks/${pathSegment(args[0]!)}/connect`, {
+        body: Buffer.from(JSON.stringify(body)),
+        headers: { 'Content-Type': 'application/json' },
+      });
+    },
+  )
+    .option('--ip <string>', 'IPv4 address (e.g., "172.30.100.104")')
+    .option('--ip6 <string>', 'IPv6 address (e.g., "2001:db8::33")')
+    .option('--alias <strings>', 'Add network-scoped alias for the container', collect())
+    .option('--link <list>', 'Add link to another container', collect())
+    .option('--link-local-ip <strings>', 'Add a link-local address for the container', collect())
+    .option('--driver-opt <strings>', 'driver options for the network', collect())
+    .option('--gw-priority <int>', 'Highest gw-priority provides the default gateway');
+
+  defineCommand<{ force?: boolean }>(
+    network,
+    { name: 'disconnect', use: 'disconnect [OPTIONS] NETWORK CONTAINER', description: 'Disconnect a container from a network', args: { exact: 2 } },
+    async (args, o) => {
+      await cli.client.call('POST', `/networks/${pathSegment(args[0]!)}/disconnect`, {
+        body: Buffer.from(JSON.stringify({ Container: args[1]!, Force: !!o.force })),
+        headers: { 'Content-Type': 'application/json' },
+      });
+    },
+  ).option('-f, --force', 'Force the container to disconnect from a network');
 
   defineCommand<{ force?: boolean; filter?: Filters }>(
     network,

@@ -70,6 +70,8 @@ export interface NetworkCreateRequest {
   Name: string;
   Driver?: string;
   Internal?: boolean;
+  Attachable?: boolean;
+  EnableIPv6?: boolean;
   IPAM?: { Driver?: string; Config?: IPAMConfig[] | null; Options?: Record<string, string> | null };
   Labels?: Record<string, string> | null;
   Options?: Record<string, string> | null;

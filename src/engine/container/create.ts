@@ -11,12 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { invalid } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { fullRunConfig } from '../image/service.js';
 import { validateLogOpts } from '../logs/attributes.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
-import { resolveMounts } from './mounts.js';
+import { mountsFrom, resolveMounts } from './mounts.js';
+import { normalizeLinks } from './links.js';
+import { endpointsAtCreate } from './networking.js';
 import { mergeHealthcheck } from './health.js';
 import type { HealthConfig } from '../../common/api/container.js';
 import { resolveInRootfs } from './scoped-root.js';
@@ -43,6 +45,14 @@ export class ContainerCreator {
     validateLogOpts(hostConfig.LogConfig?.Type || 'json-file', hostConfig.LogConfig?.Config ?? {});
     await span('validate', () => checkContainerSettings(hostConfig, body.StopSignal));
     this.ctx.networks.validatePorts({ HostConfig: hostConfig, Config: { ExposedPorts: body.ExposedPorts } });
+    const normalizedMode = !hostConfig.NetworkMode || hostConfig.NetworkMode === 'default' ? this.ctx.networks.defaultMode() : hostConfig.NetworkMode;
+    const endpointsConfig = endpointsAtCreate(this.ctx.networks, normalizedMode, body.NetworkingConfig?.EndpointsConfig, body.MacAddress);
+    // --volumes-from: a missing container is dockerd's 404, before anything is made.
+    const inherited = mountsFrom(hostConfig.VolumesFrom ?? [], (x) => {
+      const c = this.ctx.store.find(x);
+      if (!c) throw notFound(`No such container: ${x}`);
+      return c;
+    });
     return this.ctx.images.lock.run(async () => {
       const img = spanSync('image', () => this.ctx.images.resolve(body.Image!));
       const imgCfg = img.config.config ?? {};
@@ -102,11 +112,13 @@ export class ContainerCreator {
           Name: fullName,
           RestartCount: 0,
           Config: config,
-          HostConfig: normalizeHostConfig(hostConfig, this.ctx.networks.defaultMode()),
+          HostConfig: { ...normalizeHostConfig(hostConfig, this.ctx.networks.defaultMode()), Links: normalizeLinks(hostConfig.Links, fullName, this.ctx.store, normalizedMode) },
+          ...(endpointsConfig ? { EndpointsConfig: endpointsConfig } : {}),
           UserMounts: await resolveMounts(
             hostConfig,
             { volume: async (name, o) => { const v = await this.ctx.volumes.create(name, o); return { name: v.Name, mountpoint: this.ctx.volumes.store.mountpoint(v.Name) }; } },
             Object.keys({ ...(imgCfg.Volumes ?? {}), ...(body.Volumes ?? {}) }),
+            inherited,
           ),
           LayerChain: this.ctx.images.chainOf(img),
           LogPath: path.join(dir, `${id}-json.log`),

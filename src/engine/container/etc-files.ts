@@ -6,21 +6,39 @@
 import { promises as fsp } from 'node:fs';
 import type { ContainerRecord } from './types.js';
 
-/** /etc/hostname, /etc/hosts, /etc/resolv.conf, bind-mounted into the container like dockerd's. */
-export async function writeEtcFiles(c: ContainerRecord): Promise<void> {
+/**
+ * /etc/hostname, /etc/hosts, /etc/resolv.conf, bind-mounted into the container like dockerd's.
+ * `embeddedDns`: on a user-defined network, the address of the network's DNS
+ * server (aardvark on the gateway), which resolves containers by name and
+ * forwards the rest to the host's resolvers. dockerd shows 127.0.0.11 (its
+ * resolver inside the namespace) where berth shows the gateway.
+ */
+export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string, linkHosts: string[] = []): Promise<void> {
   await fsp.writeFile(c.HostnamePath, `${c.Config.Hostname ?? ''}\n`);
-  await writeHosts(c);
-  let resolv: string;
+  await writeHosts(c, linkHosts);
+  let host: string[];
   try {
-    // The host's resolver config minus loopback servers, which mean nothing inside the container.
-    resolv = (await fsp.readFile('/etc/resolv.conf', 'utf8'))
-      .split('\n')
-      .filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l))
-      .join('\n');
+    host = (await fsp.readFile('/etc/resolv.conf', 'utf8')).split('\n');
   } catch {
-    resolv = '';
+    host = [];
   }
-  await fsp.writeFile(c.ResolvConfPath, resolv);
+  const h = c.HostConfig;
+  // The host's servers minus loopback ones, which mean nothing inside the container; --dns replaces them.
+  const hostServers = host.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]!).filter((s) => !/^(127\.|::1$)/.test(s));
+  const servers = h.Dns?.length ? h.Dns : hostServers;
+  const search = h.DnsSearch?.length ? h.DnsSearch : host.filter((l) => /^\s*(search|domain)\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const options = h.DnsOptions?.length ? h.DnsOptions : host.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const lines: string[] = [];
+  if (embeddedDns) {
+    lines.push(`nameserver ${embeddedDns}`);
+    // As dockerd notes the servers its resolver forwards to.
+    lines.push(`# ExtServers: [${servers.join(' ')}]`);
+  } else {
+    for (const s of servers) lines.push(`nameserver ${s}`);
+  }
+  if (search.length && !(search.length === 1 && search[0] === '.')) lines.push(`search ${search.join(' ')}`);
+  if (options.length) lines.push(`options ${options.join(' ')}`);
+  await fsp.writeFile(c.ResolvConfPath, lines.length ? `${lines.join('\n')}\n` : '');
 }
 
 /**
@@ -28,7 +46,7 @@ export async function writeEtcFiles(c: ContainerRecord): Promise<void> {
  * own address (rewritten in place once the bridge has given it one); a
  * host-network container gets the host's file plus its --add-host entries.
  */
-export async function writeHosts(c: ContainerRecord): Promise<void> {
+export async function writeHosts(c: ContainerRecord, linkHosts: string[] = []): Promise<void> {
   const extra = (c.HostConfig.ExtraHosts ?? []).map((h) => {
     const i = h.indexOf(':');
     return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
@@ -38,7 +56,7 @@ export async function writeHosts(c: ContainerRecord): Promise<void> {
     await fsp.writeFile(c.HostsPath, `${own.trimEnd()}\n${extra.map((l) => `${l}\n`).join('')}`);
     return;
   }
-  const ep = c.NetworkAttachment?.endpoint;
+  const ep = c.NetworkAttachment?.endpoint ?? Object.values(c.NetworkAttachment?.endpoints ?? {})[0];
   const hosts = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -47,6 +65,8 @@ export async function writeHosts(c: ContainerRecord): Promise<void> {
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
     ...extra,
+    // Legacy links: `ip alias hostname name`, as dockerd writes them.
+    ...linkHosts,
     // The container's own address last, as dockerd writes it.
     ...(ep ? [`${ep.ip}\t${c.Config.Hostname ?? ''}`] : []),
   ];

@@ -22,6 +22,7 @@ import type { DeviceMapping } from '../runtime/spec/devices.js';
 import type { ContainerContext } from './context.js';
 import { specResources } from './create.js';
 import { writeEtcFiles, writeHosts } from './etc-files.js';
+import { linkSetup } from './links.js';
 import { ociMounts } from './mounts.js';
 import { nextDelay, shouldRestart, startOnDaemonStart } from './restart.js';
 import { RootfsReaders } from './rootfs-readers.js';
@@ -123,6 +124,10 @@ export class ContainerLifecycle {
         });
         // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
         const rootfs = await span('snapshot-mount', () => this.mountRootfs(c));
+        // Volumes with driver options are mounts of their device, made at first use.
+        for (const m of c.UserMounts ?? []) if (m.Type === 'volume' && m.Name) await this.ctx.volumes.mountIfNeeded(m.Name);
+        // Legacy links: the children must be running; their addresses go into env and /etc/hosts.
+        const links = linkSetup(c, this.ctx.store);
         const userns = this.usernsMappings(c);
         const specNetwork = await span('cni', () => this.ctx.networks.attach(
           c,
@@ -132,13 +137,14 @@ export class ContainerLifecycle {
           },
           userns !== undefined,
         ));
-        await span('etc-files', () => writeEtcFiles(c));
+        await span('etc-files', () => writeEtcFiles(c, this.ctx.networks.dnsServerFor(c), links.hosts));
         const spec = await span('spec', () => buildSpec(
           {
             rootfs,
             // --init: tini (Debian's static build) as PID 1 reaps zombies and forwards signals, at dockerd's path.
             args: c.HostConfig.Init ? [INIT_PATH, '--', c.Path, ...c.Args] : [c.Path, ...c.Args],
-            env: c.Config.Env ?? [],
+            // dockerd puts the link variables before the container's own, which win.
+            env: [...links.env, ...(c.Config.Env ?? [])],
             cwd: c.Config.WorkingDir || '/',
             user: c.Config.User ?? '',
             hostname: c.Config.Hostname ?? '',
@@ -192,7 +198,7 @@ export class ContainerLifecycle {
         }));
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
         await span('cni', async () => {
-          if (await this.ctx.networks.ready(c, pid)) await writeHosts(c);
+          if (await this.ctx.networks.ready(c, pid)) await writeHosts(c, links.hosts);
         });
         await span('attach-connect', () => this.streams.connectPendingAttach(c.Id));
         await span('runtime-start', () => this.ctx.runtime.start(c.Id));
@@ -212,6 +218,7 @@ export class ContainerLifecycle {
         await this.ctx.runtime.delete(c.Id, true);
         await this.unmountRootfs(c);
         await this.ctx.networks.release(c);
+        await this.releaseVolumes(c);
         let e = err;
         if (err instanceof SpecError) {
           e = new EngineError(err.kind === 'notfound' ? 'system' : 'invalid', err.message);
@@ -231,6 +238,15 @@ export class ContainerLifecycle {
         throw e;
       }
     });
+  }
+
+  /** Unmounts the volumes with driver options that no other running container uses (the last user went). */
+  private async releaseVolumes(c: ContainerRecord): Promise<void> {
+    for (const m of c.UserMounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      const stillUsed = this.ctx.store.list().some((o) => o.Id !== c.Id && o.State.Running && (o.UserMounts ?? []).some((u) => u.Name === m.Name));
+      await this.ctx.volumes.unmountIfUnused(m.Name, stillUsed).catch(() => undefined);
+    }
   }
 
   private async mountRootfs(c: ContainerRecord): Promise<string> {
@@ -296,6 +312,7 @@ export class ContainerLifecycle {
     ]));
     await span('cleanup', () => fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true }));
     c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
+    await this.releaseVolumes(c);
     await span('record', () => this.ctx.store.save(c));
     this.ctx.exec.containerStopped(c.Id);
     this.ctx.signals.emit('run-ended', c.Id);

@@ -46,7 +46,7 @@ export interface VolumeProvider {
  * VOLUME paths, each an anonymous volume unless something else is mounted
  * there.
  */
-export async function resolveMounts(h: HostConfig, volumes: VolumeProvider, imageVolumes: string[] = []): Promise<UserMount[]> {
+export async function resolveMounts(h: HostConfig, volumes: VolumeProvider, imageVolumes: string[] = [], inherited: UserMount[] = []): Promise<UserMount[]> {
   const out: UserMount[] = [];
   for (const spec of h.Binds ?? []) {
     const parts = spec.split(':');
@@ -114,6 +114,12 @@ export async function resolveMounts(h: HostConfig, volumes: VolumeProvider, imag
     if (seen.has(m.Destination)) throw invalid(`Duplicate mount point: ${m.Destination}`);
     seen.add(m.Destination);
   }
+  // --volumes-from: the other containers' mounts, where the container's own do not cover them (dockerd's order).
+  for (const m of inherited) {
+    if (seen.has(m.Destination)) continue;
+    out.push(m);
+    seen.add(m.Destination);
+  }
   // The image's VOLUMEs not covered by a mount of the user's: anonymous volumes.
   for (const p of imageVolumes) {
     const dst = path.posix.normalize(p);
@@ -121,6 +127,28 @@ export async function resolveMounts(h: HostConfig, volumes: VolumeProvider, imag
     const v = await volumes.volume(undefined);
     out.push({ Type: 'volume', Name: v.name, CopyData: true, Source: v.mountpoint, Destination: dst, Mode: '', RW: true, Propagation: '' });
     seen.add(dst);
+  }
+  return out;
+}
+
+/**
+ * `--volumes-from CONTAINER[:ro|rw]`: the mounts (volumes and binds, not
+ * tmpfs) of each container, as dockerd copies them: with `ro`/`rw` their
+ * mode is forced, otherwise each keeps its own. A container that got mounts
+ * through --volumes-from passes them on, so chains work.
+ */
+export function mountsFrom(specs: string[], lookup: (idOrName: string) => { Id: string; UserMounts?: UserMount[] }, selfId?: string): UserMount[] {
+  const out: UserMount[] = [];
+  for (const spec of specs) {
+    const i = spec.lastIndexOf(':');
+    const [name, mode] = i > 0 ? [spec.slice(0, i), spec.slice(i + 1)] : [spec, ''];
+    if (mode !== '' && mode !== 'ro' && mode !== 'rw') throw invalid(`invalid mode for volumes-from: ${mode}`);
+    const src = lookup(name);
+    if (src.Id === selfId) throw invalid('cannot mount volumes from own container');
+    for (const m of src.UserMounts ?? []) {
+      if (m.Type === 'tmpfs') continue;
+      out.push({ ...m, RW: mode === '' ? m.RW : mode === 'rw', CopyData: false });
+    }
   }
   return out;
 }

@@ -20,6 +20,9 @@ import { ContainerContext, type ContainerDeps } from './context.js';
 import { ContainerCreator } from './create.js';
 import { ContainerLifecycle, type WaitCondition } from './lifecycle.js';
 import { ContainerSettings } from './settings.js';
+import { ContainerNetworking } from './networking.js';
+import { removeLink } from './links.js';
+import type { EndpointConfig } from '../network/networks.js';
 import type { ContainerStore } from './store.js';
 import { ContainerStreams, type AttachOptions } from './streams.js';
 import type { ContainerConfig, ContainerRecord, CreateBody, HostConfig } from './types.js';
@@ -40,6 +43,7 @@ export class ContainerService {
   private readonly settings: ContainerSettings;
   private readonly committer: ContainerCommitter;
   private readonly conmon: ConmonRuntime;
+  private readonly networking: ContainerNetworking;
 
   constructor(deps: ContainerDeps & { runtime: ConmonRuntime }) {
     this.conmon = deps.runtime;
@@ -50,6 +54,23 @@ export class ContainerService {
     this.views = new ContainerViews(ctx);
     this.settings = new ContainerSettings(ctx);
     this.committer = new ContainerCommitter(ctx, this.lifecycle);
+    this.networking = new ContainerNetworking(ctx);
+  }
+
+  /** `docker rm --link /parent/alias` (./links.ts). */
+  async removeLink(name: string): Promise<void> {
+    const parent = removeLink(name, this.ctx.store);
+    await this.ctx.lock(parent.Id).run(() => this.ctx.store.save(parent));
+  }
+
+  /** `docker network connect` (./networking.ts). */
+  networkConnect(network: string, container: string, cfg?: EndpointConfig): Promise<void> {
+    return this.networking.connect(network, container, cfg);
+  }
+
+  /** `docker network disconnect` (./networking.ts). */
+  networkDisconnect(network: string, container: string, force?: boolean): Promise<void> {
+    return this.networking.disconnect(network, container, force);
   }
 
   // The collaborators, for the API until it asks the engine for them (Engine.networks, .volumes, .runtime).
@@ -193,8 +214,11 @@ export class ContainerService {
 
   // ---- settings (./settings.ts) ----
 
-  rename(idOrName: string, newName: string): Promise<void> {
-    return this.settings.rename(idOrName, newName);
+  async rename(idOrName: string, newName: string): Promise<void> {
+    const c = this.ctx.store.resolve(idOrName);
+    await this.settings.rename(idOrName, newName);
+    // Its name on its user networks changes with it.
+    await this.ctx.networks.refreshDns(c);
   }
 
   update(idOrName: string, u: Partial<HostConfig>): Promise<{ Warnings: string[] }> {

@@ -52,4 +52,6 @@ export interface ContainerRecord {
   UserMounts?: import('./mounts.js').UserMount[];
   /** While running: the network it is attached to (namespace, address, published ports), to undo at exit. */
   NetworkAttachment?: import('../network/service.js').NetworkAttachment;
+  /** The networks it is configured for (NetworkingConfig, `network connect`), by network name, with its settings on each. */
+  EndpointsConfig?: Record<string, import('../network/networks.js').EndpointConfig>;
 }

@@ -96,7 +96,7 @@ async function hostRoutes(except: string): Promise<string[]> {
 }
 
 /** A free TCP/UDP port on the host for `-p <port>` without a host port, as dockerd's port allocator gives. */
-function freePort(hostIP: string): Promise<number> {
+export function freePort(hostIP: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -176,7 +176,7 @@ export class BridgeNetwork {
   }
 
   /** `withPorts`: portmap is left out when nothing is published, sparing its iptables runs on every start and exit. */
-  private configList(withPorts: boolean): NetworkConfigList {
+  private configList(withPorts: boolean, mac?: string): NetworkConfigList {
     const { ip, network } = parseCidr(this.gatewayCidr);
     const plugins: Record<string, unknown>[] = [
       {
@@ -193,6 +193,8 @@ export class BridgeNetwork {
         },
       },
     ];
+    // --mac-address: CNI's tuning plugin sets it on the container's interface.
+    if (mac) plugins.push({ type: 'tuning', mac });
     if (this.opts.iptables && withPorts) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
     return { cniVersion: CNI_VERSION, name: `berth-${this.opts.bridge}`, plugins };
   }
@@ -202,7 +204,7 @@ export class BridgeNetwork {
   }
 
   /** Wires a container's namespace onto the bridge and publishes its ports. */
-  async connect(containerId: string, netns: string, ports: PortBinding[]): Promise<BridgeEndpoint> {
+  async connect(containerId: string, netns: string, ports: PortBinding[], mac?: string): Promise<BridgeEndpoint> {
     if (ports.length > 0 && !this.opts.iptables) {
       throw new Error('publishing ports needs iptables, which the daemon was told not to use (--iptables=false)');
     }
@@ -211,7 +213,7 @@ export class BridgeNetwork {
     // lo and eth0 are independent: wire them at once (this is on the path of every start).
     const [lo, main] = await Promise.allSettled([
       cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }),
-      cniAdd(this.configList(resolved.length > 0), {
+      cniAdd(this.configList(resolved.length > 0, mac), {
         containerId,
         netns,
         ifName: 'eth0',
@@ -232,7 +234,7 @@ export class BridgeNetwork {
       ip: ip!,
       prefixLen: Number(prefix),
       gateway: addr.gateway ?? this.gateway,
-      mac: eth0?.mac ?? '',
+      mac: mac || eth0?.mac || '',
       ports: resolved,
     };
   }

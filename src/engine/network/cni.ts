@@ -34,6 +34,8 @@ export interface CniRequest {
   ifName: string;
   /** Per-request settings for plugins that declare the capability (portmap: portMappings). */
   runtimeConfig?: Record<string, unknown>;
+  /** CNI_ARGS ("IgnoreUnknown=1;IP=10.1.0.5"): host-local takes a requested address from it. */
+  args?: string;
 }
 
 export class CniError extends Error {
@@ -72,6 +74,7 @@ export function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', type: string, conf:
         CNI_NETNS: req.netns,
         CNI_IFNAME: req.ifName,
         CNI_PATH: CNI_PLUGIN_DIR,
+        ...(req.args ? { CNI_ARGS: req.args } : {}),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -7,13 +7,16 @@
 import { createHash } from 'node:crypto';
 import type { EndpointResource, EndpointSettings, Network, PortMap, PortSummary } from '../../common/api/index.js';
 import type { NetworkAttachment } from './service.js';
+import type { EndpointConfig } from './networks.js';
 
 interface Networked {
   Id: string;
   State: { Running: boolean };
   HostConfig: { NetworkMode?: string };
-  Config: { ExposedPorts?: Record<string, unknown> | null };
+  Config: { ExposedPorts?: Record<string, unknown> | null; Hostname?: string };
+  Name: string;
   NetworkAttachment?: NetworkAttachment;
+  EndpointsConfig?: Record<string, EndpointConfig>;
 }
 
 const fixedIds = new Map<string, string>();
@@ -31,17 +34,20 @@ function networkName(c: Networked): string | null {
   return mode.startsWith('container:') ? null : mode;
 }
 
-/** One entry of NetworkSettings.Networks (EndpointSettings). */
+/** One entry of NetworkSettings.Networks (EndpointSettings): what was asked (EndpointsConfig), with what the endpoint got while running. */
 function endpointSettings(c: Networked, name: string, bridgeId: string | undefined): EndpointSettings {
-  const ep = c.State.Running ? c.NetworkAttachment?.endpoint : undefined;
+  const cfg = c.EndpointsConfig?.[name];
+  const user = cfg?.NetworkID && name !== 'bridge' ? cfg.NetworkID : undefined;
+  const ep = !c.State.Running ? undefined : user ? c.NetworkAttachment?.endpoints?.[user] : c.NetworkAttachment?.endpoint;
+  const dnsNames = user && ep ? [...new Set([c.Name.replace(/^\//, ''), ...(cfg?.Aliases ?? []), c.Id.slice(0, 12), ...(c.Config.Hostname ? [c.Config.Hostname] : [])])] : null;
   return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    MacAddress: ep?.mac ?? '',
-    DriverOpts: null,
-    GwPriority: 0,
-    NetworkID: networkId(name, bridgeId),
+    IPAMConfig: cfg?.IPAMConfig ?? null,
+    Links: cfg?.Links ?? null,
+    Aliases: cfg?.Aliases ?? null,
+    MacAddress: ep?.mac || cfg?.MacAddress || '',
+    DriverOpts: cfg?.DriverOpts ?? null,
+    GwPriority: cfg?.GwPriority ?? 0,
+    NetworkID: user ?? networkId(name, bridgeId),
     EndpointID: ep?.endpointId ?? '',
     Gateway: ep?.gateway ?? '',
     IPAddress: ep?.ip ?? '',
@@ -49,8 +55,16 @@ function endpointSettings(c: Networked, name: string, bridgeId: string | undefin
     IPv6Gateway: '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
+    DNSNames: dnsNames,
   };
+}
+
+/** NetworkSettings.Networks: every network the container is configured for. */
+function networks(c: Networked, bridgeId: string | undefined): Record<string, EndpointSettings> {
+  const name = networkName(c);
+  if (!name) return {};
+  const names = c.EndpointsConfig && name !== 'host' && name !== 'none' ? Object.keys(c.EndpointsConfig) : [name];
+  return Object.fromEntries(names.map((n) => [n, endpointSettings(c, n, bridgeId)]));
 }
 
 /** NetworkSettings.Ports: published ports with their host side; exposed ones without a binding are null. */
@@ -58,7 +72,8 @@ function portMap(c: Networked): PortMap {
   const out: PortMap = {};
   if (!c.State.Running || c.NetworkAttachment?.mode !== 'bridge') return out;
   for (const key of Object.keys(c.Config.ExposedPorts ?? {})) out[key] = null;
-  for (const p of c.NetworkAttachment.endpoint?.ports ?? []) {
+  const eps = [c.NetworkAttachment.endpoint, ...Object.values(c.NetworkAttachment.endpoints ?? {})];
+  for (const p of eps.flatMap((e) => e?.ports ?? [])) {
     const key = `${p.containerPort}/${p.protocol}`;
     (out[key] ??= []).push({ HostIp: p.hostIP, HostPort: String(p.hostPort) });
   }
@@ -68,7 +83,6 @@ function portMap(c: Networked): PortMap {
 export function inspectNetworkSettings(c: Networked, bridgeId: string | undefined): Record<string, unknown> {
   const a = c.State.Running ? c.NetworkAttachment : undefined;
   const ep = a?.endpoint;
-  const name = networkName(c);
   return {
     Bridge: '',
     SandboxID: a?.netns ? createHash('sha256').update(a.netns + c.Id).digest('hex') : '',
@@ -87,7 +101,7 @@ export function inspectNetworkSettings(c: Networked, bridgeId: string | undefine
     IPPrefixLen: ep?.prefixLen ?? 0,
     IPv6Gateway: '',
     MacAddress: ep?.mac ?? '',
-    Networks: name ? { [name]: endpointSettings(c, name, bridgeId) } : {},
+    Networks: networks(c, bridgeId),
   };
 }
 
@@ -99,8 +113,7 @@ export function listNetworking(c: Networked, bridgeId: string | undefined): { Po
     if (!bindings) ports.push({ PrivatePort: Number(port), Type: type! });
     else for (const b of bindings) ports.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type! });
   }
-  const name = networkName(c);
-  return { Ports: ports, NetworkSettings: { Networks: name ? { [name]: endpointSettings(c, name, bridgeId) } : {} } };
+  return { Ports: ports, NetworkSettings: { Networks: networks(c, bridgeId) } };
 }
 
 /** A container as a network's inspect lists it. */

@@ -25,11 +25,10 @@ test('list refuses an unknown filter', () => {
   assert.throws(() => service().list({ nme: ['x'] }), (e: unknown) => e instanceof EngineError && e.kind === 'invalid' && e.message === "invalid filter 'nme'");
 });
 
-test('the predefined networks cannot be removed; create/connect are not built yet', () => {
+test('the predefined networks cannot be removed; a missing one is not found', async () => {
   const s = service();
-  assert.throws(() => s.remove('none'), (e: unknown) => e instanceof EngineError && e.kind === 'forbidden');
-  assert.throws(() => s.remove('nosuch'), (e: unknown) => e instanceof EngineError && e.kind === 'notfound');
-  assert.throws(() => s.connect('host'), (e: unknown) => e instanceof EngineError && e.kind === 'notimplemented');
-  assert.throws(() => s.disconnect('nosuch'), (e: unknown) => e instanceof EngineError && e.kind === 'notfound');
-  assert.deepEqual(s.prune(), { NetworksDeleted: null });
+  await assert.rejects(s.remove('none'), (e: unknown) => e instanceof EngineError && e.kind === 'forbidden');
+  await assert.rejects(s.remove('nosuch'), (e: unknown) => e instanceof EngineError && e.kind === 'notfound');
+  assert.throws(() => s.resolveForEndpoint('nosuch'), (e: unknown) => e instanceof EngineError && e.kind === 'notfound');
+  assert.deepEqual(await s.prune(), { NetworksDeleted: null });
 });

@@ -11,15 +11,53 @@
  * refusals for what is not built yet.
  */
 import net from 'node:net';
+import { run } from '../../util/exec.js';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
-import type { BridgeEndpoint, BridgeNetwork, PortBinding } from './bridge.js';
+import { freePort, type BridgeEndpoint, type BridgeNetwork, type PortBinding } from './bridge.js';
 import type { NetnsStore } from './netns.js';
 import { networkId, networkResource, type NetworkMember } from './inspect.js';
-import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkPruneResponse } from '../../common/api/index.js';
-import { labelsMatch } from '../filters.js';
+import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkCreateRequest, type NetworkPruneResponse } from '../../common/api/index.js';
+import { labelsExclude, labelsMatch } from '../filters.js';
+import type { EndpointConfig, UserNetworks } from './networks.js';
+import { endpointAdd, endpointDel, type UserEndpoint } from './user-bridge.js';
+import { cniAdd, CNI_VERSION } from './cni.js';
+import type { NetworkRecord } from './store.js';
 
-/** The predefined networks: the only ones berth has until user-defined networks are built. */
-type PredefinedName = 'bridge' | 'host' | 'none';
+/** The predefined networks. */
+export type PredefinedName = 'bridge' | 'host' | 'none';
+
+/**
+ * What EndpointSettings ask beyond an address: link-local addresses
+ * (IPAMConfig.LinkLocalIPs, added to the interface as dockerd does) and the
+ * bridge driver's per-interface sysctls (DriverOpts
+ * `com.docker.network.endpoint.sysctls`, `net.X.Y.IFNAME.Z=V`).
+ */
+async function endpointExtras(netns: string, ifName: string, cfg: EndpointConfig | undefined): Promise<void> {
+  const inNs = (args: string[]) => run('nsenter', [`--net=${netns}`, ...args]);
+  for (const ip of cfg?.IPAMConfig?.LinkLocalIPs ?? []) {
+    await inNs(['ip', 'addr', 'add', ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 64 : 16}`, 'dev', ifName]);
+  }
+  const sysctls = cfg?.DriverOpts?.['com.docker.network.endpoint.sysctls'];
+  for (const s of sysctls ? sysctls.split(',') : []) {
+    const [key, value] = s.split('=');
+    const parts = (key ?? '').split('.');
+    if (parts.length !== 5 || !/^ifname$/i.test(parts[3]!) || value === undefined) {
+      throw invalid(`unrecognised network interface sysctl '${s}'; represent 'net.X.Y.ethN.Z=V' as 'net.X.Y.IFNAME.Z=V', 'X' must be 'ipv4', 'ipv6' or 'mpls'`);
+    }
+    parts[3] = ifName;
+    await inNs(['sysctl', '-w', `${parts.join('.')}=${value}`]);
+  }
+}
+
+/** `until`: a Unix time, an RFC 3339 time, or a duration before now (10m, 1h30m). */
+function untilTime(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const d = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v);
+  if (d && v) return Date.now() - ((Number(d[1] ?? 0) * 60 + Number(d[2] ?? 0)) * 60 + Number(d[3] ?? 0)) * 1000;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalid(`invalid filter 'until=${v}'`);
+  return t;
+}
 
 const LIST_FILTERS = new Set<string>(NETWORK_LIST_FILTERS);
 
@@ -32,6 +70,8 @@ export interface NetworkAttachment {
   /** bridge: the pinned namespace (SandboxKey); unset when the container's own process holds it (user namespaces). */
   netns?: string;
   endpoint?: BridgeEndpoint;
+  /** User-defined networks the namespace is wired to, by network ID. */
+  endpoints?: Record<string, UserEndpoint>;
   /** bridge, wired once the process exists (ready()): the ports it will publish. */
   pendingPorts?: PortBinding[];
   /** container: the container whose namespace is shared. */
@@ -43,8 +83,16 @@ export interface NetworkedContainer {
   Id: string;
   Name: string;
   HostConfig: { NetworkMode?: string; PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null; PublishAllPorts?: boolean };
-  Config: { ExposedPorts?: Record<string, unknown> | null };
+  Config: { ExposedPorts?: Record<string, unknown> | null; Hostname?: string };
   NetworkAttachment?: NetworkAttachment;
+  /** The networks a container is configured for, by name, with its settings on each (NetworkingConfig). */
+  EndpointsConfig?: Record<string, EndpointConfig>;
+}
+
+/** What wiring a namespace gives: the default bridge's endpoint and the user networks'. */
+interface Wired {
+  endpoint?: BridgeEndpoint;
+  endpoints: Record<string, UserEndpoint>;
 }
 
 /** Resolves `container:<x>` to a running container's ID and PID. */
@@ -89,13 +137,15 @@ function portInUse(p: PortBinding): Promise<boolean> {
   });
 }
 
-const notBuilt = (what: string) => new EngineError('notimplemented', `${what}: user-defined networks are not supported by berth yet`);
-
 export class NetworkService {
   /** Host ports published by running containers: `<ip>:<port>/<proto>` → container ID. */
   private readonly published = new Map<string, string>();
   /** Bridge wiring in flight for containers being started, settled by ready(). */
-  private readonly wiring = new Map<string, Promise<BridgeEndpoint>>();
+  private readonly wiring = new Map<string, Promise<Wired>>();
+  /** User-defined networks; set once opened (engine.ts). */
+  user?: UserNetworks;
+  /** Where the addresses of user networks' endpoints are leased (host-local's data dir). */
+  ipamDir = '';
 
   constructor(
     readonly bridge: BridgeNetwork | undefined,
@@ -112,58 +162,85 @@ export class NetworkService {
   }
 
   /**
-   * GET /networks: the predefined networks matching `filters`, as dockerd
-   * filters them (name: substring, id: prefix); an unknown filter is invalid.
+   * GET /networks: the networks matching `filters`, as dockerd filters them
+   * (name: substring, id: prefix, label: all given); an unknown filter is invalid.
    */
   list(f: Filters = {}): Network[] {
     for (const k of Object.keys(f)) if (!LIST_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
-    return this.names()
-      .map((n) => this.resource(n, null))
-      .filter((r) => {
+    const all: { r: Network; builtin: boolean; dangling: boolean }[] = this.names().map((n) => ({ r: this.resource(n, null), builtin: true, dangling: false }));
+    for (const n of this.user?.list() ?? []) all.push({ r: this.user!.resource(n, false), builtin: false, dangling: this.user!.members(n).length === 0 });
+    return all
+      .filter(({ r, builtin, dangling }) => {
         if (f.name?.length && !f.name.some((v) => r.Name.includes(v))) return false;
         if (f.id?.length && !f.id.some((v) => r.Id.startsWith(v))) return false;
         if (f.driver?.length && !f.driver.includes(r.Driver)) return false;
         if (f.scope?.length && !f.scope.includes('local')) return false;
-        if (f.type?.length && !f.type.includes('builtin')) return false;
-        // Predefined networks carry no labels.
-        if (!labelsMatch({}, f.label)) return false;
-        // Predefined networks are never dangling.
-        if (f.dangling?.length && f.dangling.some((v) => v === 'true' || v === '1')) return false;
+        if (f.type?.length && !f.type.includes(builtin ? 'builtin' : 'custom')) return false;
+        if (!labelsMatch(r.Labels ?? {}, f.label)) return false;
+        if (f.dangling?.length) {
+          const want = f.dangling.some((v) => v === 'true' || v === '1');
+          if (builtin || dangling !== want) return false;
+        }
         return true;
-      });
+      })
+      .map(({ r }) => r);
   }
 
   /** GET /networks/{id}: a network with the running containers on it. */
   inspect(idOrName: string): Network {
+    const u = this.userNetwork(idOrName);
+    if (u) return this.user!.resource(u, true);
     return this.resource(this.find(idOrName), this.members());
   }
 
   /** DELETE /networks/{id}: the predefined networks cannot be removed (dockerd's 403). */
-  remove(idOrName: string): never {
+  async remove(idOrName: string): Promise<void> {
+    if (!this.isPredefinedRef(idOrName) && this.userNetwork(idOrName)) {
+      await this.user!.remove(idOrName);
+      return;
+    }
     const name = this.find(idOrName);
     throw new EngineError('forbidden', `${name} is a pre-defined network and cannot be removed`);
   }
 
-  /** POST /networks/prune: only user-defined networks are pruned, and there are none yet. */
-  prune(): NetworkPruneResponse {
-    return { NetworksDeleted: null };
+  /** POST /networks/prune: user-defined networks no running container uses (with dockerd's label/until filters). */
+  async prune(f: Filters = {}): Promise<NetworkPruneResponse> {
+    for (const k of Object.keys(f)) if (!['label', 'label!', 'until'].includes(k)) throw invalid(`invalid filter '${k}'`);
+    const deleted: string[] = [];
+    for (const n of this.user?.list() ?? []) {
+      if (this.user!.members(n).length) continue;
+      if (!labelsMatch(n.Labels, f.label)) continue;
+      if (!labelsExclude(n.Labels, f['label!'])) continue;
+      if (f.until?.length && !f.until.every((u) => Date.parse(n.Created) < untilTime(u))) continue;
+      await this.user!.remove(n.Id).then(() => deleted.push(n.Name), () => undefined);
+    }
+    return { NetworksDeleted: deleted.length ? deleted : null };
   }
 
   /** POST /networks/create. */
-  create(): never {
-    throw notBuilt('network create');
+  async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    if (!this.user) throw new EngineError('notimplemented', 'user-defined networks are not available');
+    return this.user.create(req, ['bridge', 'host', 'none', 'default']);
   }
 
-  /** POST /networks/{id}/connect: the network must exist; then it is not built. */
-  connect(idOrName: string): never {
-    this.find(idOrName);
-    throw notBuilt('network connect');
+  /** A user-defined network by name/ID/prefix, unless the name is a predefined one's. */
+  userNetwork(idOrName: string): NetworkRecord | undefined {
+    if ((this.names() as string[]).includes(idOrName)) return undefined;
+    return this.user?.lookup(idOrName);
   }
 
-  /** POST /networks/{id}/disconnect: as connect. */
-  disconnect(idOrName: string): never {
-    this.find(idOrName);
-    throw notBuilt('network disconnect');
+  /** A network for connect/disconnect: user-defined, or a predefined one (which dockerd refuses for most). */
+  resolveForEndpoint(idOrName: string): NetworkRecord | PredefinedName {
+    return this.userNetwork(idOrName) ?? this.find(idOrName);
+  }
+
+  private isPredefinedRef(idOrName: string): boolean {
+    try {
+      this.find(idOrName);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Docker's NetworkResource for a predefined network; `members` fills `Containers` (inspect), null leaves it empty (list). */
@@ -204,6 +281,7 @@ export class NetworkService {
       return;
     }
     if (mode === 'bridge' && this.bridge) return;
+    if (this.userNetwork(mode)) return;
     throw notFound(`network ${mode} not found`);
   }
 
@@ -214,7 +292,8 @@ export class NetworkService {
 
   /** Learns which host ports running containers hold (after a daemon restart). */
   adopt(c: NetworkedContainer): void {
-    for (const p of c.NetworkAttachment?.endpoint?.ports ?? []) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
+    const eps = [c.NetworkAttachment?.endpoint, ...Object.values(c.NetworkAttachment?.endpoints ?? {})];
+    for (const p of eps.flatMap((e) => e?.ports ?? [])) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
   }
 
   /**
@@ -241,7 +320,7 @@ export class NetworkService {
       c.NetworkAttachment = { mode: 'container', container: other.Id };
       return `/proc/${other.Pid}/ns/net`;
     }
-    if (mode !== 'bridge' || !this.bridge) throw notFound(`network ${mode} not found`);
+    if (mode === 'bridge' ? !this.bridge : !this.userNetwork(mode)) throw notFound(`network ${mode} not found`);
     const ports: PortBinding[] = [];
     for (const want of parsePortBindings(c)) {
       const { hostPortEnd, ...p } = want;
@@ -274,7 +353,7 @@ export class NetworkService {
     // CNI runs while the caller mounts, writes the bundle and has runc create
     // the container (which joins the namespace by path): ready() waits for it
     // before the process is started.
-    const wiring = this.bridge.connect(c.Id, netnsPath, ports);
+    const wiring = this.wire(c, netnsPath, ports);
     wiring.catch(() => undefined);
     this.wiring.set(c.Id, wiring);
     return netnsPath;
@@ -289,6 +368,7 @@ export class NetworkService {
     const short = new Set([...running].map((id) => id.slice(0, 12)));
     for (const f of await this.netns.list()) if (!short.has(f)) await this.netns.removeFile(f);
     await this.bridge?.sweep(running);
+    await this.user?.sweep(running);
   }
 
   /**
@@ -299,21 +379,22 @@ export class NetworkService {
    */
   async ready(c: NetworkedContainer, pid: number): Promise<boolean> {
     const a = c.NetworkAttachment;
-    if (a?.mode !== 'bridge' || !this.bridge) return false;
+    if (a?.mode !== 'bridge') return false;
     try {
       const inFlight = this.wiring.get(c.Id);
       if (inFlight) {
         this.wiring.delete(c.Id);
-        a.endpoint = await inFlight;
+        Object.assign(a, await inFlight);
       } else if (a.pendingPorts) {
-        a.endpoint = await this.bridge.connect(c.Id, `/proc/${pid}/ns/net`, a.pendingPorts);
+        Object.assign(a, await this.wire(c, `/proc/${pid}/ns/net`, a.pendingPorts));
         delete a.pendingPorts;
       }
     } catch (err) {
       throw new EngineError('system', `failed to set up container networking: ${(err as Error).message}`, { cause: err });
     }
     this.adopt(c);
-    return a.endpoint !== undefined;
+    await this.refreshDns(c);
+    return a.endpoint !== undefined || Object.keys(a.endpoints ?? {}).length > 0;
   }
 
   /** Releases what attach() set up. Safe to call again, and for containers that never attached. */
@@ -323,14 +404,125 @@ export class NetworkService {
     const inFlight = this.wiring.get(c.Id);
     if (inFlight && a) {
       this.wiring.delete(c.Id);
-      a.endpoint = await inFlight.catch(() => undefined);
+      Object.assign(a, await inFlight.catch(() => ({})));
     }
+    const dnsOf = Object.keys(a?.endpoints ?? {});
     await Promise.all([
       a?.mode === 'bridge' && a.endpoint && this.bridge ? this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined) : undefined,
+      ...Object.values(a?.endpoints ?? {}).map((ep) => {
+        const n = this.user?.store.get(ep.networkId);
+        return n ? endpointDel(n, this.ipamDir, c.Id, a!.netns ?? '', ep, false).catch(() => undefined) : undefined;
+      }),
       // Unpinning destroys the namespace, and the container's veth pair with it.
       a?.mode === 'bridge' && a.netns ? this.netns.remove(c.Id) : undefined,
     ]);
     for (const [key, owner] of this.published) if (owner === c.Id) this.published.delete(key);
     c.NetworkAttachment = undefined;
+    for (const id of dnsOf) await this.user?.refreshDns(id).catch(() => undefined);
+  }
+
+  /**
+   * Wires a new namespace: the default bridge (eth0) or the container's
+   * primary user network (eth0, with the default route and the published
+   * ports), then every other user network it is configured for (eth1, …).
+   * A failure undoes what was wired.
+   */
+  private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[]): Promise<Wired> {
+    const out: Wired = { endpoints: {} };
+    const mode = c.HostConfig.NetworkMode || this.defaultMode();
+    try {
+      if (mode === 'bridge') {
+        const cfg = c.EndpointsConfig?.bridge;
+        out.endpoint = await this.bridge!.connect(c.Id, netns, ports, cfg?.MacAddress || undefined);
+        await endpointExtras(netns, 'eth0', cfg);
+      }
+      // The default bridge's connect brings lo up; on a user network it is done here.
+      else await cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
+      const primary = mode === 'bridge' ? undefined : this.user!.get(mode);
+      const nets = this.configuredNetworks(c).filter((n) => n.Id !== primary?.Id);
+      if (primary) nets.unshift(primary);
+      let index = mode === 'bridge' ? 1 : 0;
+      // `-p 80` without a host port: a free one, as the default bridge gives (portmap needs a number).
+      const resolved: PortBinding[] = [];
+      for (const p of mode === 'bridge' ? [] : ports) resolved.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIP)) });
+      for (const n of nets) {
+        const first = n === primary;
+        out.endpoints[n.Id] = await this.addEndpoint(c, n, netns, `eth${index++}`, first, first ? resolved : []);
+      }
+      return out;
+    } catch (err) {
+      if (out.endpoint) await this.bridge!.disconnect(c.Id, netns, out.endpoint).catch(() => undefined);
+      for (const ep of Object.values(out.endpoints)) await endpointDel(this.user!.get(ep.networkId), this.ipamDir, c.Id, netns, ep, false).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The user networks a container's EndpointsConfig names that exist (a removed one is skipped, as dockerd skips it). */
+  private configuredNetworks(c: NetworkedContainer): NetworkRecord[] {
+    const out: NetworkRecord[] = [];
+    for (const name of Object.keys(c.EndpointsConfig ?? {})) {
+      const n = this.userNetwork(name);
+      if (n) out.push(n);
+    }
+    return out;
+  }
+
+  private async addEndpoint(c: NetworkedContainer, n: NetworkRecord, netns: string, ifName: string, defaultRoute: boolean, ports: PortBinding[]): Promise<UserEndpoint> {
+    const cfg = c.EndpointsConfig?.[n.Name];
+    try {
+      const ep = await endpointAdd(n, this.ipamDir, c.Id, netns, {
+        ifName,
+        ip: cfg?.IPAMConfig?.IPv4Address || undefined,
+        mac: cfg?.MacAddress || undefined,
+        defaultRoute,
+        ports,
+      });
+      try {
+        await endpointExtras(netns, ifName, cfg);
+      } catch (err) {
+        await endpointDel(n, this.ipamDir, c.Id, netns, ep, true).catch(() => undefined);
+        throw err;
+      }
+      return ep;
+    } catch (err) {
+      if ((err as { addressInUse?: boolean }).addressInUse) throw new EngineError('forbidden', 'Address already in use');
+      throw err;
+    }
+  }
+
+  /** The DNS server a container on a user-defined network asks: its first network's gateway, where aardvark listens. */
+  dnsServerFor(c: NetworkedContainer): string | undefined {
+    const mode = c.HostConfig.NetworkMode || this.defaultMode();
+    const n = mode === 'bridge' ? this.configuredNetworks(c)[0] : this.userNetwork(mode);
+    return n && this.user?.dnsAvailable ? n.IPAM.Config[0]!.Gateway : undefined;
+  }
+
+  /** Rewrites the DNS entries of every user network the container is on. */
+  async refreshDns(c: NetworkedContainer): Promise<void> {
+    for (const id of Object.keys(c.NetworkAttachment?.endpoints ?? {})) await this.user?.refreshDns(id).catch(() => undefined);
+  }
+
+  /** `network connect` of a running container: a new interface on `n` in its namespace. */
+  async connectLive(c: NetworkedContainer, n: NetworkRecord): Promise<void> {
+    const a = c.NetworkAttachment;
+    if (a?.mode !== 'bridge' || !a.netns) throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
+    a.endpoints ??= {};
+    if (a.endpoints[n.Id]) return;
+    const used = new Set(Object.values(a.endpoints).map((e) => e.ifName));
+    if (a.endpoint) used.add('eth0');
+    let i = 0;
+    while (used.has(`eth${i}`)) i++;
+    a.endpoints[n.Id] = await this.addEndpoint(c, n, a.netns, `eth${i}`, !a.endpoint && used.size === 0, []);
+    await this.user!.refreshDns(n.Id);
+  }
+
+  /** `network disconnect` of a running container: its interface on `n` removed. */
+  async disconnectLive(c: NetworkedContainer, n: NetworkRecord): Promise<void> {
+    const a = c.NetworkAttachment;
+    const ep = a?.endpoints?.[n.Id];
+    if (!a || !ep) return;
+    await endpointDel(n, this.ipamDir, c.Id, a.netns ?? '', ep, true).catch(() => undefined);
+    delete a.endpoints![n.Id];
+    await this.user!.refreshDns(n.Id);
   }
 }

@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { EventLog } from '../events.js';
-import { invalid, notFound } from '../errors.js';
 import { labelsMatch } from '../filters.js';
+import { isMountPoint, mountAll, unmount } from '../snapshot/mount.js';
+import { EngineError, invalid, notFound } from '../errors.js';
 import { run } from '../../util/exec.js';
 import type { VolumeRecord, VolumeStore } from './store.js';
 import type { Filters, Volume, VolumePruneResponse } from '../../common/api/index.js';
@@ -95,6 +96,9 @@ export class VolumeService {
 
   async remove(name: string, force = false): Promise<void> {
     if (force && !this.store.has(name)) return;
+    // Not in use by then; a mount left by a crash must not take the device's files with the directory.
+    if (this.store.has(name) && (this.users().get(name)?.length ?? 0) === 0) await unmount(this.store.mountpoint(name)).catch(() => undefined);
+    if (this.store.has(name) && (await isMountPoint(this.store.mountpoint(name)))) throw new EngineError('system', `remove ${name}: the volume's mount could not be undone`);
     await this.store.remove(name, this.users().get(name) ?? []);
     this.eventLog?.publish('volume', 'destroy', name, { driver: 'local' });
   }
@@ -114,6 +118,38 @@ export class VolumeService {
       deleted.push(v.Name);
     }
     return { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+  }
+
+  /**
+   * Local driver options (`-o type=tmpfs -o device=tmpfs -o o=size=64m`,
+   * `-o type=none -o o=bind -o device=/path`): the volume's `_data` is a
+   * mount of that device, made when the first container using it starts
+   * (dockerd's local driver mounts at first use too). Idempotent: a mount
+   * already there (kept across a daemon restart) is reused.
+   */
+  async mountIfNeeded(name: string): Promise<void> {
+    const v = this.store.get(name);
+    const { type, device, o } = v.Options;
+    if (!type || !device) return;
+    const target = this.store.mountpoint(name);
+    const options = (o ?? '').split(',').filter(Boolean);
+    const bind = type === 'none' && options.some((x) => x === 'bind' || x === 'rbind');
+    try {
+      await mountAll(
+        [bind ? { type: 'bind', source: device, options: options.filter((x) => x !== 'bind' && x !== 'rbind') } : { type, source: device, options: options.length ? options : ['defaults'] }],
+        target,
+      );
+    } catch (err) {
+      throw new EngineError('system', `error while mounting volume '${target}': failed to mount local volume: ${(err as Error).message}`);
+    }
+  }
+
+  /** Undoes mountIfNeeded() once no running container uses the volume (`stillUsed`). */
+  async unmountIfUnused(name: string, stillUsed: boolean): Promise<void> {
+    if (stillUsed || !this.store.has(name)) return;
+    const v = this.store.get(name);
+    if (!v.Options.type || !v.Options.device) return;
+    await unmount(this.store.mountpoint(name)).catch(() => undefined);
   }
 
   /**

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteJson, directorySize, readJsonIfExists } from '../../util/fs.js';
-import { conflict, EngineError, invalid, notFound } from '../errors.js';
+import { conflict, invalid, notFound } from '../errors.js';
 import type { Identity } from '../idmap.js';
 
 export interface VolumeRecord {
@@ -83,8 +83,11 @@ export class VolumeStore {
     for (const k of Object.keys(o.options ?? {})) {
       if (!['type', 'device', 'o', 'size'].includes(k)) throw invalid(`invalid option: "${k}"`);
     }
-    if (Object.keys(o.options ?? {}).length > 0) {
-      throw new EngineError('notimplemented', `create ${n}: local volume options (mounting a device) are not supported by berth yet`);
+    const opts = o.options ?? {};
+    // dockerd's local driver: a mount needs a type and a device; size needs a quota-capable root, which berth does not have.
+    if (opts.size !== undefined) throw invalid(`quota size requested but no quota support`);
+    if (Object.keys(opts).length > 0) {
+      for (const k of ['type', 'device']) if (!opts[k]) throw invalid(`missing required option: "${k}"`);
     }
     const dir = path.join(this.root, n);
     await fsp.mkdir(path.join(dir, '_data'), { recursive: true, mode: 0o755 });

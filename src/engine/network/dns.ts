@@ -1,0 +1,102 @@
+/**
+ * @module engine/network/dns
+ * Name resolution on user-defined networks through Debian's `aardvark-dns`,
+ * podman's DNS server, driven the way netavark drives it: one process for all
+ * networks, reading a directory with one file per network (first line: the
+ * addresses to listen on, the network's gateway; then one line per container:
+ * `<id> <ipv4s> <ipv6s> <names>`), re-read on SIGHUP. It answers a container
+ * only with the containers of the networks the asking address belongs to,
+ * which is dockerd's scoping, and forwards every other name to the host's
+ * resolvers. It daemonizes itself and writes `aardvark.pid` in the directory.
+ *
+ * Why a separate server rather than one in berthd: it is maintained, already
+ * has the per-network scoping and forwarding dockerd's embedded resolver has,
+ * and it keeps answering while berthd restarts.
+ */
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { run } from '../../util/exec.js';
+import { Mutex } from '../../util/mutex.js';
+
+export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
+
+/** One container's entry on a network. */
+export interface DnsEntry {
+  id: string;
+  ip: string;
+  names: string[];
+}
+
+export class DnsServer {
+  private readonly lock = new Mutex();
+
+  constructor(
+    /** aardvark's configuration directory (exec root: it dies with the containers at reboot). */
+    readonly dir: string,
+    readonly binary = AARDVARK_BINARY,
+  ) {}
+
+  get available(): boolean {
+    return existsSync(this.binary);
+  }
+
+  /** Writes a network's file (or removes it when `gateway` is undefined) and has aardvark re-read them all. */
+  async update(networkId: string, gateway: string | undefined, entries: DnsEntry[]): Promise<void> {
+    if (!this.available) return;
+    await this.lock.run(async () => {
+      await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const file = path.join(this.dir, networkId);
+      // A network without containers needs no file: aardvark then runs only while some container can ask it.
+      if (gateway === undefined || entries.length === 0) {
+        await fsp.rm(file, { force: true });
+      } else {
+        const lines = [gateway, ...entries.map((e) => `${e.id} ${e.ip}  ${[...new Set(e.names)].join(',')}`)];
+        // Written beside the directory: aardvark reads every file in it, a temp file too.
+        const tmp = `${this.dir}.${networkId}.tmp`;
+        await fsp.writeFile(tmp, `${lines.join('\n')}\n`);
+        await fsp.rename(tmp, file);
+      }
+      await this.reload();
+    });
+  }
+
+  /** Keeps only the files of `networkIds` (daemon start); the caller then writes them. */
+  async retain(networkIds: Set<string>): Promise<void> {
+    if (!this.available) return;
+    await this.lock.run(async () => {
+      for (const f of await fsp.readdir(this.dir).catch(() => [] as string[])) {
+        if (/^[0-9a-f]{64}$/.test(f) && !networkIds.has(f)) await fsp.rm(path.join(this.dir, f), { force: true });
+      }
+      await this.reload();
+    });
+  }
+
+  private pid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(path.join(this.dir, 'aardvark.pid'), 'utf8').trim());
+      if (!(pid > 0)) return undefined;
+      // The PID file may outlive the process, and the PID be reused: check it is aardvark.
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      return comm.startsWith('aardvark') ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** SIGHUP to a running aardvark, a new one when there is none; stopped when no network is left. */
+  private async reload(): Promise<void> {
+    const files = (await fsp.readdir(this.dir).catch(() => [] as string[])).filter((f) => /^[0-9a-f]{64}$/.test(f));
+    const pid = this.pid();
+    if (files.length === 0) {
+      if (pid) process.kill(pid, 'SIGTERM');
+      await fsp.rm(path.join(this.dir, 'aardvark.pid'), { force: true });
+      return;
+    }
+    if (pid) {
+      process.kill(pid, 'SIGHUP');
+      return;
+    }
+    // aardvark forks into the background once its listeners are up, and returns.
+    await run(this.binary, ['--config', this.dir, '-p', '53', 'run'], { allowFailure: true });
+  }
+}

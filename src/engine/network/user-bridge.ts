@@ -1,0 +1,229 @@
+/**
+ * @module engine/network/user-bridge
+ * The host side of one user-defined bridge network, as dockerd's bridge
+ * driver makes it: a Linux bridge of its own (`br-<id12>`) holding the
+ * gateway address, iptables rules, and each container a veth on it wired by
+ * CNI's `bridge` plugin with `host-local` leases (plus `tuning` for a fixed
+ * MAC address and `portmap` for published ports).
+ *
+ * Every rule berth adds carries the comment `berth:<id12>` and the bridge
+ * the alias `berth:<id>`, so a daemon restarted after a SIGKILL can find and
+ * remove what belongs to networks that no longer exist (sweep()).
+ *
+ * FORWARD rules: berth inserts its own ACCEPT rules for its bridges at the top
+ * of the chain, because other software on the host (dockerd among them) sets
+ * the FORWARD policy to DROP, which would cut the containers off. An
+ * `--internal` network gets DROP rules instead for anything crossing its
+ * bridge, no default route and no masquerading: nothing leaves it.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { run } from '../../util/exec.js';
+import { cniAdd, cniDel, CniError, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
+import { leaseRange, parseCidr, formatCidr } from './ipam.js';
+import type { NetworkRecord } from './store.js';
+import type { PortBinding } from './bridge.js';
+
+/** What a container got on one user-defined network; kept in its record so a later daemon can undo it. */
+export interface UserEndpoint {
+  networkId: string;
+  endpointId: string;
+  ifName: string;
+  ip: string;
+  prefixLen: number;
+  gateway: string;
+  mac: string;
+  ports: PortBinding[];
+}
+
+export interface EndpointRequest {
+  ifName: string;
+  /** A fixed address (`--ip`); host-local refuses it when taken. */
+  ip?: string;
+  mac?: string;
+  /** Only the container's first network gives it its default route, as dockerd picks one gateway. */
+  defaultRoute: boolean;
+  ports: PortBinding[];
+}
+
+export function bridgeNameFor(id: string, options: Record<string, string>): string {
+  return options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
+}
+
+function cniName(id: string): string {
+  return `berth-${id.slice(0, 12)}`;
+}
+
+async function iptables(args: string[]): Promise<void> {
+  await run('iptables', ['-w', ...args], { allowFailure: true });
+}
+
+/** The rules one network needs, as [table, chain, …match and target]. */
+function rules(n: NetworkRecord): string[][] {
+  const br = n.BridgeName;
+  const tag = ['-m', 'comment', '--comment', `berth:${n.Id.slice(0, 12)}`];
+  const subnet = parseCidr(n.IPAM.Config[0]!.Subnet)!;
+  const out: string[][] = [['filter', 'FORWARD', '-i', br, '-o', br, ...tag, '-j', 'ACCEPT']];
+  if (n.Internal) {
+    out.push(['filter', 'FORWARD', '-i', br, '!', '-o', br, ...tag, '-j', 'DROP']);
+    out.push(['filter', 'FORWARD', '-o', br, '!', '-i', br, ...tag, '-j', 'DROP']);
+  } else {
+    out.push(['filter', 'FORWARD', '-i', br, ...tag, '-j', 'ACCEPT']);
+    out.push(['filter', 'FORWARD', '-o', br, ...tag, '-j', 'ACCEPT']);
+    if (n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false') {
+      out.push(['nat', 'POSTROUTING', '-s', formatCidr(subnet.network, subnet.prefix), '!', '-o', br, ...tag, '-j', 'MASQUERADE']);
+    }
+  }
+  return out;
+}
+
+/** Creates (or adopts) the network's bridge with its gateway and rules. Idempotent. */
+export async function bridgeUp(n: NetworkRecord, useIptables: boolean): Promise<void> {
+  const br = n.BridgeName;
+  const pool = n.IPAM.Config[0]!;
+  const prefix = parseCidr(pool.Subnet)!.prefix;
+  if ((await run('ip', ['link', 'show', 'dev', br], { allowFailure: true })).code !== 0) {
+    const r = await run('ip', ['link', 'add', 'name', br, 'type', 'bridge'], { allowFailure: true });
+    if (r.code !== 0) throw new Error(`failed to create bridge ${br}: ${r.stderr.trim()}`);
+  }
+  await run('ip', ['link', 'set', 'dev', br, 'alias', `berth:${n.Id}`]);
+  await run('ip', ['addr', 'replace', `${pool.Gateway}/${prefix}`, 'dev', br]);
+  await run('ip', ['link', 'set', 'dev', br, 'up']);
+  if (useIptables) {
+    // Inserted last-first so that they stand at the top of their chains in order.
+    for (const r of rules(n).reverse()) {
+      const [table, chain, ...spec] = r as [string, string, ...string[]];
+      const present = await run('iptables', ['-w', '-t', table, '-C', chain, ...spec], { allowFailure: true });
+      if (present.code !== 0) await iptables(['-t', table, '-I', chain, ...spec]);
+    }
+  }
+}
+
+/** Removes the bridge, its rules and its leases. Safe to repeat. */
+export async function bridgeDown(n: NetworkRecord, useIptables: boolean, ipamDir: string): Promise<void> {
+  await run('ip', ['link', 'del', 'dev', n.BridgeName], { allowFailure: true });
+  if (useIptables) await removeTaggedRules(new Set([n.Id.slice(0, 12)]));
+  await fsp.rm(path.join(ipamDir, cniName(n.Id)), { recursive: true, force: true });
+}
+
+/** Deletes every rule tagged `berth:<id12>` for the given IDs (or, with `keep`, for all IDs not in it). */
+async function removeTaggedRules(ids: Set<string>, keep = false): Promise<void> {
+  for (const table of ['filter', 'nat']) {
+    const saved = await run('iptables-save', ['-t', table], { allowFailure: true });
+    for (const line of saved.stdout.split('\n')) {
+      const m = /^-A (\S+) (.*--comment "?berth:([0-9a-f]{12})"? .*)$/.exec(line);
+      if (!m || ids.has(m[3]!) === keep) continue;
+      // iptables-save quotes the comment; the argument vector must not.
+      const spec = m[2]!.replace(/"(berth:[0-9a-f]{12})"/, '$1').split(' ');
+      await iptables(['-t', table, '-D', m[1]!, ...spec]);
+    }
+  }
+}
+
+/**
+ * After a daemon restart: bridges, rules and lease directories of networks
+ * that are gone (a daemon killed in the middle of a create or a remove).
+ */
+export async function sweepBridges(known: NetworkRecord[], useIptables: boolean, ipamDir: string): Promise<void> {
+  const ids = new Set(known.map((n) => n.Id));
+  const links = await run('ip', ['-j', '-d', 'link', 'show', 'type', 'bridge'], { allowFailure: true });
+  for (const l of JSON.parse(links.stdout || '[]') as { ifname: string; ifalias?: string }[]) {
+    const owner = /^berth:([0-9a-f]{64})$/.exec(l.ifalias ?? '')?.[1];
+    if (owner && !ids.has(owner)) await run('ip', ['link', 'del', 'dev', l.ifname], { allowFailure: true });
+  }
+  if (useIptables) await removeTaggedRules(new Set(known.map((n) => n.Id.slice(0, 12))), true);
+  const names = new Set(known.map((n) => cniName(n.Id)));
+  for (const d of await fsp.readdir(ipamDir).catch(() => [] as string[])) {
+    if (/^berth-[0-9a-f]{12}$/.test(d) && !names.has(d)) await fsp.rm(path.join(ipamDir, d), { recursive: true, force: true });
+  }
+}
+
+/** Leases held in a network's host-local directory by containers not in `running`. */
+export async function sweepLeases(n: NetworkRecord, ipamDir: string, running: Set<string>): Promise<void> {
+  const dir = path.join(ipamDir, cniName(n.Id));
+  for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+    const owner = (await fsp.readFile(path.join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!;
+    if (!running.has(owner)) await fsp.rm(path.join(dir, f), { force: true });
+  }
+}
+
+function configList(n: NetworkRecord, ipamDir: string, req: Pick<EndpointRequest, 'mac' | 'defaultRoute'>, withPorts: boolean): NetworkConfigList {
+  const pool = n.IPAM.Config[0]!;
+  const { start, end } = leaseRange(pool);
+  const plugins: Record<string, unknown>[] = [
+    {
+      type: 'bridge',
+      bridge: n.BridgeName,
+      isGateway: false,
+      ipMasq: false,
+      hairpinMode: true,
+      ipam: {
+        type: 'host-local',
+        ranges: [[{ subnet: pool.Subnet, gateway: pool.Gateway, rangeStart: start, rangeEnd: end }]],
+        routes: req.defaultRoute && !n.Internal ? [{ dst: '0.0.0.0/0' }] : [],
+        dataDir: ipamDir,
+      },
+    },
+  ];
+  if (req.mac) plugins.push({ type: 'tuning', mac: req.mac });
+  if (withPorts) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
+  return { cniVersion: CNI_VERSION, name: cniName(n.Id), plugins };
+}
+
+function portMappings(ports: PortBinding[]): Record<string, unknown> {
+  return { portMappings: ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) };
+}
+
+/** Wires a container's namespace onto the network's bridge as `ifName`. */
+export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId: string, netns: string, req: EndpointRequest): Promise<UserEndpoint> {
+  const list = configList(n, ipamDir, req, req.ports.length > 0);
+  let result: CniResult;
+  try {
+    result = await cniAdd(list, {
+      containerId,
+      netns,
+      ifName: req.ifName,
+      runtimeConfig: portMappings(req.ports),
+      ...(req.ip ? { args: `IgnoreUnknown=1;IP=${req.ip}` } : {}),
+    });
+  } catch (err) {
+    // host-local's words for a requested address another container holds: dockerd's.
+    if (err instanceof CniError && req.ip && /not available|already allocated|has been allocated/.test(err.message)) {
+      throw Object.assign(new Error('Address already in use'), { addressInUse: true });
+    }
+    throw err;
+  }
+  const addr = result.ips?.[0];
+  if (!addr) throw new Error('the bridge plugin gave the container no address');
+  const [ip, prefix] = addr.address.split('/');
+  const iface = result.interfaces?.find((i) => i.name === req.ifName && i.sandbox);
+  return {
+    networkId: n.Id,
+    endpointId: randomBytes(32).toString('hex'),
+    ifName: req.ifName,
+    ip: ip!,
+    prefixLen: Number(prefix),
+    gateway: n.IPAM.Config[0]!.Gateway,
+    mac: req.mac || iface?.mac || '',
+    ports: req.ports,
+  };
+}
+
+/**
+ * Undoes endpointAdd(). `live`: the namespace stays (disconnect from a
+ * running container), so the bridge plugin removes the veth too; otherwise
+ * the namespace is about to go and only the lease and port rules need undoing.
+ */
+export async function endpointDel(n: NetworkRecord, ipamDir: string, containerId: string, netns: string, ep: UserEndpoint, live: boolean): Promise<void> {
+  const list = configList(n, ipamDir, { defaultRoute: false }, ep.ports.length > 0);
+  const req = { containerId, netns, ifName: ep.ifName, runtimeConfig: portMappings(ep.ports) };
+  if (live) {
+    await cniDel(list, req);
+    return;
+  }
+  const portmap = { ...list, plugins: list.plugins.filter((p) => p.type === 'portmap') };
+  const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
+  await Promise.all([portmap.plugins.length > 0 ? cniDel(portmap, req) : Promise.resolve(), execPlugin('DEL', 'host-local', bridgeConf, req)]);
+}

@@ -59,27 +59,26 @@ export function buildRoutes(router: Router, engine: Engine): void {
       pull: boolParam(q, 'pull'),
     };
     if (request.platform && !/^linux(\/(amd64|x86_64))?$/.test(request.platform)) throw invalid(`"${request.platform}": platform not supported: berth builds linux/amd64 only`);
+    // -q: every message waits in a buffer, shown only with an error; success prints just the image ID (dockerd's notVerboseBuffer).
     const quiet = boolParam(q, 'q');
     const ctx = await BuildContext.fromTar(req, path.join(engine.opts.dataRoot, 'builder', 'tmp'));
     const out = new MessageStream(res);
-    let quietText = '';
+    const held: object[] = [];
+    const emit = (msg: object) => (quiet ? held.push(msg) : out.write(msg));
+    let imageId: string;
     try {
-      await engine.builder.build(ctx, request, {
-        stream: (text) => {
-          if (quiet) quietText += text;
-          else out.write({ stream: text });
-        },
-        aux: (value) => out.write({ aux: value }),
-      });
+      imageId = await engine.builder.build(ctx, request, { stream: (text) => emit({ stream: text }), aux: (value) => emit({ aux: value }) });
     } catch (err) {
+      for (const m of held) out.write(m);
       if (!out.started) throw err;
-      if (quiet && quietText) out.write({ stream: quietText });
       const message = (err as Error).message;
       out.write(err instanceof StepFailedError ? { errorDetail: { code: err.code, message }, error: message } : { errorDetail: { message }, error: message });
+      res.end();
+      return;
     } finally {
       await ctx.dispose();
     }
-    if (!out.started) res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (quiet) out.write({ stream: `${imageId}\n` });
     res.end();
   });
 

@@ -83,6 +83,7 @@ export class BuildService {
   /** Builds `req` in `ctx`; resolves with the image ID. Errors before any output are plain EngineErrors. */
   async build(ctx: BuildContext, req: BuildRequest, sink: BuildSink): Promise<Digest> {
     const df = await this.readDockerfile(ctx, req.dockerfile || 'Dockerfile');
+    await ctx.dropIgnoredDockerfile(req.dockerfile || 'Dockerfile');
     for (const t of req.tags) parseTagReference(t);
     let stages = df.stages;
     if (stages.length === 0) throw invalid('No image was generated. Is your Dockerfile empty?');

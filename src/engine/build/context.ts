@@ -4,9 +4,8 @@
  * written to a directory on disk as it arrives, never held in memory whole.
  * While each entry is written its content is hashed, so the cache learns a
  * COPY source's checksum without reading the files again. `.dockerignore`
- * is applied here too (the docker CLI applies it before sending; other
- * clients may not), with moby's patternmatcher rules through
- * @balena/dockerignore (a port that follows them: `!` exceptions, `**`).
+ * is the client's to apply (the docker CLI and berth do, before sending);
+ * here it only drops the Dockerfile and itself when it names them.
  *
  * Entries are confined to the directory: a name that climbs out with `..`,
  * or that goes through a symlink the archive made, is refused ("forbidden
@@ -15,15 +14,12 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import { decompressStream } from '../layer/index.js';
 import { TarReader } from '../layer/tar-reader.js';
 import { invalid } from '../errors.js';
-
-// A CommonJS module whose typings declare an ES default export: loaded as what it is.
-const ignore = createRequire(import.meta.url)('@balena/dockerignore') as typeof import('@balena/dockerignore').default;
+import { dockerignoreMatcher } from '../../common/dockerignore.js';
 
 /** What the cache knows of one context entry: its metadata and, for files, content (no mtime, like tarsum). */
 export type EntryHashes = Map<string, string>;
@@ -45,16 +41,14 @@ export class BuildContext {
     const hashes: EntryHashes = new Map();
     try {
       const { stream } = await decompressStream(body);
-      await extract(stream, root, hashes);
+      await extract(stream.pipe(closeArchive()), root, hashes);
     } catch (err) {
       await fsp.rm(root, { recursive: true, force: true });
       const msg = (err as Error).message;
       if ((err as { kind?: string }).kind) throw err;
       throw invalid(`Error processing tar file(exit status 1): ${msg}`, err);
     }
-    const ctx = new BuildContext(root, hashes);
-    await ctx.applyDockerignore();
-    return ctx;
+    return new BuildContext(root, hashes);
   }
 
   /** A context that is only a Dockerfile (`docker build - < Dockerfile`). */
@@ -65,26 +59,21 @@ export class BuildContext {
     return new BuildContext(root, new Map([['Dockerfile', createHash('sha256').update(text).digest('hex')]]));
   }
 
-  /** Removes files `.dockerignore` excludes (the Dockerfile and .dockerignore themselves stay readable to the builder). */
-  private async applyDockerignore(): Promise<void> {
+  /**
+   * After the Dockerfile was read: the Dockerfile and .dockerignore leave
+   * the context when .dockerignore names them (the docker CLI adds both
+   * names for a Dockerfile from stdin), as dockerd's removeDockerfile does.
+   * The rest of .dockerignore is the client's to apply before sending.
+   */
+  async dropIgnoredDockerfile(dockerfile: string): Promise<void> {
     const text = await fsp.readFile(path.join(this.root, '.dockerignore'), 'utf8').catch(() => undefined);
     if (text === undefined) return;
-    const ig = ignore().add(parseDockerignore(text));
-    for (const rel of [...this.hashes.keys()].sort().reverse()) {
-      if (rel === '.dockerignore' || rel === 'Dockerfile') continue;
-      if (!ig.ignores(rel)) continue;
-      const abs = path.join(this.root, rel);
-      const st = await fsp.lstat(abs).catch(() => undefined);
-      if (!st) continue;
-      if (st.isDirectory()) {
-        // A directory stays when something below it is kept by an exception.
-        const kept = [...this.hashes.keys()].some((k) => k.startsWith(rel + '/'));
-        if (kept) continue;
-        await fsp.rmdir(abs).catch(() => undefined);
-      } else {
-        await fsp.rm(abs, { force: true });
-      }
-      this.hashes.delete(rel);
+    const ignores = dockerignoreMatcher(text);
+    for (const rel of [dockerfile, '.dockerignore']) {
+      const clean = path.posix.normalize(rel);
+      if (clean.startsWith('..') || !ignores(clean)) continue;
+      await fsp.rm(path.join(this.root, clean), { force: true });
+      this.hashes.delete(clean);
     }
     this.sorted = undefined;
   }
@@ -108,19 +97,24 @@ export class BuildContext {
   }
 }
 
-/** `.dockerignore` lines → patterns: comments and blanks dropped, leading "/" and "./" trimmed as moby does. */
-export function parseDockerignore(text: string): string[] {
-  const out: string[] = [];
-  for (let line of text.split(/\r?\n/)) {
-    line = line.trim();
-    if (!line || line.startsWith('#')) continue;
-    const neg = line.startsWith('!');
-    let p = neg ? line.slice(1).trim() : line;
-    p = path.posix.normalize(p).replace(/^\/+/, '');
-    if (p === '.' || p === '') continue;
-    out.push(neg ? `!${p}` : p);
-  }
-  return out;
+/**
+ * The docker CLI's `-f -` context (moby's ReplaceFileTarWrapper) ends after
+ * its last file's data, without padding or the end-of-archive blocks, and
+ * dockerd takes it: the stream is closed here as a tar writer would have.
+ * A truncation inside a file's data still fails.
+ */
+function closeArchive(): Transform {
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const pad = (512 - (n % 512)) % 512;
+      cb(null, Buffer.alloc(pad + 1024));
+    },
+  });
 }
 
 async function extract(stream: Readable, root: string, hashes: EntryHashes): Promise<void> {

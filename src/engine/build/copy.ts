@@ -92,6 +92,8 @@ export interface ResolvedSource {
   /** The host path, symlinks resolved in scope. */
   abs: string;
   isDir: boolean;
+  /** The name it is copied under into a directory: the source's as written (a symlink's own name). */
+  name: string;
 }
 
 /**
@@ -107,7 +109,7 @@ export async function resolveSources(root: string, sources: string[], what: stri
       const re = globToRegExp(clean);
       const found: ResolvedSource[] = [];
       await walk(root, '', async (rel, st) => {
-        if (re.test(rel)) found.push({ rel, abs: path.join(root, rel), isDir: st.isDirectory() });
+        if (re.test(rel)) found.push({ rel, abs: path.join(root, rel), isDir: st.isDirectory(), name: path.posix.basename(rel) });
         // A matched directory is copied whole; nothing below needs matching.
         return !re.test(rel);
       });
@@ -118,7 +120,7 @@ export async function resolveSources(root: string, sources: string[], what: stri
     const abs = await scopedPath(root, clean);
     const st = await fsp.stat(abs).catch(() => undefined);
     if (!st) throw invalid(`${what} failed: file not found in build context or excluded by .dockerignore: stat ${clean}: file does not exist`);
-    out.push({ rel: path.relative(root, abs) || '.', abs, isDir: st.isDirectory() });
+    out.push({ rel: path.relative(root, abs) || '.', abs, isDir: st.isDirectory(), name: path.posix.basename(clean) });
   }
   return out;
 }

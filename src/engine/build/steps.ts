@@ -331,7 +331,14 @@ export class StepRunner {
   private async commitStep(
     state: StageState,
     w: StageWriter,
-    o: { key: unknown[]; createdBy: string; config: ImageRunConfig; run?: (rootfs: string, stepId: string) => Promise<void>; containerConfig?: ImageRunConfig },
+    o: {
+      key: unknown[];
+      createdBy: string;
+      config: ImageRunConfig;
+      run?: (rootfs: string, stepId: string) => Promise<void>;
+      /** dockerd runs COPY and ADD without a container, so prints no "Running in". */
+      noContainer?: boolean;
+    },
   ): Promise<StageState> {
     const key = cacheKey([state.id, state.maintainer ?? '', ...o.key, o.createdBy, fullRunConfig(o.config)]);
     if (!this.d.req.noCache) {
@@ -345,7 +352,10 @@ export class StepRunner {
       }
     }
     const stepId = randomId();
-    w.stream(` ---> Running in ${stepId.slice(0, 12)}\n`);
+    const say = (text: string) => {
+      if (!o.noContainer) w.stream(text);
+    };
+    say(` ---> Running in ${stepId.slice(0, 12)}\n`);
     let diffId: Digest | null = null;
     let size = 0;
     try {
@@ -357,7 +367,7 @@ export class StepRunner {
         }
       }
     } catch (err) {
-      if (this.d.req.forceRm) w.stream(` ---> Removed intermediate container ${stepId.slice(0, 12)}\n`);
+      if (this.d.req.forceRm) say(` ---> Removed intermediate container ${stepId.slice(0, 12)}\n`);
       throw err;
     }
     const config = childImageConfig(state.config, diffId, {
@@ -366,7 +376,7 @@ export class StepRunner {
       ...(state.maintainer ? { author: state.maintainer } : {}),
     });
     await this.d.cache.put({ id: key, parent: state.id, description: o.createdBy, result: config, size });
-    if (this.d.req.rm || this.d.req.forceRm) w.stream(` ---> Removed intermediate container ${stepId.slice(0, 12)}\n`);
+    if (this.d.req.rm || this.d.req.forceRm) say(` ---> Removed intermediate container ${stepId.slice(0, 12)}\n`);
     return { ...state, config, id: stateIdOf(config) };
   }
 
@@ -491,11 +501,14 @@ export class StepRunner {
         for (const h of c.heredocs) sums.push(`file:${createHash('sha256').update(h.content).digest('hex')}`);
         const srcHash = sums.length === 1 ? sums[0]! : `multi:${createHash('sha256').update(sums.join(',')).digest('hex')}`;
         const chownComment = chown ? `--chown=${chown} ` : '';
-        const createdBy = [...this.shellOf(state), `#(nop) ${what} ${chownComment}${srcHash} in ${dest} `].join(' ');
+        // The comment keeps the destination's trailing slash, as dockerd's normalized dest does.
+        const destText = destDir && !dest.endsWith('/') ? `${dest}/` : dest;
+        const createdBy = [...this.shellOf(state), `#(nop) ${what} ${chownComment}${srcHash} in ${destText} `].join(' ');
         return await this.commitStep(state, w, {
           key: [what, chown ?? '', mode ?? '', c.link, destDir, fromState?.id ?? ''],
           createdBy,
           config: rc,
+          noContainer: true,
           run: async (rootfs) => {
             const owner = chown ? await ownerIn(rootfs, chown) : { uid: 0, gid: 0 };
             const target = async (name: string) => {
@@ -508,7 +521,7 @@ export class StepRunner {
             for (const s of local) {
               if (c.kind === 'add' && !s.isDir && (await unpackArchive(s.abs, rootfs, dest, this.d.tmp, chown ? owner : undefined))) continue;
               if (s.isDir) await copyInto(rootfs, s.abs, dest, { owner, mode });
-              else await copyInto(rootfs, s.abs, await target(path.posix.basename(s.rel)), { owner, mode });
+              else await copyInto(rootfs, s.abs, await target(s.name), { owner, mode });
             }
             for (const a of added) await copyInto(rootfs, a.file, await target(a.name), { owner, mode: mode ?? 0o600 });
             for (const h of c.heredocs) {

@@ -316,7 +316,7 @@ export class StepRunner {
         });
       }
       case 'run':
-        return this.run(state, c, env, w);
+        return this.run(state, c, env, w, hooks);
       case 'copy':
       case 'add':
         return this.copy(state, c, env, w, hooks);
@@ -380,7 +380,7 @@ export class StepRunner {
     return { ...state, config, id: stateIdOf(config) };
   }
 
-  private async run(state: StageState, c: Instruction & { kind: 'run' }, env: Env, w: StageWriter): Promise<StageState> {
+  private async run(state: StageState, c: Instruction & { kind: 'run' }, env: Env, w: StageWriter, hooks: StageHooks): Promise<StageState> {
     const rc = runConfigOf(state);
     const shell = this.shellOf(state);
     let cmd: string[];
@@ -398,9 +398,12 @@ export class StepRunner {
     const network = c.network ?? (this.d.req.network === 'none' ? 'none' : 'default');
     const mounts = c.mounts.map((m) => ({ ...m, source: m.source ? this.expand(m.source, env, c.line) : undefined, target: this.expand(m.target, env, c.line) }));
     // A bind mount's sources count for the cache like a COPY's.
-    const bindSums = await Promise.all(mounts.filter((m) => m.type === 'bind' && !m.from).map((m) => this.d.context.checksumOf(path.posix.normalize(m.source ?? '.'))));
+    const bindSums = mounts.filter((m) => m.type === 'bind' && !m.from).map((m) => this.d.context.checksumOf(path.posix.normalize(m.source ?? '.')));
+    // And so does the state of a stage or image a bind mount comes from.
+    const fromStates = new Map<string, StageState>();
+    for (const m of mounts) if (m.from && !fromStates.has(m.from)) fromStates.set(m.from, await this.fromStateFor(m.from, hooks));
     return this.commitStep(state, w, {
-      key: ['run', mounts, network, bindSums],
+      key: ['run', mounts, network, bindSums, [...fromStates.values()].map((f) => f.id)],
       createdBy: saveCmd.join(' '),
       config: rc,
       run: async (rootfs, stepId) => {
@@ -420,7 +423,7 @@ export class StepRunner {
             } else {
               let root = this.d.context.root;
               if (m.from) {
-                const src = await this.sourceState(m.from);
+                const src = fromStates.get(m.from)!;
                 const view = await openStateView(this.fs, src.config.rootfs.diff_ids);
                 cleanups.push(view.close);
                 root = view.dir;
@@ -462,18 +465,7 @@ export class StepRunner {
     });
   }
 
-  /** The state a `--from` names: an earlier stage, else an image. */
-  private async sourceState(name: string): Promise<StageState> {
-    const st = this.stageLookup?.(name);
-    if (st) return st;
-    const img = this.d.images.resolve(name);
-    return { config: img.config, id: img.id, declared: new Map() };
-  }
-
-  private stageLookup?: (name: string) => Promise<StageState> | undefined;
-
   private async copy(state: StageState, c: Instruction & { kind: 'copy' | 'add' }, env: Env, w: StageWriter, hooks: StageHooks): Promise<StageState> {
-    this.stageLookup = hooks.stageResult;
     const rc = runConfigOf(state);
     const what = c.kind.toUpperCase();
     const sources = this.expandList(c.sources, env, c.line);

@@ -24,10 +24,30 @@ after(async () => {
 
 const legacy = { env: { DOCKER_BUILDKIT: '0' } };
 
-async function inspect(ref: string): Promise<Record<string, any>> {
+interface InspectedImage {
+  Id: string;
+  Author: string;
+  RootFS: { Layers: string[] };
+  Config: {
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
+    WorkingDir: string;
+    Env: string[];
+    Labels: Record<string, string> | null;
+    ExposedPorts?: Record<string, object>;
+    Volumes: Record<string, object> | null;
+    User: string;
+    StopSignal?: string;
+    Healthcheck?: unknown;
+    Shell?: string[];
+    OnBuild: string[] | null;
+  };
+}
+
+async function inspect(ref: string): Promise<InspectedImage> {
   const r = await docker(d, ['image', 'inspect', ref]);
   assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as Record<string, any>[])[0]!;
+  return (JSON.parse(r.stdout) as InspectedImage[])[0]!;
 }
 
 async function noContainers(): Promise<void> {
@@ -63,7 +83,7 @@ test('RUN, ENV, COPY, WORKDIR, CMD: the legacy stream, the image runs, history r
   assert.ok(built, r.stdout);
   assert.match(r.stdout, /Successfully tagged basic:1\n/);
   const img = await inspect('basic:1');
-  assert.ok((img.Id as string).startsWith(`sha256:${built[1]}`));
+  assert.ok(img.Id.startsWith(`sha256:${built[1]}`));
   assert.deepEqual(img.Config.Cmd, ['cat', '/greeting', 'f.txt']);
   assert.equal(img.Config.WorkingDir, '/data');
   assert.ok((img.Config.Env as string[]).includes('GREETING=hello'));

@@ -117,9 +117,41 @@ function closeArchive(): Transform {
   });
 }
 
+/** Files up to this size are read whole and written in parallel; bigger ones stream to disk in order. */
+const SMALL_FILE = 1 << 20;
+const WRITES_IN_FLIGHT = 32;
+
 async function extract(stream: Readable, root: string, hashes: EntryHashes): Promise<void> {
   const reader = new TarReader(stream);
   const symlinks = new Set<string>();
+  const dirs = new Set<string>([root]);
+  const umask = process.umask();
+  // Small files are written while the next entries are read: most of a context is many small files.
+  const pending = new Set<Promise<void>>();
+  let failure: unknown;
+  const spawn = async (work: () => Promise<void>) => {
+    const p = work().catch((err: unknown) => {
+      failure ??= err;
+    });
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+    if (pending.size >= WRITES_IN_FLIGHT) await Promise.race(pending);
+    if (failure) throw failure;
+  };
+  const settle = async () => {
+    await Promise.all(pending);
+    if (failure) throw failure;
+  };
+  const mkdirp = async (dir: string) => {
+    if (dirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    dirs.add(dir);
+  };
+  const finish = async (abs: string, mode: number, mtime: number) => {
+    // open() applies the umask; only modes it took bits from need a chmod.
+    if ((mode & ~umask) !== mode) await fsp.chmod(abs, mode);
+    await fsp.utimes(abs, mtime, mtime);
+  };
   try {
     for (let e = await reader.next(); e !== null; e = await reader.next()) {
       const name = Buffer.from(e.name, 'latin1').toString('utf8');
@@ -131,29 +163,49 @@ async function extract(stream: Readable, root: string, hashes: EntryHashes): Pro
         if (symlinks.has(parts.slice(0, k).join('/'))) throw invalid(`forbidden path through a symlink in the build context: ${name}`);
       }
       const abs = path.join(root, rel);
-      await fsp.mkdir(path.dirname(abs), { recursive: true });
+      await mkdirp(path.dirname(abs));
+      if (symlinks.has(rel)) {
+        // An entry replacing a symlink the archive made: never written through it.
+        await settle();
+        await fsp.rm(abs, { force: true });
+        symlinks.delete(rel);
+      }
       const meta = `${e.type}\0${e.mode & 0o7777}\0${e.uid}:${e.gid}\0${e.size}\0${e.linkname}`;
+      const mode = e.mode & 0o7777;
       switch (e.type) {
         case 'dir':
-          await fsp.mkdir(abs, { recursive: true });
-          await fsp.chmod(abs, e.mode & 0o7777);
+          await mkdirp(abs);
+          await fsp.chmod(abs, mode);
           hashes.set(rel, meta);
           break;
         case 'file': {
           const h = createHash('sha256');
-          const out = createWriteStream(abs, { mode: e.mode & 0o7777 });
-          for (let b = await reader.read(); b !== null; b = await reader.read()) {
-            h.update(b);
-            if (!out.write(b)) await once(out, 'drain');
+          if (e.size <= SMALL_FILE) {
+            const chunks: Buffer[] = [];
+            for (let b = await reader.read(); b !== null; b = await reader.read()) {
+              h.update(b);
+              chunks.push(Buffer.from(b));
+            }
+            const mtime = e.mtime;
+            await spawn(async () => {
+              await fsp.writeFile(abs, Buffer.concat(chunks), { mode });
+              await finish(abs, mode, mtime);
+            });
+          } else {
+            const out = createWriteStream(abs, { mode });
+            for (let b = await reader.read(); b !== null; b = await reader.read()) {
+              h.update(b);
+              if (!out.write(b)) await once(out, 'drain');
+            }
+            out.end();
+            await once(out, 'close');
+            await finish(abs, mode, e.mtime);
           }
-          out.end();
-          await once(out, 'close');
-          await fsp.chmod(abs, e.mode & 0o7777);
-          await fsp.utimes(abs, e.mtime, e.mtime);
           hashes.set(rel, `${meta}\0${h.digest('hex')}`);
           break;
         }
         case 'symlink':
+          await settle();
           await fsp.rm(abs, { force: true, recursive: true });
           await fsp.symlink(Buffer.from(e.linkname, 'latin1').toString('utf8'), abs);
           symlinks.add(rel);
@@ -162,6 +214,8 @@ async function extract(stream: Readable, root: string, hashes: EntryHashes): Pro
         case 'hardlink': {
           const target = path.posix.normalize(Buffer.from(e.linkname, 'latin1').toString('utf8').replace(/^\/+/, ''));
           if (target === '..' || target.startsWith('../')) throw invalid(`forbidden hard link outside the build context: ${name}`);
+          // Its target may still be being written.
+          await settle();
           await fsp.rm(abs, { force: true });
           await fsp.link(path.join(root, target), abs);
           hashes.set(rel, `${meta}\0${hashes.get(target) ?? ''}`);
@@ -173,8 +227,10 @@ async function extract(stream: Readable, root: string, hashes: EntryHashes): Pro
       }
     }
     await reader.drain();
+    await settle();
   } catch (err) {
     reader.destroy();
+    await Promise.allSettled(pending);
     throw err;
   }
 }

@@ -149,7 +149,7 @@ test('fuzz: random and mutated Dockerfiles parse or fail cleanly, quickly', () =
             if (c.kind === 'env' || c.kind === 'label') for (const p of c.pairs) expandWord(p.value ?? '', envOf(['A=1']));
           }
       } catch (err) {
-        if (!(err instanceof DockerfileParseError) && !(err instanceof ExpansionError)) throw new Error(`seed 42 case ${k}: ${String(err)}\n${JSON.stringify(attempt)}`);
+        if (!(err instanceof DockerfileParseError) && !(err instanceof ExpansionError)) throw new Error(`seed 42 case ${k}: ${String(err)}\n${JSON.stringify(attempt)}`, { cause: err });
       }
     }
   }

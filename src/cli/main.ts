@@ -23,6 +23,7 @@ import { registerSystemCommands } from './commands/system.js';
 import { registerNetworkCommands } from './commands/networks.js';
 import { registerVolumeCommands } from './commands/volumes.js';
 import { registerCompletionCommands } from './commands/completion.js';
+import { registerBuildCommands } from './commands/build.js';
 import { collect } from './opts.js';
 import { describeError, StatusError } from './errors.js';
 
@@ -51,6 +52,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerNetworkCommands(program, cli);
   registerVolumeCommands(program, cli);
   registerCompletionCommands(program, cli);
+  registerBuildCommands(program, cli);
   return { program, cli };
 }
 

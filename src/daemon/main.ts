@@ -15,6 +15,7 @@ import { Router } from '../api/router.js';
 import { createApiServer } from '../api/server.js';
 import { systemRoutes } from '../api/compat/system.js';
 import { imageRoutes } from '../api/compat/images.js';
+import { buildRoutes } from '../api/compat/build.js';
 import { archiveRoutes } from '../api/compat/archive.js';
 import { containerRoutes } from '../api/compat/containers.js';
 import { execRoutes } from '../api/compat/exec.js';
@@ -167,6 +168,7 @@ async function main(): Promise<number> {
   const router = new Router();
   systemRoutes(router, engine, { debug: cfg.debug, id });
   imageRoutes(router, engine);
+  buildRoutes(router, engine);
   archiveRoutes(router, engine);
   containerRoutes(router, engine);
   execRoutes(router, engine);

@@ -26,6 +26,8 @@ import { UserNetworks } from './network/networks.js';
 import { DnsServer } from './network/dns.js';
 import { VolumeService } from './volume/service.js';
 import { VolumeStore } from './volume/store.js';
+import { BuildCache } from './build/cache.js';
+import { BuildService } from './build/builder.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -53,6 +55,8 @@ export class Engine {
     /** The OCI runtime (runc under conmon): the API's `top` and version info ask it for its binaries. */
     readonly runtime: ConmonRuntime,
     readonly startedAt: Date,
+    /** Dockerfile builds (`POST /build`) and their cache. */
+    readonly builder: BuildService,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -105,10 +109,15 @@ export class Engine {
     // Healthchecks run as execs while a container runs (container/health.ts).
     const health = new HealthMonitor({ get: (id) => containerStore.get(id), setHealth: (c, h, changed) => containers.setHealth(c, h, changed) }, (id, cmd, timeoutMs, signal) => exec.probe(id, cmd, timeoutMs, signal));
     containers.onRuns((c) => void health.started(c).catch(() => undefined), (id) => health.stopped(id));
+    // The build cache's records are the collector's "build-cache" roots.
+    const buildCache = await BuildCache.open(path.join(opts.dataRoot, 'builder'));
+    gc.addRoots('build-cache', (refs) => buildCache.addRoots(refs));
+    const builder = new BuildService({ images, tasks, cache: buildCache, tmp: path.join(opts.dataRoot, 'builder', 'tmp'), seccompProfile: opts.seccompProfile });
+    await builder.init();
     await containers.restore();
     // Whatever an interrupted delete, import or load left unreferenced.
     await gc.run();
-    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date());
+    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder);
   }
 
   /** Stops watching; running containers are left to their conmon. */

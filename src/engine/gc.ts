@@ -9,7 +9,7 @@
  *               uncompressed) and its layers' snapshots by chain ID;
  *   containers  each container's image layers and its own snapshots
  *               ('<id>', '<id>-init');
- *   build cache (none yet);
+ *   build cache the layers of every cache record (build/cache.ts);
  * and every live *lease* adds what work in progress holds (an import, a
  * load, a commit; later a pull, a build): blobs, snapshot keys, ingest refs.
  * From there, blobs reach blobs through their `berth.gc.ref.content.*`
@@ -92,7 +92,7 @@ export class GarbageCollector {
     opts: GcOptions = {},
   ) {
     this.ingestExpiryMs = opts.ingestExpiryMs ?? 24 * 3600 * 1000;
-    // Build cache has no records yet; its roots go here when it does.
+    // The builder's cache replaces this source with its records (engine.ts).
     this.addRoots('build-cache', () => undefined);
   }
 

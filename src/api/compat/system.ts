@@ -10,6 +10,8 @@ export function systemRoutes(router: Router, engine: Engine, daemon: DaemonIdent
     ctx.res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
     ctx.res.setHeader('Pragma', 'no-cache');
     ctx.res.setHeader('Swarm', 'inactive');
+    // The legacy builder (POST /build): the docker CLI then builds through it, not BuildKit's session.
+    ctx.res.setHeader('Builder-Version', '1');
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 2 });
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
   };

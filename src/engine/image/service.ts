@@ -252,20 +252,7 @@ export class ImageService {
         const parentChain = parent ? this.chainOf(parent) : [];
         const top = parentChain.length ? parentChain[parentChain.length - 1]! : null;
         const layer = await makeLayer(top);
-        const base = parent?.config;
-        const config: ImageConfigBlob = {
-          architecture: base?.architecture ?? 'amd64',
-          ...(o.author ? { author: o.author } : {}),
-          ...(o.comment ? { comment: o.comment } : {}),
-          config: fullRunConfig(o.config),
-          ...(o.container ? { container: o.container } : {}),
-          ...(o.containerConfig ? { container_config: fullRunConfig(o.containerConfig) } : {}),
-          created: o.history.created ?? new Date().toISOString(),
-          docker_version: ENGINE_VERSION,
-          history: [...(base?.history ?? []), o.history],
-          os: base?.os ?? 'linux',
-          rootfs: { type: 'layers', diff_ids: [...(base?.rootfs.diff_ids ?? []), layer.diffId] },
-        };
+        const config = childImageConfig(parent?.config, layer.diffId, o);
         // The layer tar is not kept: save packs the layer's files again to the same diff ID.
         const img = await this.store.put(config, {
           ...(parent ? { parent: parent.id } : {}),
@@ -463,6 +450,31 @@ function escapeRe(s: string): string {
 
 /** Kept for importers from before the shared filter module. */
 export { labelMatches } from '../filters.js';
+
+/**
+ * The config of an image made from `base` plus one step (docker commit, a
+ * build step): `diffId` is the step's layer, null when it made none (the
+ * history entry is then marked empty_layer, as Docker marks it).
+ */
+export function childImageConfig(
+  base: ImageConfigBlob | undefined,
+  diffId: Digest | null,
+  o: { config: ImageRunConfig; history: HistoryEntry; author?: string; comment?: string; container?: string; containerConfig?: ImageRunConfig },
+): ImageConfigBlob {
+  return {
+    architecture: base?.architecture ?? 'amd64',
+    ...(o.author ? { author: o.author } : {}),
+    ...(o.comment ? { comment: o.comment } : {}),
+    config: fullRunConfig(o.config),
+    ...(o.container ? { container: o.container } : {}),
+    ...(o.containerConfig ? { container_config: fullRunConfig(o.containerConfig) } : {}),
+    created: o.history.created ?? new Date().toISOString(),
+    docker_version: ENGINE_VERSION,
+    history: [...(base?.history ?? []), diffId ? o.history : { ...o.history, empty_layer: true }],
+    os: base?.os ?? 'linux',
+    rootfs: { type: 'layers', diff_ids: [...(base?.rootfs.diff_ids ?? []), ...(diffId ? [diffId] : [])] },
+  };
+}
 
 /** The run config with every field Docker prints, defaults filled in. */
 export function fullRunConfig(c: ImageRunConfig): ImageRunConfig {

@@ -1,0 +1,96 @@
+/**
+ * POST /build (dockerd's legacy builder API) and POST /build/prune.
+ * Translation only: the query becomes a BuildRequest, the body (the context
+ * tar) is written to disk by the engine, and the engine's stream messages
+ * go out as dockerd's JSON message stream. Like dockerd, an error before
+ * any output is a plain HTTP error; after output it is an `errorDetail`
+ * message in the stream (status 200 already sent).
+ */
+import path from 'node:path';
+import type { ServerResponse } from 'node:http';
+import type { Engine } from '../../engine/engine.js';
+import { BuildContext } from '../../engine/build/context.js';
+import { StepFailedError } from '../../engine/build/steps.js';
+import type { BuildRequest } from '../../engine/build/builder.js';
+import { invalid } from '../../engine/errors.js';
+import { boolParam, filtersParam, sendJson } from '../context.js';
+import type { Router } from '../router.js';
+
+function jsonParam<T>(q: URLSearchParams, name: string, fallback: T): T {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return fallback;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    throw invalid(`invalid ${name} value: ${raw}`);
+  }
+}
+
+/** The JSON message stream; the status line goes out with the first message. */
+class MessageStream {
+  started = false;
+  constructor(private readonly res: ServerResponse) {}
+  write(msg: object): void {
+    if (!this.started) {
+      this.started = true;
+      this.res.writeHead(200, { 'Content-Type': 'application/json' });
+    }
+    this.res.write(JSON.stringify(msg) + '\r\n');
+  }
+}
+
+export function buildRoutes(router: Router, engine: Engine): void {
+  router.on('POST', '/build', async ({ req, res, query }) => {
+    const q = query;
+    if (q.get('remote')) throw invalid('remote build contexts are not supported by berth: send the context in the request body');
+    const request: BuildRequest = {
+      dockerfile: q.get('dockerfile') || 'Dockerfile',
+      tags: q.getAll('t').filter(Boolean),
+      buildArgs: jsonParam<Record<string, string | null>>(q, 'buildargs', {}),
+      labels: jsonParam<Record<string, string>>(q, 'labels', {}),
+      target: q.get('target') || undefined,
+      noCache: boolParam(q, 'nocache'),
+      // rm defaults to true in dockerd.
+      rm: q.get('rm') === null ? true : boolParam(q, 'rm'),
+      forceRm: boolParam(q, 'forcerm'),
+      network: q.get('networkmode') || undefined,
+      platform: q.get('platform') || undefined,
+      cacheFrom: jsonParam<string[]>(q, 'cachefrom', []),
+      pull: boolParam(q, 'pull'),
+    };
+    if (request.platform && !/^linux(\/(amd64|x86_64))?$/.test(request.platform)) throw invalid(`"${request.platform}": platform not supported: berth builds linux/amd64 only`);
+    // -q: every message waits in a buffer, shown only with an error; success prints just the image ID (dockerd's notVerboseBuffer).
+    const quiet = boolParam(q, 'q');
+    const ctx = await BuildContext.fromTar(req, path.join(engine.opts.dataRoot, 'builder', 'tmp'));
+    const out = new MessageStream(res);
+    const held: object[] = [];
+    const emit = (msg: object) => (quiet ? held.push(msg) : out.write(msg));
+    let imageId: string;
+    try {
+      imageId = await engine.builder.build(ctx, request, { stream: (text) => emit({ stream: text }), aux: (value) => emit({ aux: value }) });
+    } catch (err) {
+      for (const m of held) out.write(m);
+      if (!out.started) throw err;
+      const message = (err as Error).message;
+      out.write(err instanceof StepFailedError ? { errorDetail: { code: err.code, message }, error: message } : { errorDetail: { message }, error: message });
+      res.end();
+      return;
+    } finally {
+      await ctx.dispose();
+    }
+    if (quiet) out.write({ stream: `${imageId}\n` });
+    res.end();
+  });
+
+  router.on('POST', '/build/prune', async ({ res, query }) => {
+    const filters = filtersParam(query);
+    const until = filters.until?.[0];
+    let untilMs: number | undefined;
+    if (until) {
+      const d = /^(\d+)(s|m|h)$/.exec(until);
+      untilMs = d ? Date.now() - Number(d[1]) * { s: 1e3, m: 60e3, h: 3600e3 }[d[2] as 's' | 'm' | 'h'] : Date.parse(until);
+      if (Number.isNaN(untilMs)) throw invalid(`invalid filter 'until': ${until}`);
+    }
+    sendJson(res, 200, await engine.builder.prune({ all: boolParam(query, 'all'), untilMs }));
+  });
+}

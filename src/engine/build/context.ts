@@ -1,0 +1,236 @@
+/**
+ * @module engine/build/context
+ * The build context: the tar stream a client sends (plain or compressed)
+ * written to a directory on disk as it arrives, never held in memory whole.
+ * While each entry is written its content is hashed, so the cache learns a
+ * COPY source's checksum without reading the files again. `.dockerignore`
+ * is the client's to apply (the docker CLI and berth do, before sending);
+ * here it only drops the Dockerfile and itself when it names them.
+ *
+ * Entries are confined to the directory: a name that climbs out with `..`,
+ * or that goes through a symlink the archive made, is refused ("forbidden
+ * path"); a malformed or truncated archive fails the build.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { once } from 'node:events';
+import { decompressStream } from '../layer/index.js';
+import { TarReader } from '../layer/tar-reader.js';
+import { invalid } from '../errors.js';
+import { dockerignoreMatcher } from '../../common/dockerignore.js';
+
+/** What the cache knows of one context entry: its metadata and, for files, content (no mtime, like tarsum). */
+export type EntryHashes = Map<string, string>;
+
+export class BuildContext {
+  private sorted?: string[];
+
+  private constructor(
+    /** The directory the context was written to (removed by dispose()). */
+    readonly root: string,
+    /** Relative path → hash of its metadata and content. */
+    readonly hashes: EntryHashes,
+  ) {}
+
+  /** Writes `body` (a tar, possibly compressed) under a new directory in `tmpBase`. */
+  static async fromTar(body: Readable, tmpBase: string): Promise<BuildContext> {
+    await fsp.mkdir(tmpBase, { recursive: true, mode: 0o700 });
+    const root = await fsp.mkdtemp(path.join(tmpBase, 'ctx-'));
+    const hashes: EntryHashes = new Map();
+    try {
+      const { stream } = await decompressStream(body);
+      await extract(stream.pipe(closeArchive()), root, hashes);
+    } catch (err) {
+      await fsp.rm(root, { recursive: true, force: true });
+      const msg = (err as Error).message;
+      if ((err as { kind?: string }).kind) throw err;
+      throw invalid(`Error processing tar file(exit status 1): ${msg}`, err);
+    }
+    return new BuildContext(root, hashes);
+  }
+
+  /** A context that is only a Dockerfile (`docker build - < Dockerfile`). */
+  static async fromDockerfile(text: Buffer, tmpBase: string): Promise<BuildContext> {
+    await fsp.mkdir(tmpBase, { recursive: true, mode: 0o700 });
+    const root = await fsp.mkdtemp(path.join(tmpBase, 'ctx-'));
+    await fsp.writeFile(path.join(root, 'Dockerfile'), text);
+    return new BuildContext(root, new Map([['Dockerfile', createHash('sha256').update(text).digest('hex')]]));
+  }
+
+  /**
+   * After the Dockerfile was read: the Dockerfile and .dockerignore leave
+   * the context when .dockerignore names them (the docker CLI adds both
+   * names for a Dockerfile from stdin), as dockerd's removeDockerfile does.
+   * The rest of .dockerignore is the client's to apply before sending.
+   */
+  async dropIgnoredDockerfile(dockerfile: string): Promise<void> {
+    const text = await fsp.readFile(path.join(this.root, '.dockerignore'), 'utf8').catch(() => undefined);
+    if (text === undefined) return;
+    const ignores = dockerignoreMatcher(text);
+    for (const rel of [dockerfile, '.dockerignore']) {
+      const clean = path.posix.normalize(rel);
+      if (clean.startsWith('..') || !ignores(clean)) continue;
+      await fsp.rm(path.join(this.root, clean), { force: true });
+      this.hashes.delete(clean);
+    }
+    this.sorted = undefined;
+  }
+
+  /**
+   * A checksum of everything at `rel` (a file, or a directory and all below
+   * it), from the hashes taken while the context was written.
+   */
+  checksumOf(rel: string): string {
+    this.sorted ??= [...this.hashes.keys()].sort();
+    const h = createHash('sha256');
+    const norm = rel === '.' || rel === '' ? '' : rel;
+    for (const k of this.sorted) {
+      if (norm === '' || k === norm || k.startsWith(norm + '/')) h.update(`${k}\0${this.hashes.get(k)}\n`);
+    }
+    return h.digest('hex');
+  }
+
+  async dispose(): Promise<void> {
+    await fsp.rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The docker CLI's `-f -` context (moby's ReplaceFileTarWrapper) ends after
+ * its last file's data, without padding or the end-of-archive blocks, and
+ * dockerd takes it: the stream is closed here as a tar writer would have.
+ * A truncation inside a file's data still fails.
+ */
+function closeArchive(): Transform {
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const pad = (512 - (n % 512)) % 512;
+      cb(null, Buffer.alloc(pad + 1024));
+    },
+  });
+}
+
+/** Files up to this size are read whole and written in parallel; bigger ones stream to disk in order. */
+const SMALL_FILE = 1 << 20;
+const WRITES_IN_FLIGHT = 32;
+
+async function extract(stream: Readable, root: string, hashes: EntryHashes): Promise<void> {
+  const reader = new TarReader(stream);
+  const symlinks = new Set<string>();
+  const dirs = new Set<string>([root]);
+  const umask = process.umask();
+  // Small files are written while the next entries are read: most of a context is many small files.
+  const pending = new Set<Promise<void>>();
+  let failure: unknown;
+  const spawn = async (work: () => Promise<void>) => {
+    const p = work().catch((err: unknown) => {
+      failure ??= err;
+    });
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+    if (pending.size >= WRITES_IN_FLIGHT) await Promise.race(pending);
+    if (failure) throw failure;
+  };
+  const settle = async () => {
+    await Promise.all(pending);
+    if (failure) throw failure;
+  };
+  const mkdirp = async (dir: string) => {
+    if (dirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    dirs.add(dir);
+  };
+  const finish = async (abs: string, mode: number, mtime: number) => {
+    // open() applies the umask; only modes it took bits from need a chmod.
+    if ((mode & ~umask) !== mode) await fsp.chmod(abs, mode);
+    await fsp.utimes(abs, mtime, mtime);
+  };
+  try {
+    for (let e = await reader.next(); e !== null; e = await reader.next()) {
+      const name = Buffer.from(e.name, 'latin1').toString('utf8');
+      const rel = path.posix.normalize(name.replace(/^\/+/, '')).replace(/\/+$/, '');
+      if (rel === '.' || rel === '') continue;
+      if (rel === '..' || rel.startsWith('../')) throw invalid(`forbidden path outside the build context: ${name}`);
+      const parts = rel.split('/');
+      for (let k = 1; k < parts.length; k++) {
+        if (symlinks.has(parts.slice(0, k).join('/'))) throw invalid(`forbidden path through a symlink in the build context: ${name}`);
+      }
+      const abs = path.join(root, rel);
+      await mkdirp(path.dirname(abs));
+      if (symlinks.has(rel)) {
+        // An entry replacing a symlink the archive made: never written through it.
+        await settle();
+        await fsp.rm(abs, { force: true });
+        symlinks.delete(rel);
+      }
+      const meta = `${e.type}\0${e.mode & 0o7777}\0${e.uid}:${e.gid}\0${e.size}\0${e.linkname}`;
+      const mode = e.mode & 0o7777;
+      switch (e.type) {
+        case 'dir':
+          await mkdirp(abs);
+          await fsp.chmod(abs, mode);
+          hashes.set(rel, meta);
+          break;
+        case 'file': {
+          const h = createHash('sha256');
+          if (e.size <= SMALL_FILE) {
+            const chunks: Buffer[] = [];
+            for (let b = await reader.read(); b !== null; b = await reader.read()) {
+              h.update(b);
+              chunks.push(Buffer.from(b));
+            }
+            const mtime = e.mtime;
+            await spawn(async () => {
+              await fsp.writeFile(abs, Buffer.concat(chunks), { mode });
+              await finish(abs, mode, mtime);
+            });
+          } else {
+            const out = createWriteStream(abs, { mode });
+            for (let b = await reader.read(); b !== null; b = await reader.read()) {
+              h.update(b);
+              if (!out.write(b)) await once(out, 'drain');
+            }
+            out.end();
+            await once(out, 'close');
+            await finish(abs, mode, e.mtime);
+          }
+          hashes.set(rel, `${meta}\0${h.digest('hex')}`);
+          break;
+        }
+        case 'symlink':
+          await settle();
+          await fsp.rm(abs, { force: true, recursive: true });
+          await fsp.symlink(Buffer.from(e.linkname, 'latin1').toString('utf8'), abs);
+          symlinks.add(rel);
+          hashes.set(rel, meta);
+          break;
+        case 'hardlink': {
+          const target = path.posix.normalize(Buffer.from(e.linkname, 'latin1').toString('utf8').replace(/^\/+/, ''));
+          if (target === '..' || target.startsWith('../')) throw invalid(`forbidden hard link outside the build context: ${name}`);
+          // Its target may still be being written.
+          await settle();
+          await fsp.rm(abs, { force: true });
+          await fsp.link(path.join(root, target), abs);
+          hashes.set(rel, `${meta}\0${hashes.get(target) ?? ''}`);
+          break;
+        }
+        default:
+          // Devices and FIFOs have no place in a build context.
+          break;
+      }
+    }
+    await reader.drain();
+    await settle();
+  } catch (err) {
+    reader.destroy();
+    await Promise.allSettled(pending);
+    throw err;
+  }
+}

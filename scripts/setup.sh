@@ -21,8 +21,10 @@ fi
 #   iproute2 util-linux     ip, mount/umount
 #   tmux                    terminal tests
 #   skopeo openssl          interoperability (OCI layouts) and TLS tests
+#   docker-registry apache2-utils   the distribution registry the pull/push tests run, htpasswd for its Basic auth
 PKGS=(runc conmon containernetworking-plugins iptables nftables golang-github-containers-common busybox-static
-      xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates)
+      xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates
+      docker-registry apache2-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

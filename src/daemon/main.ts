@@ -15,6 +15,7 @@ import { Router } from '../api/router.js';
 import { createApiServer } from '../api/server.js';
 import { systemRoutes } from '../api/compat/system.js';
 import { imageRoutes } from '../api/compat/images.js';
+import { distributionRoutes } from '../api/compat/distribution.js';
 import { archiveRoutes } from '../api/compat/archive.js';
 import { containerRoutes } from '../api/compat/containers.js';
 import { execRoutes } from '../api/compat/exec.js';
@@ -154,6 +155,15 @@ async function main(): Promise<number> {
       seccompProfile: cfg.seccompProfile,
       idMap: remap?.idMap,
       bridge: cfg.bridge === 'none' ? undefined : { bridge: cfg.bridge, bip: cfg.bip, ipMasq: cfg.ipMasq, ipForward: cfg.ipForward, iptables: cfg.iptables },
+      registry: {
+        mirrors: cfg.registryMirrors,
+        insecure: cfg.insecureRegistries,
+        // dockerd reads /etc/docker/certs.d; berth its config directory's certs.d.
+        certsDir: path.join(path.dirname(cfg.configFile), 'certs.d'),
+        maxConcurrentDownloads: cfg.maxConcurrentDownloads,
+        maxConcurrentUploads: cfg.maxConcurrentUploads,
+        maxDownloadAttempts: cfg.maxDownloadAttempts,
+      },
     });
   } catch (err) {
     log.error(`failed to start daemon: ${(err as Error).message}`);
@@ -162,6 +172,7 @@ async function main(): Promise<number> {
   const router = new Router();
   systemRoutes(router, engine, { debug: cfg.debug, id });
   imageRoutes(router, engine);
+  distributionRoutes(router, engine);
   archiveRoutes(router, engine);
   containerRoutes(router, engine);
   execRoutes(router, engine);

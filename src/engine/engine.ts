@@ -23,6 +23,8 @@ import { NetnsStore } from './network/netns.js';
 import { NetworkService } from './network/service.js';
 import { VolumeService } from './volume/service.js';
 import { VolumeStore } from './volume/store.js';
+import { DEFAULT_REGISTRY_OPTIONS, DistributionService } from './distribution/service.js';
+import type { RegistryOptions } from './distribution/hosts.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -34,6 +36,8 @@ export interface EngineOptions {
   bridge?: Omit<BridgeOptions, 'ipamDir'>;
   runc?: string;
   conmon?: string;
+  /** Registry client settings (mirrors, insecure registries, certs.d, concurrency); dockerd's defaults otherwise. */
+  registry?: Partial<RegistryOptions>;
 }
 
 export class Engine {
@@ -50,6 +54,8 @@ export class Engine {
     /** The OCI runtime (runc under conmon): the API's `top` and version info ask it for its binaries. */
     readonly runtime: ConmonRuntime,
     readonly startedAt: Date,
+    /** Pull, push, login, search: the registry client. */
+    readonly distribution: DistributionService,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -93,7 +99,12 @@ export class Engine {
     await containers.restore();
     // Whatever an interrupted delete, import or load left unreferenced.
     await gc.run();
-    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date());
+    const distribution = await DistributionService.open(images, content, opts.dataRoot, {
+      ...DEFAULT_REGISTRY_OPTIONS,
+      certsDir: '/etc/berth/certs.d',
+      ...opts.registry,
+    });
+    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), distribution);
   }
 
   /** Stops watching; running containers are left to their conmon. */

@@ -3,12 +3,12 @@ import type { Readable } from 'node:stream';
 import type { ImageSummary } from '../../common/api/image.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
-import { displayName } from '../../engine/image/store.js';
 import { openImportUrl } from '../../engine/image/import-url.js';
 import { diskUsage } from '../../engine/system.js';
 import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 import { versionAtLeast } from '../server.js';
+import { pullImage } from './distribution.js';
 
 export function imageRoutes(router: Router, engine: Engine): void {
   const images = engine.images;
@@ -34,11 +34,8 @@ export function imageRoutes(router: Router, engine: Engine): void {
       return;
     }
     if (fromImage) {
-      const tag = query.get('tag');
-      const ref = tag && !fromImage.includes('@') ? `${fromImage}:${tag}` : fromImage;
-      // Drain the (empty) body so the connection stays usable.
-      req.resume();
-      throw new EngineError('notimplemented', `pull access for ${displayName(ref)} is not available: berth has no registry client yet`);
+      await pullImage(engine, req, res, query);
+      return;
     }
     throw invalid('fromSrc or fromImage must be set');
   });

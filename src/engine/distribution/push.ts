@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { Transform, type Readable } from 'node:stream';
 import type { Digest } from '../../common/reference/digest.js';
-import { familiarName, referenceString, repositoryName, type Reference } from '../../common/reference/reference.js';
+import { referenceString, repositoryName, type Reference } from '../../common/reference/reference.js';
 import {
   MT_DOCKER_CONFIG,
   MT_DOCKER_LAYER_GZIP,
@@ -110,7 +110,7 @@ export async function pushImage(svc: DistributionService, repo: RepositoryClient
           if (r?.mounted) {
             descs[i] = { mediaType: c.mediaType, digest: c.digest, size: c.size };
             await metadata.add(diffId, { digest: c.digest, sourceRepository, mediaType: c.mediaType, size: c.size });
-            sink(update(id, `Mounted from ${familiarName({ domain: ref.domain, path: from })}`));
+            sink(update(id, `Mounted from ${from}`));
             return;
           }
         }

@@ -80,6 +80,8 @@ function translatePullError(err: unknown, ref: Reference): unknown {
 
 export class DistributionService {
   readonly ctx: PullContext;
+  /** Per registry, the endpoint URL that last answered. */
+  private readonly preferred = new Map<string, string>();
 
   private constructor(
     private readonly images: ImageService,
@@ -102,18 +104,35 @@ export class DistributionService {
     return new DistributionService(images, content, metadata, opts);
   }
 
+  /** The endpoints of a registry, the one that answered last time first (an insecure registry's HTTP after HTTPS failed). */
+  private async endpoints(registry: string, o: { push?: boolean } = {}): Promise<Endpoint[]> {
+    const eps = await endpointsFor(registry, this.opts, o);
+    const pref = this.preferred.get(registry);
+    if (!pref) return eps;
+    const mirrors = eps.filter((e) => e.mirror);
+    const rest = eps.filter((e) => !e.mirror);
+    rest.sort((a, b) => Number(b.url === pref) - Number(a.url === pref));
+    return [...mirrors, ...rest];
+  }
+
+  private worked(ep: Endpoint): void {
+    if (!ep.mirror) this.preferred.set(ep.registry, ep.url);
+  }
+
   private repoOn(ep: Endpoint, ref: Reference, auth: AuthConfig | undefined, actions: ('pull' | 'push')[]): RepositoryClient {
     return new RepositoryClient(ep, ref.path, new Authorizer(auth ?? {}, ep), actions);
   }
 
   /** Tries each endpoint for the manifest; the first that answers is the one the pull uses. */
   private async resolve(ref: Reference, reference: string, o: PullOptions): Promise<{ repo: RepositoryClient; resolved: ResolvedImage }> {
-    const eps = await endpointsFor(ref.domain, this.opts);
+    const eps = await this.endpoints(ref.domain);
     let last: unknown;
     for (const ep of eps) {
       const repo = this.repoOn(ep, ref, o.auth, ['pull']);
       try {
-        return { repo, resolved: await resolveImage(repo, reference, o.platform) };
+        const resolved = await resolveImage(repo, reference, o.platform);
+        this.worked(ep);
+        return { repo, resolved };
       } catch (err) {
         last = err;
         // dockerd's continueOnError: a mirror may fail in any way; the origin only when it could not be reached.
@@ -126,12 +145,13 @@ export class DistributionService {
 
   /** Tags of a repository (`pull -a`). */
   private async listTags(ref: Reference, o: PullOptions): Promise<string[]> {
-    const eps = await endpointsFor(ref.domain, this.opts);
+    const eps = await this.endpoints(ref.domain);
     let last: unknown;
     for (const ep of eps) {
       const repo = this.repoOn(ep, ref, o.auth, ['pull']);
       try {
         const res = await repo.request('tags/list', { ok: [200] });
+        this.worked(ep);
         const j = JSON.parse((await readBody(res)).toString()) as { tags?: string[] | null };
         return (j.tags ?? []).sort();
       } catch (err) {
@@ -218,20 +238,17 @@ export class DistributionService {
         .sort((a, b) => a.tag!.localeCompare(b.tag!));
       if (!refs.length) throw new EngineError('notfound', `An image does not exist locally with the tag: ${familiarName(ref)}`);
     }
-    const eps = await endpointsFor(ref.domain, this.opts, { push: true });
+    // The endpoint is chosen before any message: a push does not start over on another endpoint halfway.
+    const ep = await this.reachable(ref.domain, { push: true });
     sink(message(`The push refers to repository [${ref.domain}/${ref.path}]`));
     let last: unknown;
-    for (const ep of eps) {
+    try {
       const repo = this.repoOn(ep, ref, auth, ['pull', 'push']);
-      try {
-        for (const r of refs) await pushImage(this, repo, r, this.images.store.resolve(referenceString(r)), sink);
-        for (const r of refs) this.images.eventLog?.publish('image', 'push', familiarString(r), { name: familiarString(r) });
-        return;
-      } catch (err) {
-        last = err;
-        if (err instanceof TransportError && ep !== eps[eps.length - 1]) continue;
-        break;
-      }
+      for (const r of refs) await pushImage(this, repo, r, this.images.store.resolve(referenceString(r)), sink);
+      for (const r of refs) this.images.eventLog?.publish('image', 'push', familiarString(r), { name: familiarString(r) });
+      return;
+    } catch (err) {
+      last = err;
     }
     if (last instanceof RegistryError) {
       if (last.code === 'UNAUTHORIZED' || last.code === 'DENIED') throw new EngineError(last.code === 'UNAUTHORIZED' ? 'unauthorized' : 'forbidden', last.message);
@@ -241,15 +258,36 @@ export class DistributionService {
     throw last;
   }
 
+  /** The first endpoint of a registry that speaks HTTP at all (GET /v2/ answers, whatever the status). */
+  private async reachable(registry: string, o: { push?: boolean } = {}): Promise<Endpoint> {
+    const eps = (await this.endpoints(registry, o)).filter((e) => !e.mirror);
+    let last: unknown;
+    for (const ep of eps) {
+      try {
+        await ping(ep, new Authorizer({}, ep));
+        this.worked(ep);
+        return ep;
+      } catch (err) {
+        if (err instanceof RegistryError) {
+          this.worked(ep);
+          return ep;
+        }
+        last = err;
+      }
+    }
+    throw new EngineError('system', errorMessage(last));
+  }
+
   /** `POST /auth`: checks credentials against the registry's /v2/. */
   async login(cfg: AuthConfig): Promise<{ Status: string; IdentityToken: string }> {
     const server = cfg.serveraddress || INDEX_SERVER;
     const registry = registryOfServerAddress(server);
-    const eps = await endpointsFor(registry, this.opts, { push: true });
+    const eps = await this.endpoints(registry, { push: true });
     let last: unknown;
     for (const ep of eps) {
       try {
         await ping(ep, new Authorizer(cfg, ep));
+        this.worked(ep);
         return { Status: 'Login Succeeded', IdentityToken: '' };
       } catch (err) {
         last = err;

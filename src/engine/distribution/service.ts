@@ -268,7 +268,8 @@ export class DistributionService {
         this.worked(ep);
         return ep;
       } catch (err) {
-        if (err instanceof RegistryError) {
+        // A registry answers 401 to an anonymous ping; anything else (an HTTPS port's 400 to plain HTTP) is not it.
+        if (err instanceof RegistryError && err.status === 401) {
           this.worked(ep);
           return ep;
         }

@@ -70,7 +70,8 @@ function translatePullError(err: unknown, ref: Reference): unknown {
       case 'UNAUTHORIZED':
         return new EngineError('unauthorized', err.message);
     }
-    if (err.status === 404) return new EngineError('notfound', `manifest for ${familiarString(ref)} not found: manifest unknown`);
+    if (err.code) return new EngineError(err.status === 404 ? 'notfound' : 'system', err.message);
+    if (err.status === 404 && err.message.includes('/manifests/')) return new EngineError('notfound', `manifest for ${familiarString(ref)} not found: manifest unknown`);
     return new EngineError('system', err.message);
   }
   if (err instanceof AuthError) return new EngineError(err.status === 401 ? 'unauthorized' : 'system', err.message);

@@ -121,6 +121,9 @@ interface SearchRow {
 async function runSearch(cli: Cli, term: string, o: { limit?: string; filter?: Filters; trunc?: boolean; format?: string }): Promise<void> {
   const limit = o.limit !== undefined ? Number(o.limit) : undefined;
   if (limit !== undefined && !Number.isInteger(limit)) throw new StatusError(125, `invalid argument "${o.limit}" for "--limit" flag: strconv.ParseInt: parsing "${o.limit}": invalid syntax`);
+  for (const v of o.filter?.['is-automated'] ?? []) {
+    cli.err.write(`WARNING: the "is-automated" filter is deprecated, and searching for "is-automated=${v}" will not yield any results in future.\n`);
+  }
   const results = await cli.client.json<SearchRow[]>('GET', '/images/search', {
     query: { term, limit: limit || undefined, filters: encodeFilters(o.filter) },
     headers: { 'X-Registry-Auth': encodeAuth(await getCredentials(term.includes('/') ? term.split('/')[0]! : INDEX_SERVER).catch(() => ({}))) },
@@ -132,12 +135,11 @@ async function runSearch(cli: Cli, term: string, o: { limit?: string; filter?: F
       Description: o.trunc === false ? desc : ellipsis(desc, 45),
       StarCount: String(r.star_count),
       IsOfficial: r.is_official ? '[OK]' : '',
-      IsAutomated: r.is_automated ? '[OK]' : '',
     };
   });
   const table = 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}';
   const format = !o.format || o.format === 'table' ? table : o.format;
-  const headers = { Name: 'NAME', Description: 'DESCRIPTION', StarCount: 'STARS', IsOfficial: 'OFFICIAL', IsAutomated: 'AUTOMATED' };
+  const headers = { Name: 'NAME', Description: 'DESCRIPTION', StarCount: 'STARS', IsOfficial: 'OFFICIAL' };
   cli.out.write(renderListFormat(() => formatWithTemplate(format, rows, headers)));
 }
 

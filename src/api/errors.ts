@@ -9,6 +9,7 @@ const STATUS: Record<ErrorKind, number> = {
   notfound: 404,
   conflict: 409,
   notmodified: 304,
+  unauthorized: 401,
   forbidden: 403,
   unavailable: 503,
   notimplemented: 501,

@@ -24,6 +24,7 @@ import { registerNetworkCommands } from './commands/networks.js';
 import { registerVolumeCommands } from './commands/volumes.js';
 import { registerCompletionCommands } from './commands/completion.js';
 import { registerBuildCommands } from './commands/build.js';
+import { registerRegistryCommands } from './commands/registry.js';
 import { collect } from './opts.js';
 import { describeError, StatusError } from './errors.js';
 
@@ -53,6 +54,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerVolumeCommands(program, cli);
   registerCompletionCommands(program, cli);
   registerBuildCommands(program, cli);
+  registerRegistryCommands(program, cli);
   return { program, cli };
 }
 

@@ -53,9 +53,17 @@ export function importImage(client: EngineClient, o: ImportOptions): Promise<Inc
 }
 
 /** POST /images/create?fromImage=…&tag=…; the answer is a JSON-message stream. */
-export function pullImage(client: EngineClient, o: { fromImage: string; tag?: string; platform?: string }): Promise<IncomingMessage> {
+export function pullImage(client: EngineClient, o: { fromImage: string; tag?: string; platform?: string; auth?: string }): Promise<IncomingMessage> {
   return client.request('POST', '/images/create', {
     query: { fromImage: o.fromImage, platform: o.platform || undefined, tag: o.tag || undefined },
-    headers: { 'X-Registry-Auth': NO_AUTH },
+    headers: { 'X-Registry-Auth': o.auth ?? NO_AUTH },
+  });
+}
+
+/** POST /images/{name}/push?tag=…; a JSON-message stream. */
+export function pushImage(client: EngineClient, o: { name: string; tag?: string; auth: string }): Promise<IncomingMessage> {
+  return client.request('POST', `/images/${pathSegment(o.name)}/push`, {
+    query: { tag: o.tag || undefined },
+    headers: { 'X-Registry-Auth': o.auth },
   });
 }

@@ -4,6 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { Command, Option } from 'commander';
+import { validateMirror } from '../engine/distribution/hosts.js';
 
 export interface DaemonConfig {
   hosts: string[];
@@ -28,6 +29,13 @@ export interface DaemonConfig {
   tlscacert?: string;
   tlscert?: string;
   tlskey?: string;
+  /** `registry-mirrors`: docker.io pull-through mirrors, validated URLs. */
+  registryMirrors: string[];
+  /** `insecure-registries`: host[:port] or CIDR. */
+  insecureRegistries: string[];
+  maxConcurrentDownloads: number;
+  maxConcurrentUploads: number;
+  maxDownloadAttempts: number;
 }
 
 /** daemon.json keys berth understands (dockerd's names). */
@@ -49,6 +57,11 @@ interface FileConfig {
   tlscacert?: string;
   tlscert?: string;
   tlskey?: string;
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
+  'max-concurrent-downloads'?: number;
+  'max-concurrent-uploads'?: number;
+  'max-download-attempts'?: number;
 }
 
 export const DEFAULTS = {
@@ -87,6 +100,11 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--tlscacert <file>', 'trust certs signed only by this CA')
     .option('--tlscert <file>', 'path to TLS certificate file')
     .option('--tlskey <file>', 'path to TLS key file')
+    .option('--registry-mirror <url>', 'preferred registry mirror (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--insecure-registry <host>', 'enable insecure registry communication (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--max-concurrent-downloads <n>', 'set the max concurrent downloads (default 3)', positiveInt)
+    .option('--max-concurrent-uploads <n>', 'set the max concurrent uploads (default 5)', positiveInt)
+    .option('--max-download-attempts <n>', 'set the max download attempts for each pull (default 5)', positiveInt)
     .version('berthd 0.1.0', '-v, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -110,6 +128,11 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     tlscacert?: string;
     tlscert?: string;
     tlskey?: string;
+    registryMirror?: string[];
+    insecureRegistry?: string[];
+    maxConcurrentDownloads?: number;
+    maxConcurrentUploads?: number;
+    maxDownloadAttempts?: number;
   }>();
   const explicitConfig = cmd.getOptionValueSource('configFile') === 'cli';
   let file: FileConfig = {};
@@ -147,5 +170,25 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     tlscacert: o.tlscacert ?? file.tlscacert,
     tlscert: o.tlscert ?? file.tlscert,
     tlskey: o.tlskey ?? file.tlskey,
+    // dockerd merges list flags with the file's lists.
+    registryMirrors: mirrors([...(file['registry-mirrors'] ?? []), ...(o.registryMirror ?? [])]),
+    insecureRegistries: [...(file['insecure-registries'] ?? []), ...(o.insecureRegistry ?? [])],
+    maxConcurrentDownloads: o.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? 3,
+    maxConcurrentUploads: o.maxConcurrentUploads ?? file['max-concurrent-uploads'] ?? 5,
+    maxDownloadAttempts: o.maxDownloadAttempts ?? file['max-download-attempts'] ?? 5,
   };
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`invalid value "${v}": must be a positive integer`);
+  return n;
+}
+
+function mirrors(list: string[]): string[] {
+  try {
+    return list.map(validateMirror);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

@@ -16,6 +16,7 @@ import { createApiServer } from '../api/server.js';
 import { systemRoutes } from '../api/compat/system.js';
 import { imageRoutes } from '../api/compat/images.js';
 import { buildRoutes } from '../api/compat/build.js';
+import { distributionRoutes } from '../api/compat/distribution.js';
 import { archiveRoutes } from '../api/compat/archive.js';
 import { containerRoutes } from '../api/compat/containers.js';
 import { execRoutes } from '../api/compat/exec.js';
@@ -160,6 +161,15 @@ async function main(): Promise<number> {
       seccompProfile: cfg.seccompProfile,
       idMap: remap?.idMap,
       bridge: cfg.bridge === 'none' ? undefined : { bridge: cfg.bridge, bip: cfg.bip, ipMasq: cfg.ipMasq, ipForward: cfg.ipForward, iptables: cfg.iptables },
+      registry: {
+        mirrors: cfg.registryMirrors,
+        insecure: cfg.insecureRegistries,
+        // dockerd reads /etc/docker/certs.d; berth its config directory's certs.d.
+        certsDir: path.join(path.dirname(cfg.configFile), 'certs.d'),
+        maxConcurrentDownloads: cfg.maxConcurrentDownloads,
+        maxConcurrentUploads: cfg.maxConcurrentUploads,
+        maxDownloadAttempts: cfg.maxDownloadAttempts,
+      },
     });
   } catch (err) {
     log.error(`failed to start daemon: ${(err as Error).message}`);
@@ -169,6 +179,7 @@ async function main(): Promise<number> {
   systemRoutes(router, engine, { debug: cfg.debug, id });
   imageRoutes(router, engine);
   buildRoutes(router, engine);
+  distributionRoutes(router, engine);
   archiveRoutes(router, engine);
   containerRoutes(router, engine);
   execRoutes(router, engine);

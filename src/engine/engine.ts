@@ -28,6 +28,8 @@ import { VolumeService } from './volume/service.js';
 import { VolumeStore } from './volume/store.js';
 import { BuildCache } from './build/cache.js';
 import { BuildService } from './build/builder.js';
+import { DEFAULT_REGISTRY_OPTIONS, DistributionService } from './distribution/service.js';
+import type { RegistryOptions } from './distribution/hosts.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -39,6 +41,8 @@ export interface EngineOptions {
   bridge?: Omit<BridgeOptions, 'ipamDir'>;
   runc?: string;
   conmon?: string;
+  /** Registry client settings (mirrors, insecure registries, certs.d, concurrency); dockerd's defaults otherwise. */
+  registry?: Partial<RegistryOptions>;
 }
 
 export class Engine {
@@ -57,6 +61,8 @@ export class Engine {
     readonly startedAt: Date,
     /** Dockerfile builds (`POST /build`) and their cache. */
     readonly builder: BuildService,
+    /** Pull, push, login, search: the registry client. */
+    readonly distribution: DistributionService,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -117,7 +123,12 @@ export class Engine {
     await containers.restore();
     // Whatever an interrupted delete, import or load left unreferenced.
     await gc.run();
-    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder);
+    const distribution = await DistributionService.open(images, content, opts.dataRoot, {
+      ...DEFAULT_REGISTRY_OPTIONS,
+      certsDir: '/etc/berth/certs.d',
+      ...opts.registry,
+    });
+    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution);
   }
 
   /** Stops watching; running containers are left to their conmon. */

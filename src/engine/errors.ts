@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'notfound' // 404: no such container/image/exec
   | 'conflict' // 409: name in use, image in use, wrong state
   | 'notmodified' // 304: already started/stopped
+  | 'unauthorized' // 401: a registry refused the credentials
   | 'forbidden' // 403
   | 'unavailable' // 503
   | 'notimplemented' // 501

@@ -10,6 +10,8 @@ import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
 import { JsonMessageStream } from '../jsonstream.js';
 import type { Router } from '../router.js';
 import { diskUsageCompat, imageInspectCompat, imageListCompat, imageListCountsContainers, imageListFilters } from './versions.js';
+import { versionAtLeast } from '../server.js';
+import { pullImage } from './distribution.js';
 
 export function imageRoutes(router: Router, engine: Engine): void {
   const images = engine.images;
@@ -44,11 +46,8 @@ export function imageRoutes(router: Router, engine: Engine): void {
       return;
     }
     if (fromImage) {
-      const tag = query.get('tag');
-      const ref = tag && !fromImage.includes('@') ? `${fromImage}:${tag}` : fromImage;
-      // Drain the (empty) body so the connection stays usable.
-      req.resume();
-      throw new EngineError('notimplemented', `pull access for ${displayName(ref)} is not available: berth has no registry client yet`);
+      await pullImage(engine, req, res, query);
+      return;
     }
     throw invalid('fromSrc or fromImage must be set');
   });

@@ -15,6 +15,7 @@ import type { Cli } from '../cli.js';
 import { BIN, defineCommand, defineGroup } from '../command.js';
 import { describeError, runFailureStatus, StatusError } from '../errors.js';
 import { displayJsonMessages } from '../jsonmessage.js';
+import { authHeaderFor } from '../credentials.js';
 import { waitExitOrRemoved } from '../lifecycle.js';
 import { addCreateFlags, buildContainerConfig, type CreateFlags, type RunConfig } from '../runconfig.js';
 
@@ -44,7 +45,7 @@ function discard(): Writable {
 }
 
 async function pull(cli: Cli, ref: Reference, o: CreateFlags): Promise<void> {
-  const res = await pullImage(cli.client, { fromImage: repositoryName(ref), tag: ref.digest ?? ref.tag, platform: o.platform });
+  const res = await pullImage(cli.client, { fromImage: repositoryName(ref), tag: ref.digest ?? ref.tag, platform: o.platform, auth: await authHeaderFor(repositoryName(ref)) });
   // Pull progress goes to stderr: stdout carries only the container ID.
   await displayJsonMessages(res, o.quiet ? discard() : cli.err);
 }

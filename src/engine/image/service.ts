@@ -169,8 +169,10 @@ export class ImageService {
       const byRef = matchingRef(nameOrId, refs);
       const users = this.users.containersUsing(img.id);
       if (byRef) {
-        // Removing one name of an image that has others only untags it.
-        if (refs.length > 1 || (users.length > 0 && force)) {
+        // Removing one name of an image that has others only untags it; digest references of the
+        // same repository (a pull's) do not count as others, as in dockerd (they go with the last tag).
+        const others = refs.filter((r) => r !== byRef && !(r.includes('@') && repoOf(r) === repoOf(byRef)));
+        if (others.length > 0 || (users.length > 0 && force)) {
           await this.store.untag(byRef);
           out.push({ Untagged: familiarString(parseDockerRef(byRef)) });
           this.eventLog?.publish('image', 'untag', img.id, { name: familiarString(parseDockerRef(byRef)) });
@@ -193,7 +195,7 @@ export class ImageService {
             `conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)}`,
           );
         }
-        if (!force && refs.length > 1) {
+        if (!force && new Set(refs.map(repoOf)).size > 1) {
           throw conflict(
             `conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`,
           );
@@ -420,6 +422,12 @@ export class ImageService {
       Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },
     };
   }
+}
+
+/** The repository of a full reference string (tag and digest dropped). */
+function repoOf(ref: string): string {
+  const r = parseDockerRef(ref);
+  return `${r.domain}/${r.path}`;
 }
 
 /** The full reference string `nameOrId` names among an image's refs, if it is a name. */

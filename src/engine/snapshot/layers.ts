@@ -17,7 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import type { Digest } from '../../common/reference/digest.js';
 import { applyLayer } from '../layer/index.js';
 import { diffTar } from '../layer/diff.js';
@@ -76,7 +76,7 @@ export async function unpackLayer(
   parent: Digest | null,
   diffId: Digest,
   open: () => Readable,
-  o: { idMap?: IdentityMapping } = {},
+  o: { idMap?: IdentityMapping; verify?: boolean } = {},
 ): Promise<LayerInfo> {
   const chainId = chainIdOf(parent, diffId);
   const existing = await layerInfo(sn, chainId);
@@ -84,7 +84,22 @@ export async function unpackLayer(
   // On failure the work snapshot stays for the collector, which the caller runs.
   const key = workKey('extract');
   const mounts = await sn.prepare(key, parent ?? undefined);
-  await applyLayer(upperDirOf(mounts), open(), { idMap: o.idMap });
+  if (!o.verify) await applyLayer(upperDirOf(mounts), open(), { idMap: o.idMap });
+  else {
+    // A layer from elsewhere (a registry) is hashed while it is applied and must be the diff ID its config names.
+    const h = createHash('sha256');
+    const src = open();
+    const input = new Transform({
+      transform(c: Buffer, _e, cb) {
+        h.update(c);
+        cb(null, c);
+      },
+    });
+    src.on('error', (err) => input.destroy(err));
+    await applyLayer(upperDirOf(mounts), src.pipe(input), { idMap: o.idMap });
+    const actual = `sha256:${h.digest('hex')}`;
+    if (actual !== diffId) throw new Error(`layer digest mismatch: the layer unpacks to ${actual}, its image config says ${diffId}`);
+  }
   await sn.commit(chainId, key, { labels: { [LABEL_DIFF_ID]: diffId } });
   return (await layerInfo(sn, chainId))!;
 }

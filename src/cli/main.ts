@@ -22,6 +22,7 @@ import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerNetworkCommands } from './commands/networks.js';
 import { registerVolumeCommands } from './commands/volumes.js';
+import { registerRegistryCommands } from './commands/registry.js';
 import { collect } from './opts.js';
 import { describeError, StatusError } from './errors.js';
 
@@ -49,6 +50,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerSystemCommands(program, cli);
   registerNetworkCommands(program, cli);
   registerVolumeCommands(program, cli);
+  registerRegistryCommands(program, cli);
   return { program, cli };
 }
 

@@ -121,7 +121,7 @@ export class LocalContentStore implements ContentStore {
     return {
       digest,
       size,
-      stream: (offset = 0) => fh.createReadStream({ start: offset, autoClose: false, highWaterMark: BIG_READ }),
+      stream: (offset = 0, length?: number) => fh.createReadStream({ start: offset, ...(length !== undefined ? { end: offset + length - 1 } : {}), autoClose: false, highWaterMark: BIG_READ }),
       close: () => fh.close(),
     };
   }
@@ -370,7 +370,7 @@ class LocalWriter implements Writer {
     return {
       digest,
       size,
-      stream: (offset = 0) => fh.createReadStream({ start: offset, autoClose: false, highWaterMark: BIG_READ }),
+      stream: (offset = 0, length?: number) => fh.createReadStream({ start: offset, ...(length !== undefined ? { end: offset + length - 1 } : {}), autoClose: false, highWaterMark: BIG_READ }),
       close: () => fh.close(),
     };
   }

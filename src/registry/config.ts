@@ -169,7 +169,7 @@ export async function loadConfig(flags: RegistryFlags): Promise<RegistryConfig> 
 
 function parseRule(r: Obj): AclRule {
   const actions = Array.isArray(r.actions) ? r.actions.map(String) : String(r.actions ?? '').split(',').filter(Boolean);
-  return { account: String(r.account ?? '*'), name: String(r.name ?? '*'), actions };
+  return { account: String(r.account ?? '*'), ...(typeof r.type === 'string' ? { type: r.type } : {}), name: String(r.name ?? '*'), actions };
 }
 
 async function parseJsonOrYaml(text: string): Promise<unknown> {

@@ -11,6 +11,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { promises as fsp } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { isRepositoryPath } from '../common/reference/reference.js';
 import type { Access } from './access.js';
 import { handlers, type Ctx } from './api.js';
@@ -103,6 +105,30 @@ async function dispatch(reg: Registry, req: IncomingMessage, res: ServerResponse
   }
 }
 
+/**
+ * Memory at rest: a burst of pushes leaves V8's heap grown (and big body
+ * buffers waiting for a full collection); once requests stop for a while,
+ * one full collection gives it back.
+ */
+function idleCollector(server: http.Server): NodeJS.Timeout {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+  let busySince = 0;
+  let lastActivity = 0;
+  server.on('request', () => {
+    lastActivity = Date.now();
+    busySince ||= lastActivity;
+  });
+  const t = setInterval(() => {
+    if (busySince && Date.now() - lastActivity > 5000) {
+      busySince = 0;
+      gc?.();
+    }
+  }, 2500);
+  t.unref();
+  return t;
+}
+
 /** Starts serving; the address printed and returned is the one bound. */
 export async function serveRegistry(reg: Registry, log: (l: string) => void = () => undefined): Promise<RunningServer> {
   const cfg = reg.cfg;
@@ -126,6 +152,7 @@ export async function serveRegistry(reg: Registry, log: (l: string) => void = ()
       resolve();
     });
   });
+  const idle = idleCollector(server);
   const a = server.address() as AddressInfo;
   const address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   return {
@@ -133,6 +160,7 @@ export async function serveRegistry(reg: Registry, log: (l: string) => void = ()
     address,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(idle);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

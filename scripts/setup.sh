@@ -21,8 +21,9 @@ fi
 #   iproute2 util-linux     ip, mount/umount
 #   tmux                    terminal tests
 #   skopeo openssl          interoperability (OCI layouts) and TLS tests
+#   docker-registry         Debian's distribution registry: the registry server's benchmark peer
 PKGS=(runc conmon containernetworking-plugins iptables nftables golang-github-containers-common busybox-static
-      xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates)
+      xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates docker-registry)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -151,6 +151,12 @@ test('tokens: challenges, /token with Basic, per-repository scopes, another repo
   res = await req(r.addr, 'POST', '/token', { body: 'grant_type=password&username=alice&password=wonderland&service=berth-registry&scope=repository:tok/a:pull', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
   assert.equal(res.status, 200);
   assert.equal((await req(r.addr, 'GET', '/v2/tok/a/tags/list', { headers: { Authorization: `Bearer ${res.json().access_token}` } })).status, 200);
+  // dockerd searches with the Basic credentials of `docker login`, not a token: accepted for search alone.
+  res = await req(r.addr, 'GET', '/v1/search?q=tok', { headers: basic('alice', 'wonderland') });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.json().results.map((x: { name: string }) => x.name), ['tok/a', 'tok/b']);
+  assert.equal((await req(r.addr, 'GET', '/v1/search?q=tok', { headers: basic('alice', 'nope') })).status, 401);
+  assert.equal((await req(r.addr, 'GET', '/v2/tok/a/tags/list', { headers: basic('alice', 'wonderland') })).status, 401);
   // The server went on serving throughout.
   assert.equal((await req(r.addr, 'GET', '/v2/tok/a/manifests/v1', { headers: bearer })).status, 200);
 });

@@ -144,7 +144,7 @@ async function tags(ctx: Ctx): Promise<void> {
 
 async function searchHandler(ctx: Ctx): Promise<void> {
   // Search answers anonymous callers only on an open registry; otherwise the caller must be allowed the catalog.
-  ctx.account = await ctx.reg.auth.authorize({ authorization: ctx.req.headers.authorization, origin: ctx.origin }, [{ type: 'registry', name: 'catalog', action: '*' }]);
+  ctx.account = await ctx.reg.auth.authorize({ authorization: ctx.req.headers.authorization, origin: ctx.origin }, [{ type: 'registry', name: 'catalog', action: 'search' }]);
   const q = ctx.url.searchParams.get('q') ?? '';
   const r = await search(ctx.reg.repos, ctx.reg.content, q, {
     n: Number(ctx.url.searchParams.get('n') ?? 25),

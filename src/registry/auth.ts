@@ -172,6 +172,18 @@ export class TokenService {
     return t;
   }
 
+  /** The account a Basic header proves ('' for none or wrong credentials). */
+  async basicAccount(authorization: string | undefined): Promise<string> {
+    const cred = basicCredentials(authorization);
+    if (!cred || !this.htpasswd || !(await this.htpasswd.verify(cred.user, cred.password))) return '';
+    return cred.user;
+  }
+
+  /** What the ACL lets `account` do (everything without a user database and an ACL). */
+  holds(account: string, type: string, name: string): string[] {
+    return !this.htpasswd && !this.acl ? ['*'] : granted(this.acl, account, type, name);
+  }
+
   realm(origin: string): string {
     return this.cfg.realm ?? `${origin}/token`;
   }
@@ -239,6 +251,13 @@ export class TokenAuth implements Authenticator {
         'WWW-Authenticate': `Bearer ${parts.join(',')}`,
       });
     };
+    // dockerd searches with the Basic credentials of `docker login` (its v1 search client), not a token.
+    if (!m && /^Basic\s/i.test(req.authorization ?? '') && needed.length && needed.every((a) => a.type === 'registry' && a.action === 'search')) {
+      const account = await this.tokens.basicAccount(req.authorization);
+      if (!account) throw challenge('invalid_token');
+      if (!needed.every((a) => covers(this.tokens.holds(account, a.type, a.name), a.action))) throw regError('DENIED', 'requested access to the resource is denied', accessDetail(needed));
+      return account;
+    }
     if (!m) throw challenge();
     let v;
     try {
@@ -253,8 +272,7 @@ export class TokenAuth implements Authenticator {
     return v.account;
   }
 
-  allows(): boolean {
-    // Search and catalog pass `registry:catalog:*` through authorize: the token already says what it covers.
-    return true;
+  allows(account: string, type: string, name: string, action: string): boolean {
+    return covers(this.tokens.holds(account, type, name), action);
   }
 }

@@ -422,6 +422,24 @@ test('upload sessions survive a restart of the server', async () => {
   }
 });
 
+test('stale upload sessions expire, their bytes with them', async () => {
+  const r = await startRegistry(['--upload-expiry', '1s']);
+  try {
+    const s = await req(r.addr, 'POST', '/v2/stale/img/blobs/uploads/');
+    await req(r.addr, 'PATCH', s.headers.location!, { body: 'abandoned', headers: { 'Content-Range': '0-8' } });
+    let st = await req(r.addr, 'GET', s.headers.location!);
+    for (let i = 0; i < 100 && st.status === 204; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      st = await req(r.addr, 'GET', s.headers.location!);
+    }
+    assert.equal(st.status, 404);
+    assert.equal(errCode(st), 'BLOB_UPLOAD_UNKNOWN');
+    assert.deepEqual(await fsp.readdir(path.join(r.root, 'content', 'ingest')), []);
+  } finally {
+    await r.cleanup();
+  }
+});
+
 /** Sends raw bytes and returns what comes back before the server closes or 2 s pass. */
 function rawRequest(addr: string, text: string): Promise<string> {
   return new Promise((resolve) => {

@@ -177,6 +177,13 @@ test('TLS: a certificate from a test CA, with Basic auth', async () => {
   assert.equal((await req(r.addr, 'GET', '/v2/', { ca, headers: h })).status, 200);
   const img = await pushImage(r.addr, 'secure/img', 'v1', [Buffer.from('over tls')], { ca, headers: h });
   assert.deepEqual((await req(r.addr, 'GET', '/v2/secure/img/manifests/v1', { ca, headers: h })).body, img.manifest);
+  // A real client over TLS: skopeo trusts the test CA from a cert dir, and logs in with Basic.
+  const certDir = path.join(dir, 'certs');
+  await fsp.mkdir(certDir);
+  await fsp.copyFile(path.join(dir, 'ca.crt'), path.join(certDir, 'ca.crt'));
+  const { stdout } = await execFileP('skopeo', ['inspect', '--raw', '--cert-dir', certDir, '--creds', 'alice:wonderland', `docker://${r.addr}/secure/img:v1`]);
+  assert.equal(sha256(stdout), img.digest);
+  await assert.rejects(execFileP('skopeo', ['inspect', '--raw', '--creds', 'alice:wonderland', `docker://${r.addr}/secure/img:v1`]));
   // Without the CA the certificate is not trusted; plain HTTP gets no registry.
   await assert.rejects(req(r.addr, 'GET', '/v2/', { tls: true }));
   const plain = await req(r.addr, 'GET', '/v2/').catch(() => undefined);

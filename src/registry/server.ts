@@ -71,7 +71,13 @@ async function dispatch(reg: Registry, req: IncomingMessage, res: ServerResponse
   const method = req.method ?? 'GET';
   const ctx: Ctx = { reg, req, res, url, method, name: '', param: '', account: '', origin: `${tls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}` };
   try {
-    const rt = route(method, decodeURIComponent(url.pathname));
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(url.pathname);
+    } catch {
+      throw regError('NAME_INVALID', 'malformed path');
+    }
+    const rt = route(method, pathname);
     if (!rt) {
       const known = route('GET', url.pathname) ?? route('PUT', url.pathname) ?? route('POST', url.pathname) ?? route('PATCH', url.pathname);
       throw known ? regError('UNSUPPORTED', `${method} not allowed on ${url.pathname}`) : regError('NAME_UNKNOWN', 'not found', undefined, 404);

@@ -9,6 +9,9 @@ import { after, before, test } from 'node:test';
 import net from 'node:net';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BERTH } from './helpers/daemon.js';
 import { errCode, listFiles, pushBlob, pushImage, req, sha256, startRegistry, type TestRegistry } from './helpers/berth-registry.js';
 
 let reg: TestRegistry;
@@ -435,6 +438,39 @@ test('stale upload sessions expire, their bytes with them', async () => {
     assert.equal(st.status, 404);
     assert.equal(errCode(st), 'BLOB_UPLOAD_UNKNOWN');
     assert.deepEqual(await fsp.readdir(path.join(r.root, 'content', 'ingest')), []);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('berth registry gc --delete-untagged removes what no tag reaches, keeping referrers of tagged images', async () => {
+  const r = await startRegistry(['--gc-interval', '0']);
+  const gc = async (...extra: string[]) => (await promisify(execFile)(process.execPath, ['--', BERTH, 'registry', 'gc', '--root', r.root, '--gc-grace', '0s', ...extra])).stdout;
+  try {
+    const a = await pushImage(r.addr, 'ut/img', 'keep', [Buffer.from('kept layer')]);
+    const b = await pushImage(r.addr, 'ut/img', 'tmp', [Buffer.from('dropped layer')]);
+    const empty = await pushBlob(r.addr, 'ut/img', '{}');
+    const sig = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/vnd.example.sig', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 }, layers: [], subject: { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length } }));
+    assert.equal((await req(r.addr, 'PUT', `/v2/ut/img/manifests/${sha256(sig)}`, { body: sig, headers: { 'Content-Type': OCI_MANIFEST } })).status, 201);
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length }] }));
+    assert.equal((await req(r.addr, 'PUT', `/v2/ut/img/manifests/${sha256(index)}`, { body: index, headers: { 'Content-Type': OCI_INDEX } })).status, 201);
+    assert.equal((await req(r.addr, 'DELETE', '/v2/ut/img/manifests/tmp')).status, 202);
+    const dry = await gc('--delete-untagged', '--dry-run');
+    assert.match(dry, new RegExp(`would remove untagged manifest ut/img@${b.digest}`));
+    assert.match(dry, new RegExp(`would remove untagged manifest ut/img@${sha256(index)}`));
+    assert.doesNotMatch(dry, new RegExp(`${a.digest}|${sha256(sig)}`));
+    assert.equal((await req(r.addr, 'GET', `/v2/ut/img/manifests/${b.digest}`)).status, 200);
+    // Without the flag, untagged manifests are roots: nothing of b goes.
+    assert.match(await gc(), /deleted 0 blobs/);
+    const out = await gc('--delete-untagged');
+    assert.match(out, /deleted 2 untagged manifests and 4 blobs/);
+    assert.equal((await req(r.addr, 'GET', `/v2/ut/img/manifests/${b.digest}`)).status, 404);
+    assert.equal((await req(r.addr, 'GET', `/v2/ut/img/manifests/${sha256(index)}`)).status, 404);
+    // b's config and layer, and both manifests' own bytes.
+    for (const d of [...b.blobs, b.digest, sha256(index)]) assert.equal((await req(r.addr, 'GET', `/v2/ut/img/blobs/${d}`)).status, 404);
+    for (const d of [a.digest, sha256(sig)]) assert.equal((await req(r.addr, 'GET', `/v2/ut/img/manifests/${d}`)).status, 200);
+    for (const d of a.blobs) assert.equal((await req(r.addr, 'GET', `/v2/ut/img/blobs/${d}`)).status, 200);
+    assert.deepEqual((await req(r.addr, 'GET', `/v2/ut/img/referrers/${a.digest}`)).json().manifests.map((m: { digest: string }) => m.digest), [sha256(sig)]);
   } finally {
     await r.cleanup();
   }

@@ -94,10 +94,19 @@ export class Leases {
 export interface GcOptions {
   graceMs: number;
   dryRun?: boolean;
+  /**
+   * First remove manifests no tag reaches (through indexes, or as a referrer
+   * of one that is reached), as distribution's `--delete-untagged`; those
+   * pushed or pulled within the grace period stay (a push sends an index's
+   * children before the tagged index).
+   */
+  deleteUntagged?: boolean;
   log?: (line: string) => void;
 }
 
 export interface GcResult {
+  /** Manifests removed by deleteUntagged, as `<repo>@<digest>`. */
+  untagged: string[];
   marked: number;
   deleted: Digest[];
   bytesFreed: number;
@@ -134,10 +143,57 @@ async function mark(cs: LocalContentStore, repos: Repositories, leases: Leases, 
   return { marked, linkedMs, linkedIn };
 }
 
+/** Manifests of `name` that no tag reaches and that were not pushed or pulled within the grace. */
+async function untaggedManifests(cs: LocalContentStore, repos: Repositories, name: string, leased: Set<Digest>, graceMs: number): Promise<Digest[]> {
+  const stored = new Set(await repos.manifests(name));
+  const reached = new Set<Digest>();
+  const visit = async (d: Digest): Promise<void> => {
+    if (reached.has(d) || !stored.has(d)) return;
+    reached.add(d);
+    const body = await cs.readAll(d).catch(() => undefined);
+    if (body) for (const c of manifestChildren(body)) await visit(c);
+  };
+  for (const t of await repos.tags(name)) {
+    const d = await repos.resolveTag(name, t);
+    if (d) await visit(d);
+  }
+  // Referrers (signatures, SBOMs) of what is reached stay with it, and what they reach.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const d of [...reached]) {
+      for (const ref of await repos.referrers(name, d)) {
+        if (!reached.has(ref.digest) && stored.has(ref.digest)) {
+          await visit(ref.digest);
+          grew = true;
+        }
+      }
+    }
+  }
+  const out: Digest[] = [];
+  const now = Date.now();
+  for (const d of stored) {
+    if (reached.has(d) || leased.has(d)) continue;
+    const pushed = await repos.manifestPushedMs(name, d);
+    if (pushed !== undefined && now - pushed >= graceMs) out.push(d);
+  }
+  return out;
+}
+
 /** One collection (see the module comment). */
 export async function collectGarbage(cs: LocalContentStore, repos: Repositories, leases: Leases, opts: GcOptions): Promise<GcResult> {
   const log = opts.log ?? (() => undefined);
   const now = Date.now();
+  const untagged: string[] = [];
+  if (opts.deleteUntagged) {
+    const leased = new Set(await leases.active(opts.graceMs));
+    for (const name of await repos.list()) {
+      for (const d of await untaggedManifests(cs, repos, name, leased, opts.graceMs)) {
+        log(`${opts.dryRun ? 'would remove' : 'removing'} untagged manifest ${name}@${d}`);
+        untagged.push(`${name}@${d}`);
+        if (!opts.dryRun) await repos.deleteManifest(name, d);
+      }
+    }
+  }
   const first = await mark(cs, repos, leases, opts.graceMs);
   const candidates: { digest: Digest; size: number }[] = [];
   await cs.walk((info) => {
@@ -149,7 +205,7 @@ export async function collectGarbage(cs: LocalContentStore, repos: Repositories,
   });
   // Marked again: a manifest pushed (or pulled) since the first mark keeps what it names.
   const second = candidates.length ? await mark(cs, repos, leases, opts.graceMs) : first;
-  const result: GcResult = { marked: second.marked.size, deleted: [], bytesFreed: 0 };
+  const result: GcResult = { untagged, marked: second.marked.size, deleted: [], bytesFreed: 0 };
   for (const c of candidates) {
     if (second.marked.has(c.digest)) continue;
     if (now - (second.linkedMs.get(c.digest) ?? 0) < opts.graceMs) continue;

@@ -118,6 +118,12 @@ export class Repositories {
     return (await readdirSafe(path.join(this.repo(name), '_manifests', 'revisions'))).filter((n) => HEX.test(n)).map((n) => `sha256:${n}` as Digest);
   }
 
+  /** When a manifest was (last) pushed to the repository, in ms; undefined when it is not there. */
+  async manifestPushedMs(name: string, digest: Digest): Promise<number | undefined> {
+    const st = await fsp.stat(path.join(this.repo(name), '_manifests', 'revisions', digestHex(digest))).catch(() => undefined);
+    return st?.mtimeMs;
+  }
+
   async resolveTag(name: string, tag: string): Promise<Digest | undefined> {
     const raw = await fsp.readFile(path.join(this.repo(name), '_manifests', 'tags', tag), 'utf8').catch(() => undefined);
     return raw ? (raw.trim() as Digest) : undefined;

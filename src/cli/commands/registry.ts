@@ -77,7 +77,7 @@ export function registerRegistryCommands(program: Command, cli: Cli): void {
     .option('--gc-grace <duration>', 'Blobs pushed and manifests pulled this recently are kept (default 1h)')
     .option('--upload-expiry <duration>', 'Unfinished uploads are dropped after (default 168h)');
 
-  defineCommand<{ config?: string; root?: string; dryRun?: boolean; gcGrace?: string }>(
+  defineCommand<{ config?: string; root?: string; dryRun?: boolean; gcGrace?: string; deleteUntagged?: boolean }>(
     registry,
     { name: 'gc', use: 'gc [OPTIONS]', description: 'Delete blobs no manifest refers to (safe while the server runs)', args: { max: 0 } },
     async (_args, o) => {
@@ -88,12 +88,14 @@ export function registerRegistryCommands(program: Command, cli: Cli): void {
         throw new StatusError(1, `berth registry: ${err.message}`);
       });
       const { content, repos, leases } = await Registry.openStores(cfg);
-      const r = await collectGarbage(content, repos, leases, { graceMs: cfg.gcGraceMs, dryRun: !!o.dryRun, log: (l) => cli.out.write(`${l}\n`) });
-      cli.out.write(`${o.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} blobs, ${r.bytesFreed} bytes; ${r.marked} marked\n`);
+      const r = await collectGarbage(content, repos, leases, { graceMs: cfg.gcGraceMs, dryRun: !!o.dryRun, deleteUntagged: !!o.deleteUntagged, log: (l) => cli.out.write(`${l}\n`) });
+      const manifests = o.deleteUntagged ? `${r.untagged.length} untagged manifests and ` : '';
+      cli.out.write(`${o.dryRun ? 'would delete' : 'deleted'} ${manifests}${r.deleted.length} blobs, ${r.bytesFreed} bytes; ${r.marked} marked\n`);
     },
   )
     .option('--config <file>', 'Configuration file')
     .option('--root <dir>', 'Storage root directory (default "/var/lib/berth-registry")')
     .option('--gc-grace <duration>', 'Blobs pushed and manifests pulled this recently are kept (default 1h)')
+    .option('--delete-untagged', 'Also remove manifests no tag reaches (keeping their referrers with what is tagged)')
     .option('--dry-run', 'Only print what would be deleted');
 }

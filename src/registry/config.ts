@@ -149,6 +149,7 @@ export async function loadConfig(flags: RegistryFlags): Promise<RegistryConfig> 
     gcIntervalMs: parseDuration(flags.gcInterval ?? gc.interval ?? '24h', 'gc interval'),
     gcGraceMs: parseDuration(flags.gcGrace ?? gc.grace ?? '1h', 'gc grace'),
   };
+  if (!/^(?:\[[^\]]+\]|[^:]*):\d+$/.test(cfg.addr)) throw new Error(`invalid address ${JSON.stringify(cfg.addr)}: want HOST:PORT`);
   if (!Number.isInteger(cfg.maxUploads) || cfg.maxUploads < 1) throw new Error(`invalid --max-uploads: ${flags.maxUploads ?? String(http.maxuploads)}`);
   if (htpasswdPath) cfg.htpasswd = { path: htpasswdPath, realm: str(htp.realm) ?? 'berth-registry' };
   if (tokenWanted) {

@@ -23,7 +23,7 @@ fi
 #   skopeo openssl          interoperability (OCI layouts) and TLS tests
 #   aardvark-dns            DNS by name on user-defined networks (podman's resolver, driven as netavark does)
 #   wrk                     bench/network (published-port throughput)
-#   docker-registry apache2-utils   the distribution registry the pull/push tests run, htpasswd for its Basic auth
+#   docker-registry apache2-utils   the distribution registry the pull/push tests run (and the registry server's benchmark peer), htpasswd for its Basic auth
 PKGS=(runc conmon containernetworking-plugins iptables nftables golang-github-containers-common busybox-static
       xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates aardvark-dns wrk
       docker-registry apache2-utils)

@@ -25,6 +25,7 @@ import { registerVolumeCommands } from './commands/volumes.js';
 import { registerCompletionCommands } from './commands/completion.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerRegistryCommands } from './commands/registry.js';
+import { registerRegistryServerCommands } from './commands/registry-server.js';
 import { collect } from './opts.js';
 import { describeError, StatusError } from './errors.js';
 
@@ -55,6 +56,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerCompletionCommands(program, cli);
   registerBuildCommands(program, cli);
   registerRegistryCommands(program, cli);
+  registerRegistryServerCommands(program, cli);
   return { program, cli };
 }
 

@@ -304,3 +304,18 @@ export function isDigest(s: string): boolean {
 export function isFullOrShortId(s: string): boolean {
   return fullOrShortIdRegexp.test(s);
 }
+
+/**
+ * A repository path as the distribution spec's `<name>` (no domain, no tag):
+ * the registry server's NAME_INVALID check.
+ */
+export function isRepositoryPath(s: string): boolean {
+  return s.length > 0 && s.length <= REPOSITORY_NAME_TOTAL_LENGTH_MAX && remoteNameRegexp.test(s);
+}
+
+/** A tag as the distribution spec allows it (`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
+export function isTag(s: string): boolean {
+  return anchoredTagRegexp.test(s);
+}
+
+const remoteNameRegexp = new RegExp(anchored(remoteName));

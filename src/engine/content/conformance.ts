@@ -72,6 +72,8 @@ export function runContentConformance(name: string, makeStore: (dir: string) => 
     const r = await cs.reader(sha(data));
     assert.equal(r.size, data.length);
     assert.deepEqual(await collect(r.stream(10)), data.subarray(10));
+    assert.deepEqual(await collect(r.stream(10, 20)), data.subarray(10, 30));
+    assert.deepEqual(await collect(r.stream(data.length - 1, 1)), data.subarray(data.length - 1));
     await r.close();
     assert.equal((await cs.info(sha(data))).size, data.length);
     assert.deepEqual(await cs.ingests(), []);

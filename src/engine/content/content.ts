@@ -53,8 +53,12 @@ export interface Info {
 export interface BlobReader {
   readonly digest: Digest;
   readonly size: number;
-  /** The bytes from `offset` (default 0) to the end; may be called more than once. */
-  stream(offset?: number): Readable;
+  /**
+   * The bytes from `offset` (default 0) to the end, or only `length` of them
+   * (a byte range, as the registry serves to `Range` requests); may be called
+   * more than once.
+   */
+  stream(offset?: number, length?: number): Readable;
   close(): Promise<void>;
 }
 

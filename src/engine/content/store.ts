@@ -121,7 +121,7 @@ export class LocalContentStore implements ContentStore {
     return {
       digest,
       size,
-      stream: (offset = 0) => fh.createReadStream({ start: offset, autoClose: false, highWaterMark: BIG_READ }),
+      stream: (offset = 0, length?: number) => fh.createReadStream({ start: offset, ...(length !== undefined ? { end: offset + length - 1 } : {}), autoClose: false, highWaterMark: BIG_READ }),
       close: () => fh.close(),
     };
   }
@@ -287,8 +287,14 @@ export class LocalContentStore implements ContentStore {
   }
 }
 
+/** Bytes written between background flushes to disk (see LocalWriter.writeStream). */
+const FLUSH_EVERY = 16 << 20;
+
 class LocalWriter implements Writer {
   private done = false;
+  /** A datasync running in the background, and the bytes written since the last one began. */
+  private flushing: Promise<void> = Promise.resolve();
+  private unflushed = 0;
 
   constructor(
     private readonly store: LocalContentStore,
@@ -330,6 +336,13 @@ class LocalWriter implements Writer {
       batch = [];
       batched = 0;
       await writeAll(this.fh, bufs);
+      // Writeback starts while the rest still arrives, so the fsync at commit has little left to
+      // wait for (a big upload otherwise pays its whole disk write at the end). One at a time.
+      this.unflushed += bufs.reduce((n, b) => n + b.length, 0);
+      if (this.unflushed >= FLUSH_EVERY) {
+        this.unflushed = 0;
+        this.flushing = this.flushing.then(() => this.fh.datasync()).catch(() => undefined);
+      }
     };
     for await (const c of input) {
       const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
@@ -352,6 +365,7 @@ class LocalWriter implements Writer {
         throw invalid(`content ${this.ref}: unexpected commit size ${this.written}, expected ${wantSize}`);
       }
       if (want && want !== actual) throw invalid(`content ${this.ref}: digest mismatch: expected ${want}, got ${actual}`);
+      await this.flushing;
       await this.fh.sync();
     } catch (err) {
       await this.abort();
@@ -370,7 +384,7 @@ class LocalWriter implements Writer {
     return {
       digest,
       size,
-      stream: (offset = 0) => fh.createReadStream({ start: offset, autoClose: false, highWaterMark: BIG_READ }),
+      stream: (offset = 0, length?: number) => fh.createReadStream({ start: offset, ...(length !== undefined ? { end: offset + length - 1 } : {}), autoClose: false, highWaterMark: BIG_READ }),
       close: () => fh.close(),
     };
   }
@@ -389,6 +403,7 @@ class LocalWriter implements Writer {
 
   private async finish(): Promise<void> {
     this.done = true;
+    await this.flushing;
     await this.fh.close().catch(() => undefined);
     this.store.release(this.ref);
   }

@@ -3,14 +3,12 @@ import type { Readable } from 'node:stream';
 import type { ImageSummary } from '../../common/api/image.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, errorMessage, invalid } from '../../engine/errors.js';
-import { displayName } from '../../engine/image/store.js';
 import { importUrl, openImportUrl } from '../../engine/image/import-url.js';
 import { diskUsage } from '../../engine/system.js';
 import { boolParam, filtersParam, sendEmpty, sendJson } from '../context.js';
 import { JsonMessageStream } from '../jsonstream.js';
 import type { Router } from '../router.js';
 import { diskUsageCompat, imageInspectCompat, imageListCompat, imageListCountsContainers, imageListFilters } from './versions.js';
-import { versionAtLeast } from '../server.js';
 import { pullImage } from './distribution.js';
 
 export function imageRoutes(router: Router, engine: Engine): void {

@@ -82,6 +82,7 @@ test('the cache survives a daemon restart; system df counts it; builder prune fr
   const ctx = await makeContext({ Dockerfile: 'FROM busybox\nRUN echo persisted > /p\nRUN --mount=type=cache,target=/cache echo kept > /cache/file\n' });
   const first = await docker(d, ['build', '-t', 'persist', ctx]);
   assert.equal(first.code, 0, first.stderr);
+  await d.stop();
   await d.restart();
   const after = await docker(d, ['build', '-t', 'persist', ctx]);
   assert.equal(after.code, 0, after.stderr);

@@ -15,15 +15,8 @@ import { parseNormalizedNamed } from '../common/reference/reference.js';
 
 export const INDEX_SERVER = 'https://index.docker.io/v1/';
 
-export interface AuthConfig {
-  username?: string;
-  password?: string;
-  auth?: string;
-  email?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
+import type { AuthConfig } from '../common/api/system.js';
+export type { AuthConfig };
 
 interface ConfigFile {
   auths?: Record<string, { auth?: string; identitytoken?: string; email?: string }>;

@@ -54,3 +54,14 @@ export interface EventMessage {
   time?: number;
   timeNano?: number;
 }
+
+/** Docker's AuthConfig: the body of POST /auth, and what the CLI sends base64url-encoded in X-Registry-Auth. */
+export interface AuthConfig {
+  username?: string;
+  password?: string;
+  auth?: string;
+  email?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}

@@ -13,16 +13,8 @@ import { errorMessage } from '../errors.js';
 import { readBody, send } from './transport.js';
 import type { Endpoint } from './hosts.js';
 
-/** Docker's AuthConfig, as the CLI sends it base64url-encoded in X-Registry-Auth. */
-export interface AuthConfig {
-  username?: string;
-  password?: string;
-  auth?: string;
-  email?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
+import type { AuthConfig } from '../../common/api/system.js';
+export type { AuthConfig };
 
 export interface Challenge {
   scheme: string;

@@ -93,8 +93,11 @@ test('an index resolves to the host platform, or to --platform; the distribution
   let r = await docker(d, ['pull', name]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`Digest: ${indexDigest}`));
-  let insp = await docker(d, ['image', 'inspect', '--format', '{{.Id}} {{.Architecture}} {{json .RepoDigests}}', name]);
-  assert.equal(insp.stdout.trim(), `${busyboxId} amd64 ["${reg.host}/multi/bb@${indexDigest}"]`);
+  let insp = await docker(d, ['image', 'inspect', '--format', '{{.Id}} {{.Architecture}}', name]);
+  assert.equal(insp.stdout.trim(), `${busyboxId} amd64`);
+  // The same image may carry other repositories' digests too (the mirror test pulled it as busybox): the index digest is among them.
+  const digests = JSON.parse((await docker(d, ['image', 'inspect', '--format', '{{json .RepoDigests}}', name])).stdout) as string[];
+  assert.ok(digests.includes(`${reg.host}/multi/bb@${indexDigest}`), digests.join(' '));
   r = await berth(d, ['pull', '--platform', 'linux/arm64', name]);
   assert.equal(r.code, 0, r.stderr);
   insp = await docker(d, ['image', 'inspect', '--format', '{{.Id}} {{.Architecture}}', name]);

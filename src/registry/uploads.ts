@@ -209,11 +209,15 @@ export class Uploads {
 
   /** Drops a session and its bytes. */
   async cancel(s: Session): Promise<void> {
-    this.sessions.delete(s.uuid);
     const w = s.writer;
     s.writer = undefined;
-    if (w) await w.abort();
-    else await this.cs.abortIngest(s.ref).catch(() => undefined);
+    // Bytes first, then the session: a client told the upload is unknown must find its bytes already gone.
+    try {
+      if (w) await w.abort();
+      else await this.cs.abortIngest(s.ref).catch(() => undefined);
+    } finally {
+      this.sessions.delete(s.uuid);
+    }
   }
 
   /** Drops sessions untouched for longer than the expiry. */

@@ -45,11 +45,17 @@ export interface TokenConfig {
   expiryMs: number;
 }
 
+/** What an unset flag and config key mean; the CLI's help quotes these. */
 export const DEFAULTS = {
   addr: '127.0.0.1:5000',
   root: '/var/lib/berth-registry',
   service: 'berth-registry',
   issuer: 'berth-registry-token-issuer',
+  tokenExpiry: '5m',
+  maxUploads: 1000,
+  gcInterval: '24h',
+  gcGrace: '1h',
+  uploadExpiry: '168h',
 };
 
 /** Flags as the CLI passes them (undefined: not given). */
@@ -143,11 +149,11 @@ export async function loadConfig(flags: RegistryFlags): Promise<RegistryConfig> 
     readOnly: flags.readOnly ?? enabled(maintenance.readonly) ?? false,
     deleteEnabled: enabled(storage.delete) ?? true,
     maxBlobSize: flags.maxBlobSize !== undefined ? parseSize(flags.maxBlobSize, '--max-blob-size') : storage.maxblobsize !== undefined ? parseSize(storage.maxblobsize, 'storage.maxblobsize') : 0,
-    maxUploads: Number(flags.maxUploads ?? http.maxuploads ?? 1000),
+    maxUploads: Number(flags.maxUploads ?? http.maxuploads ?? DEFAULTS.maxUploads),
     maxManifestSize: http.maxmanifestsize !== undefined ? parseSize(http.maxmanifestsize, 'http.maxmanifestsize') : 4 * 1024 * 1024,
-    uploadExpiryMs: parseDuration(flags.uploadExpiry ?? (enabled(purging) === false ? '0' : (purging.age ?? '168h')), 'upload expiry'),
-    gcIntervalMs: parseDuration(flags.gcInterval ?? gc.interval ?? '24h', 'gc interval'),
-    gcGraceMs: parseDuration(flags.gcGrace ?? gc.grace ?? '1h', 'gc grace'),
+    uploadExpiryMs: parseDuration(flags.uploadExpiry ?? (enabled(purging) === false ? '0' : (purging.age ?? DEFAULTS.uploadExpiry)), 'upload expiry'),
+    gcIntervalMs: parseDuration(flags.gcInterval ?? gc.interval ?? DEFAULTS.gcInterval, 'gc interval'),
+    gcGraceMs: parseDuration(flags.gcGrace ?? gc.grace ?? DEFAULTS.gcGrace, 'gc grace'),
   };
   if (!/^(?:\[[^\]]+\]|[^:]*):\d+$/.test(cfg.addr)) throw new Error(`invalid address ${JSON.stringify(cfg.addr)}: want HOST:PORT`);
   if (!Number.isInteger(cfg.maxUploads) || cfg.maxUploads < 1) throw new Error(`invalid --max-uploads: ${flags.maxUploads ?? String(http.maxuploads)}`);
@@ -160,7 +166,7 @@ export async function loadConfig(flags: RegistryFlags): Promise<RegistryConfig> 
       service: flags.tokenService ?? str(tok.service) ?? DEFAULTS.service,
       issuer: flags.tokenIssuer ?? str(tok.issuer) ?? DEFAULTS.issuer,
       ...(tkey ? { key: tkey } : {}),
-      expiryMs: parseDuration(flags.tokenExpiry ?? tok.expiration ?? '5m', 'token expiry'),
+      expiryMs: parseDuration(flags.tokenExpiry ?? tok.expiration ?? DEFAULTS.tokenExpiry, 'token expiry'),
     };
   }
   const acl = auth.acl ?? tok.acl;

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';
 import { StatusError } from '../errors.js';
+import { DEFAULTS } from '../../registry/config.js';
 
 interface ServeFlags {
   config?: string;
@@ -59,23 +60,23 @@ export function registerRegistryServerCommands(program: Command, cli: Cli): void
     },
   )
     .option('--config <file>', 'Configuration file (YAML or JSON, laid out like the distribution registry\'s)')
-    .option('--addr <host:port>', 'Address to listen on (default "127.0.0.1:5000"; port 0 picks a free one)')
-    .option('--root <dir>', 'Storage root directory (default "/var/lib/berth-registry")')
+    .option('--addr <host:port>', `Address to listen on (default "${DEFAULTS.addr}"; port 0 picks a free one)`)
+    .option('--root <dir>', `Storage root directory (default "${DEFAULTS.root}")`)
     .option('--tls-cert <file>', 'TLS certificate (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--htpasswd <file>', 'Require HTTP Basic auth against this htpasswd file (bcrypt)')
     .option('--read-only', 'Serve pulls only')
     .option('--token', 'Require Bearer tokens from this server\'s /token endpoint')
     .option('--token-realm <url>', 'Token realm sent in challenges (default: this server\'s /token)')
-    .option('--token-service <name>', 'Token service (audience) name (default "berth-registry")')
+    .option('--token-service <name>', `Token service (audience) name (default "${DEFAULTS.service}")`)
     .option('--token-issuer <name>', 'Token issuer name')
     .option('--token-key <file>', 'EC P-256 private key (PEM) signing tokens (default: one kept under the root)')
-    .option('--token-expiry <duration>', 'Token lifetime (default 5m)')
+    .option('--token-expiry <duration>', `Token lifetime (default ${DEFAULTS.tokenExpiry})`)
     .option('--max-blob-size <size>', 'Largest blob accepted (e.g. 10GB; default: the free space)')
-    .option('--max-uploads <n>', 'Upload sessions open at once (default 1000)')
-    .option('--gc-interval <duration>', 'How often to collect garbage (default 24h; 0: never)')
-    .option('--gc-grace <duration>', 'Blobs pushed and manifests pulled this recently are kept (default 1h)')
-    .option('--upload-expiry <duration>', 'Unfinished uploads are dropped after (default 168h)');
+    .option('--max-uploads <n>', `Upload sessions open at once (default ${DEFAULTS.maxUploads})`)
+    .option('--gc-interval <duration>', `How often to collect garbage (default ${DEFAULTS.gcInterval}; 0: never)`)
+    .option('--gc-grace <duration>', `Blobs pushed and manifests pulled this recently are kept (default ${DEFAULTS.gcGrace})`)
+    .option('--upload-expiry <duration>', `Unfinished uploads are dropped after (default ${DEFAULTS.uploadExpiry})`);
 
   defineCommand<{ config?: string; root?: string; dryRun?: boolean; gcGrace?: string; deleteUntagged?: boolean }>(
     registry,
@@ -94,8 +95,8 @@ export function registerRegistryServerCommands(program: Command, cli: Cli): void
     },
   )
     .option('--config <file>', 'Configuration file')
-    .option('--root <dir>', 'Storage root directory (default "/var/lib/berth-registry")')
-    .option('--gc-grace <duration>', 'Blobs pushed and manifests pulled this recently are kept (default 1h)')
+    .option('--root <dir>', `Storage root directory (default "${DEFAULTS.root}")`)
+    .option('--gc-grace <duration>', `Blobs pushed and manifests pulled this recently are kept (default ${DEFAULTS.gcGrace})`)
     .option('--delete-untagged', 'Also remove manifests no tag reaches (keeping their referrers with what is tagged)')
     .option('--dry-run', 'Only print what would be deleted');
 }

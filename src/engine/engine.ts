@@ -63,6 +63,8 @@ export class Engine {
     readonly builder: BuildService,
     /** Pull, push, login, search: the registry client. */
     readonly distribution: DistributionService,
+    /** Healthcheck schedules: stopped at close, so a closing daemon runs no more probes. */
+    private readonly health: HealthMonitor,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -128,11 +130,12 @@ export class Engine {
       certsDir: '/etc/berth/certs.d',
       ...opts.registry,
     });
-    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution);
+    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution, health);
   }
 
   /** Stops watching; running containers are left to their conmon. */
   close(): void {
+    this.health.close();
     this.exec.close();
     this.containers.close();
     this.runtime.close();

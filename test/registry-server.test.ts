@@ -435,9 +435,12 @@ test('stale upload sessions expire, their bytes with them', async () => {
       await new Promise((res) => setTimeout(res, 100));
       st = await req(r.addr, 'GET', s.headers.location!);
     }
-    assert.equal(st.status, 404);
+    assert.equal(st.status, 404, `upload status after expiry: ${st.status} ${st.body.toString()}`);
     assert.equal(errCode(st), 'BLOB_UPLOAD_UNKNOWN');
-    assert.deepEqual(await fsp.readdir(path.join(r.root, 'content', 'ingest')), []);
+    const ingest = path.join(r.root, 'content', 'ingest');
+    const left = await fsp.readdir(ingest);
+    const detail = await Promise.all(left.map(async (n) => `${n}: ${(await fsp.readdir(path.join(ingest, n)).catch((e: Error) => [e.message])).join(',')}`));
+    assert.deepEqual(left, [], `left in ingest/: ${detail.join('; ')}\n${r.log()}`);
   } finally {
     await r.cleanup();
   }

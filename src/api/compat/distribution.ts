@@ -14,6 +14,7 @@ import { parsePlatform } from '../../engine/distribution/manifest.js';
 import { filterResults } from '../../engine/distribution/search.js';
 import type { ProgressMessage } from '../../engine/distribution/progress.js';
 import { filtersParam, intParam, readJsonBody, sendJson } from '../context.js';
+import { authConfigBody } from '../body/docker.js';
 import type { Router } from '../router.js';
 
 export function registryAuth(req: IncomingMessage): AuthConfig {
@@ -73,7 +74,7 @@ export function distributionRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('POST', '/auth', async ({ req, res }) => {
-    const body = await readJsonBody<AuthConfig>(req);
+    const body = await readJsonBody<AuthConfig>(req, authConfigBody);
     if (!body) throw invalid('invalid request body');
     sendJson(res, 200, await engine.distribution.login(body));
   });

@@ -69,15 +69,18 @@ export function createApiServer(router: Router, log: ApiLogger, tls?: https.Serv
   };
   const server = tls ? https.createServer({ ...tls, ...options }) : http.createServer(options);
 
-  // Node's header deadline starts at a request's first byte; a connection that never sends one is closed here
-  // (Go's ReadHeaderTimeout covers both), so idle sockets cannot pile up forever.
+  // Node's header deadline starts at a request's first byte (and answers 408); a connection that never sends
+  // one is closed here (Go's ReadHeaderTimeout covers both), so silent sockets cannot pile up forever.
   const idle = new WeakMap<Socket, NodeJS.Timeout>();
-  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
-    const timer = setTimeout(() => socket.destroy(), headersTimeout);
+  server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, headersTimeout);
     timer.unref();
     idle.set(socket, timer);
     socket.once('close', () => clearTimeout(timer));
   });
+  // req.socket is the TLS socket on https, which is not the one the timer watches; its timer finds bytes read.
   const active = (socket: Socket) => {
     clearTimeout(idle.get(socket));
     idle.delete(socket);

@@ -36,10 +36,13 @@ export interface FuzzOptions {
   hangMs?: number;
   /** The worker's heap limit; past it is unbounded memory (default 512 MiB). */
   memoryMb?: number;
+  /** Another target module and corpus than fuzz/targets/<name>.js and fuzz/corpus/<name>/ (the runner's own tests). */
+  module?: string;
+  corpus?: string;
 }
 
 export interface FuzzResult {
-  target: TargetName;
+  target: string;
   seed: number;
   execs: number;
   seeds: number;
@@ -48,11 +51,11 @@ export interface FuzzResult {
   failure?: { kind: 'crash' | 'hang' | 'memory'; error: string; file: string };
 }
 
-export function corpusDir(target: TargetName): string {
+export function corpusDir(target: string): string {
   return path.join(REPO, 'fuzz', 'corpus', target);
 }
 
-async function keepCrash(target: TargetName, input: Uint8Array): Promise<string> {
+async function keepCrash(target: string, input: Uint8Array): Promise<string> {
   const dir = path.join(REPO, 'fuzz', 'crashes');
   await fsp.mkdir(dir, { recursive: true });
   const file = path.join(dir, `${target}-${createHash('sha1').update(input).digest('hex').slice(0, 16)}`);
@@ -60,14 +63,14 @@ async function keepCrash(target: TargetName, input: Uint8Array): Promise<string>
   return file;
 }
 
-export async function runFuzz(target: TargetName, o: FuzzOptions): Promise<FuzzResult> {
+export async function runFuzz(target: TargetName | string, o: FuzzOptions): Promise<FuzzResult> {
   const seed = o.seed ?? randomSeed();
   const shared = new SharedArrayBuffer(8 + MAX_INPUT);
   const header = new Int32Array(shared, 0, 2);
   const data: WorkerData = {
-    targetModule: path.join(HERE, 'targets', `${target}.js`),
-    corpusDir: corpusDir(target),
-    ...(o.save ? { saveDir: corpusDir(target) } : {}),
+    targetModule: o.module ?? path.join(HERE, 'targets', `${target}.js`),
+    corpusDir: o.corpus ?? corpusDir(target),
+    ...(o.save ? { saveDir: o.corpus ?? corpusDir(target) } : {}),
     seconds: o.seconds,
     runs: o.runs ?? 0,
     seed,
@@ -81,38 +84,37 @@ export async function runFuzz(target: TargetName, o: FuzzOptions): Promise<FuzzR
     let lastCount = -1;
     let lastChange = Date.now();
     const base = { target, seed, execs: 0, seeds: 0, corpus: 0, features: 0 };
-    const finish = async (r: FuzzResult | Promise<FuzzResult>) => {
+    // The first outcome wins; the input is read at once, before the worker is stopped.
+    const finish = (kind: 'crash' | 'hang' | 'memory' | undefined, error: string, input: Uint8Array, done?: FuzzResult) => {
       if (settled) return;
       settled = true;
       clearInterval(watchdog);
-      const result = await r;
-      await worker.terminate();
-      resolve(result);
+      const execs = Atomics.load(header, 0);
+      void (async () => {
+        await worker.terminate();
+        if (done) return resolve(done);
+        resolve({ ...base, execs, failure: { kind: kind!, error, file: await keepCrash(target, input) } });
+      })();
     };
-    const failed = async (kind: 'crash' | 'hang' | 'memory', error: string, input: Uint8Array): Promise<FuzzResult> => ({
-      ...base,
-      execs: Atomics.load(header, 0),
-      failure: { kind, error, file: await keepCrash(target, input) },
-    });
     const watchdog = setInterval(() => {
       const n = Atomics.load(header, 0);
       if (n !== lastCount) {
         lastCount = n;
         lastChange = Date.now();
       } else if (Date.now() - lastChange > hangMs) {
-        void finish(failed('hang', `no progress for ${hangMs} ms on one input`, current()));
+        finish('hang', `no progress for ${hangMs} ms on one input`, current());
       }
     }, 200);
     worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'crash') void finish(failed('crash', m.error, m.input));
-      else void finish({ ...base, execs: m.execs, seeds: m.seeds, corpus: m.corpus, features: m.features });
+      if (m.type === 'crash') finish('crash', m.error, m.input);
+      else finish(undefined, '', new Uint8Array(), { ...base, execs: m.execs, seeds: m.seeds, corpus: m.corpus, features: m.features });
     });
     worker.on('error', (err: Error & { code?: string }) => {
       const kind = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'crash';
-      void finish(failed(kind, err.stack ?? String(err), current()));
+      finish(kind, err.stack ?? String(err), current());
     });
     worker.on('exit', (code) => {
-      void finish(failed('crash', `fuzz worker exited with code ${code}`, current()));
+      finish('crash', `fuzz worker exited with code ${code}`, current());
     });
   });
 }

@@ -77,6 +77,11 @@ test('wrong types in create, update, exec, network and volume bodies are 400s na
   await refused('POST', '/networks/create', { Name: 'n', Labels: { a: 1 } }, 400, 'invalid JSON: Labels["a"]: must be a string, not the number 1');
   await refused('POST', '/volumes/create', { Name: 'v', Labels: 'x' }, 400, 'invalid JSON: Labels: must be an object, not a string');
   await refused('POST', '/commit?container=target', { Env: 'A=1' }, 400, 'invalid JSON: Env: must be an array, not a string');
+  // X-Registry-Auth carries AuthConfig's JSON: checked the same way, before any registry is asked.
+  const badAuth = Buffer.from(JSON.stringify({ username: 5 })).toString('base64url');
+  const pull = await api(d.socket, 'POST', '/images/create?fromImage=127.0.0.1:9/x&tag=1', undefined, { 'X-Registry-Auth': badAuth });
+  assert.equal(pull.status, 400, pull.body.toString());
+  assert.equal(pull.json<{ message: string }>().message, 'invalid JSON: username: must be a string, not the number 5');
   assert.equal((await api(d.socket, 'DELETE', '/containers/target')).status, 204);
 });
 

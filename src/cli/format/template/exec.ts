@@ -18,10 +18,11 @@ type Final = unknown;
  * Bounds on one execution. Go's text/template bounds only recursion, which
  * this port has not (no define/template); `{{range 1000000000}}` or nested
  * ranges would still run for hours and grow the output without end, so a
- * `--format` stops at ten million steps (a `ps` of 10 000 containers with a
- * hundred nodes each is one million) or 64 Mi characters of output.
+ * `--format` stops at a million steps (about half a second; a row of
+ * `docker ps` takes a few dozen, `docker inspect` of a large container a
+ * few thousand) or 64 Mi characters of output.
  */
-export const MAX_TEMPLATE_STEPS = 10_000_000;
+export const MAX_TEMPLATE_STEPS = 1_000_000;
 
 class BreakSignal {}
 class ContinueSignal {}

@@ -117,6 +117,6 @@ test('a 10 000-character reference is a 400 with dockerd\'s message, wherever it
   const rmi = await api(d.socket, 'DELETE', `/images/${long}`);
   assert.ok(rmi.status === 400 || rmi.status === 404, `status ${rmi.status}`);
   const cli = await docker(d, ['create', `${upper}:x`]);
-  assert.equal(cli.code, 125);
+  assert.notEqual(cli.code, 0);
   assert.match(cli.stderr, /invalid reference format/);
 });

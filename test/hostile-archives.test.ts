@@ -114,32 +114,30 @@ async function cpRefused(archive: Buffer, message: RegExp, dest = '/tmp'): Promi
 }
 
 test('cp into a container: an entry climbing out of the destination is a 400 and writes nothing', async () => {
-  await cpRefused(Buffer.concat([entry('ok.txt', 'fine'), entry(`../../../../../tmp/bt-hostile-${tag}`, 'escaped'), END]), /is outside of/);
+  await cpRefused(Buffer.concat([entry(`../../../../../tmp/bt-hostile-${tag}`, 'escaped'), entry('ok.txt', 'fine'), END]), /^"\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/tmp\/bt-hostile-[0-9a-f]+" is outside of "\/tmp"$/);
+  // cp is no transaction, in dockerd either: entries before the bad one stay.
+  const r = await api(d.socket, 'PUT', '/containers/target/archive?path=/tmp', Buffer.concat([entry('ok.txt', 'fine'), entry('../../../../../x', 'escaped'), END]), { 'Content-Type': 'application/x-tar' });
+  assert.equal(r.status, 400);
+  assert.equal((await docker(d, ['exec', 'target', 'rm', '/tmp/ok.txt'])).code, 0);
 });
 
 test('cp into a container: metadata over 1 MiB, and a tar cut inside an entry, are 400s', async () => {
-  await cpRefused(Buffer.concat([hugePax(), entry('x', 'y'), END]), /header|too large|invalid/i);
+  await cpRefused(Buffer.concat([hugePax(), entry('x', 'y'), END]), /^PAX header too large \(2097166 bytes\)$/);
+  // Cut inside the file's data: no half-written file is left.
   const cut = Buffer.concat([entry('big.bin', Buffer.alloc(100_000, 1))]).subarray(0, 4096);
-  await cpRefused(cut, /EOF|truncated|unexpected/i);
+  await cpRefused(cut, /^unexpected EOF in layer tar/);
 });
 
-test('cp into a container: symlinks written through, to / and climbing with .., stay inside the container', async () => {
-  const archive = Buffer.concat([
-    header('root-link', 0, '2', '/'),
-    header('climb-link', 0, '2', '../../../../../../..'),
-    entry(`root-link/etc/bt-hostile-${tag}`, 'through absolute'),
-    entry(`climb-link/bt-hostile-${tag}`, 'through relative'),
-    END,
-  ]);
+test('cp into a container: a symlink to / written through lands inside the container; one climbing out is a 400', async () => {
+  const archive = Buffer.concat([header('root-link', 0, '2', '/'), entry(`root-link/etc/bt-hostile-${tag}`, 'through absolute'), END]);
   const r = await api(d.socket, 'PUT', '/containers/target/archive?path=/tmp', archive, { 'Content-Type': 'application/x-tar' });
-  // dockerd extracts inside the container's root (chrootarchive): the links resolve there, never on the host.
-  assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `status ${r.status}: ${r.body.toString()}`);
+  // dockerd extracts inside the container's root (chrootarchive): the link resolves there, never on the host.
+  assert.equal(r.status, 200, r.body.toString());
   noEscapees();
-  if (r.status === 200) {
-    const cat = await docker(d, ['exec', 'target', 'cat', `/etc/bt-hostile-${tag}`, `/bt-hostile-${tag}`]);
-    assert.equal(cat.stdout, 'through absolutethrough relative');
-  }
-  assert.equal((await docker(d, ['exec', 'target', 'rm', '-f', `/etc/bt-hostile-${tag}`, `/bt-hostile-${tag}`, '/tmp/root-link', '/tmp/climb-link'])).code, 0);
+  assert.equal((await docker(d, ['exec', 'target', 'cat', `/etc/bt-hostile-${tag}`])).stdout, 'through absolute');
+  assert.equal((await docker(d, ['exec', 'target', 'rm', `/etc/bt-hostile-${tag}`, '/tmp/root-link'])).code, 0);
+  // moby refuses a relative link that climbs out of the extraction directory, before anything is written through it.
+  await cpRefused(Buffer.concat([header('climb-link', 0, '2', '../../../../../../..'), entry(`climb-link/bt-hostile-${tag}`, 'through relative'), END]), /^invalid symlink "\/tmp\/climb-link" -> "..\/..\/..\/..\/..\/..\/.."$/);
 });
 
 test('cp into a container: a device node is made as dockerd makes it (root daemon), inside the container only', async () => {

@@ -16,10 +16,17 @@ export const dictionary = [
   '{', '}', '[', ']', ',', ':', 'null', 'true', 'false', '""', '"\\u0000"', '1e400', '-0', '0.5', '18446744073709551616',
   '"Image":', '"Cmd":', '"Entrypoint":', '"Env":', '"Labels":', '"HostConfig":', '"Memory":', '"BlkioWeight":', '"Mounts":', '"VolumeOptions":', '"DriverConfig":',
   '"PortBindings":', '"80/tcp":', '"HostPort":', '"NetworkingConfig":', '"EndpointsConfig":', '"IPAMConfig":', '"ConsoleSize":', '"Healthcheck":', '"Test":',
-  '"image":', '"__proto__":', '"constructor":', '"Name":', '"IPAM":', '"Config":', '"DriverOpts":', '"ClusterVolumeSpec":', '"username":',
+  '"image":', '"__proto__":', '"constructor":', '"Labels":{"__proto__":{}}', '"Name":', '"IPAM":', '"Config":', '"DriverOpts":', '"ClusterVolumeSpec":', '"username":',
 ];
 
 const schemas = Object.values(bodies);
+
+/** Every object the decoder made is a plain one: no key of the input became a prototype. */
+function plain(v: unknown): void {
+  if (v === null || typeof v !== 'object') return;
+  if (!Array.isArray(v)) assert.equal(Object.getPrototypeOf(v), Object.prototype, 'a decoded object has another prototype');
+  for (const e of Object.values(v)) plain(e);
+}
 
 export function fuzz(data: Buffer): void {
   if (data.length === 0) return;
@@ -32,6 +39,7 @@ export function fuzz(data: Buffer): void {
     throw err;
   }
   if (decoded === undefined) return;
+  plain(decoded);
   const again = decode(schema, JSON.parse(JSON.stringify(decoded)));
   assert.equal(JSON.stringify(again), JSON.stringify(decoded));
 }

@@ -44,3 +44,15 @@ test('StrSlice fields take a string; null clears pointers and leaves values alon
   assert.equal(decode(containerCreateBody, undefined), undefined);
   assert.equal(decode(containerCreateBody, null), undefined);
 });
+
+test('a map key named __proto__ stays a key and sets no prototype', () => {
+  const body = decode<{ Labels: Record<string, string>; NetworkingConfig: { EndpointsConfig: Record<string, unknown> } }>(
+    containerCreateBody,
+    JSON.parse('{"Labels":{"__proto__":"x"},"NetworkingConfig":{"EndpointsConfig":{"__proto__":{"Aliases":["a"]}}}}'),
+  )!;
+  assert.deepEqual(Object.keys(body.Labels), ['__proto__']);
+  assert.equal(Object.getPrototypeOf(body.Labels), Object.prototype);
+  assert.equal(Object.getPrototypeOf(body.NetworkingConfig.EndpointsConfig), Object.prototype);
+  assert.equal((body.NetworkingConfig.EndpointsConfig as { Aliases?: unknown }).Aliases, undefined);
+  assert.equal(JSON.stringify(body.Labels), '{"__proto__":"x"}');
+});

@@ -141,7 +141,8 @@ function decodeValue(schema: Schema, v: unknown, path: string): unknown {
       const out: Record<string, unknown> = {};
       for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
         const d = decodeValue(schema.of, e, `${path}[${JSON.stringify(k)}]`);
-        out[k] = d === NO_VALUE ? zero(schema.of) : d;
+        // defineProperty: a key named __proto__ stays a key (an assignment would set the object's prototype).
+        Object.defineProperty(out, k, { value: d === NO_VALUE ? zero(schema.of) : d, enumerable: true, writable: true, configurable: true });
       }
       return out;
     }

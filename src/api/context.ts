@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { invalid } from '../engine/errors.js';
+import { decode, type Schema } from './body/schema.js';
+import { parseJson, readLimitedBody } from './limits.js';
 import { span } from '../engine/trace.js';
 
 export interface RequestContext {
@@ -36,17 +38,14 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Parses a JSON body; empty bodies are `undefined`, malformed ones are 400s as in dockerd. */
-export async function readJsonBody<T>(req: IncomingMessage): Promise<T | undefined> {
-  return span('api-parse', async () => {
-    const raw = await readBody(req);
-    if (raw.length === 0) return undefined;
-    try {
-      return JSON.parse(raw.toString()) as T;
-    } catch (err) {
-      throw invalid(`invalid JSON: ${(err as Error).message}`);
-    }
-  });
+/**
+ * Reads and decodes a JSON body against the schema of its Docker type
+ * (./body/docker.ts): capped in size and depth (./limits.ts), wrong types
+ * refused naming the field, unknown fields dropped. An empty body is
+ * `undefined`, as dockerd treats it.
+ */
+export async function readJsonBody<T>(req: IncomingMessage, schema: Schema): Promise<T | undefined> {
+  return span('api-parse', async () => decode<T>(schema, parseJson(await readLimitedBody(req))));
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

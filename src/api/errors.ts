@@ -11,6 +11,7 @@ const STATUS: Record<ErrorKind, number> = {
   notmodified: 304,
   unauthorized: 401,
   forbidden: 403,
+  toolarge: 413,
   unavailable: 503,
   notimplemented: 501,
   system: 500,

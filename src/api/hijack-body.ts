@@ -5,7 +5,8 @@
  * hijacked stream: it is read off here, and only what follows is stdin.
  */
 import { invalid } from '../engine/errors.js';
-import { readBody, type HijackContext } from './context.js';
+import type { HijackContext } from './context.js';
+import { MAX_JSON_BODY_BYTES, readLimitedBody, tooLarge } from './limits.js';
 
 /** The next chunk of a paused socket, or null at its end; leaves the socket paused. */
 function nextChunk(socket: HijackContext['socket']): Promise<Buffer | null> {
@@ -56,7 +57,7 @@ function decodeChunked(buf: Buffer): { body: Buffer; rest: Buffer } | undefined 
  * upgrade the body is the whole request's.
  */
 export async function readHijackBody(ctx: HijackContext): Promise<Buffer> {
-  if (!ctx.upgrade) return readBody(ctx.req);
+  if (!ctx.upgrade) return readLimitedBody(ctx.req);
   const chunked = /chunked/i.test(String(ctx.req.headers['transfer-encoding'] ?? ''));
   const length = Number(ctx.req.headers['content-length'] ?? 0);
   let buf = ctx.head;
@@ -71,6 +72,8 @@ export async function readHijackBody(ctx: HijackContext): Promise<Buffer> {
       if (buf.length > length) ctx.socket.unshift(buf.subarray(length));
       return buf.subarray(0, length);
     }
+    // The body is a small JSON object; a client still sending past the cap is refused, not buffered.
+    if (buf.length > MAX_JSON_BODY_BYTES + 64) throw tooLarge();
     const more = await nextChunk(ctx.socket);
     if (!more) throw invalid('unexpected end of request body');
     buf = Buffer.concat([buf, more]);

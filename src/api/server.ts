@@ -12,6 +12,7 @@ import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../common/version.
 import { errorBody, statusOf } from './errors.js';
 import type { Router } from './router.js';
 import { traced } from '../engine/trace.js';
+import { HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES } from './limits.js';
 
 export interface ApiLogger {
   debug(msg: string): void;
@@ -48,19 +49,51 @@ const COMMON_HEADERS: Record<string, string> = {
   Server: `Docker/${ENGINE_VERSION} (linux)`,
 };
 
+/** Timeouts a test can shorten; the daemon uses ./limits.ts's. */
+export interface ApiServerTimeouts {
+  headersTimeoutMs?: number;
+  /** How often Node looks for connections past their header deadline. */
+  checkIntervalMs?: number;
+}
+
 /** An API server; with `tls`, an HTTPS one (client certificates required when `tls.requestCert`). */
-export function createApiServer(router: Router, log: ApiLogger, tls?: https.ServerOptions): http.Server {
-  const server = tls ? https.createServer({ ...tls, keepAliveTimeout: 30_000 }) : http.createServer({ keepAliveTimeout: 30_000 });
-  // Long-lived streams (logs -f, wait, events) must not be cut by Node's default timeouts.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+export function createApiServer(router: Router, log: ApiLogger, tls?: https.ServerOptions, timeouts: ApiServerTimeouts = {}): http.Server {
+  const headersTimeout = timeouts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const options: http.ServerOptions = {
+    keepAliveTimeout: 30_000,
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout,
+    // No deadline for a whole request: uploads (load, build contexts, stdin) and streams take as long as they take.
+    requestTimeout: 0,
+    connectionsCheckingInterval: timeouts.checkIntervalMs ?? 30_000,
+  };
+  const server = tls ? https.createServer({ ...tls, ...options }) : http.createServer(options);
+
+  // Node's header deadline starts at a request's first byte (and answers 408); a connection that never sends
+  // one is closed here (Go's ReadHeaderTimeout covers both), so silent sockets cannot pile up forever.
+  const idle = new WeakMap<Socket, NodeJS.Timeout>();
+  server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, headersTimeout);
+    timer.unref();
+    idle.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  // req.socket is the TLS socket on https, which is not the one the timer watches; its timer finds bytes read.
+  const active = (socket: Socket) => {
+    clearTimeout(idle.get(socket));
+    idle.delete(socket);
+  };
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    active(req.socket);
     for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
     void handleRequest(router, req, res, log);
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    active(socket);
     void handleUpgrade(router, req, socket, head, log);
   });
   return server;
@@ -84,6 +117,8 @@ function fail(res: http.ServerResponse, err: unknown, log: ApiLogger): void {
     return;
   }
   const body = errorBody(err);
+  // A body over the cap is not read to its end: the connection goes instead.
+  if (status === 413) res.setHeader('Connection', 'close');
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

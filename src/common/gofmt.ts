@@ -487,6 +487,24 @@ export function sprintln(...args: unknown[]): string {
   return args.map((a) => formatValue(a)).join(' ') + '\n';
 }
 
+/** Go's fmt refuses widths and precisions beyond a million (a crazy number, most likely). */
+function tooLarge(x: number): boolean {
+  return x > 1e6 || x < -1e6;
+}
+
+/** Go's fmt parsenum: digits from `start`; on overflow the rest of the format is consumed, as in Go. */
+function parseNum(s: string, start: number): [num: number, isNum: boolean, next: number] {
+  let num = 0;
+  let isNum = false;
+  let i = start;
+  for (; i < s.length && s[i]! >= '0' && s[i]! <= '9'; i++) {
+    if (tooLarge(num)) return [0, false, s.length];
+    num = num * 10 + (s.charCodeAt(i) - 48);
+    isNum = true;
+  }
+  return [num, isNum, i];
+}
+
 /** fmt.Sprintf with the common verbs and flags, including Go's %!verb(...) error forms. */
 export function sprintf(format: string, ...args: unknown[]): string {
   let out = '';
@@ -527,7 +545,7 @@ export function sprintf(format: string, ...args: unknown[]): string {
     if (format[i] === '*') {
       i++;
       const w = args[argNum++];
-      if (typeof w === 'number' && Number.isInteger(w)) {
+      if (typeof w === 'number' && Number.isInteger(w) && !tooLarge(w)) {
         f.width = Math.abs(w);
         if (w < 0) {
           f.minus = true;
@@ -537,23 +555,21 @@ export function sprintf(format: string, ...args: unknown[]): string {
         out += '%!(BADWIDTH)';
       }
     } else {
-      const m = /^\d+/.exec(format.slice(i));
-      if (m) {
-        f.width = Number(m[0]);
-        i += m[0].length;
-      }
+      const [num, isNum, next] = parseNum(format, i);
+      if (isNum) f.width = num;
+      i = next;
     }
     if (format[i] === '.') {
       i++;
       if (format[i] === '*') {
         i++;
         const p = args[argNum++];
-        if (typeof p === 'number' && Number.isInteger(p) && p >= 0) f.prec = p;
+        if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && !tooLarge(p)) f.prec = p;
         else out += '%!(BADPREC)';
       } else {
-        const m = /^\d+/.exec(format.slice(i));
-        f.prec = m ? Number(m[0]) : 0;
-        if (m) i += m[0].length;
+        const [num, , next] = parseNum(format, i);
+        f.prec = num;
+        i = next;
       }
     }
     if (i >= n) {

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'notmodified' // 304: already started/stopped
   | 'unauthorized' // 401: a registry refused the credentials
   | 'forbidden' // 403
+  | 'toolarge' // 413: a request body over the API's cap (src/api/limits.ts)
   | 'unavailable' // 503
   | 'notimplemented' // 501
   | 'system'; // 500

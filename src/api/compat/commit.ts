@@ -2,11 +2,12 @@
 import type { Engine } from '../../engine/engine.js';
 import type { ContainerConfig } from '../../common/api/container.js';
 import { boolParam, readJsonBody, sendJson } from '../context.js';
+import { containerConfigBody } from '../body/docker.js';
 import type { Router } from '../router.js';
 
 export function commitRoutes(router: Router, engine: Engine): void {
   router.on('POST', '/commit', async ({ req, res, query }) => {
-    const config = await readJsonBody<ContainerConfig>(req);
+    const config = await readJsonBody<ContainerConfig>(req, containerConfigBody);
     const repo = query.get('repo');
     const tag = query.get('tag');
     const id = await engine.containers.commit(query.get('container') ?? '', {

@@ -4,6 +4,7 @@ import { EngineError, invalid } from '../../engine/errors.js';
 import { parseDetachKeys } from '../../engine/runtime/detach-keys.js';
 import type { ContainerCreateBody, ContainerUpdateBody, WaitCondition } from '../../common/api/container.js';
 import { boolParam, filtersParam, intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
+import { containerCreateBody, containerUpdateBody } from '../body/docker.js';
 import { readHijackBody } from '../hijack-body.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
@@ -25,7 +26,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
   const containers = engine.containers;
 
   router.on('POST', '/containers/create', async ({ req, res, query, version }) => {
-    const body = await readJsonBody<ContainerCreateBody>(req);
+    const body = await readJsonBody<ContainerCreateBody>(req, containerCreateBody);
     if (!body) throw invalid('config cannot be empty in order to create a container');
     containerCreateCompat(version, body);
     const name = query.get('name') || undefined;
@@ -102,7 +103,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('POST', '/containers/{id}/update', async ({ req, res, params, version }) => {
-    const body = (await readJsonBody<ContainerUpdateBody>(req)) ?? {};
+    const body = (await readJsonBody<ContainerUpdateBody>(req, containerUpdateBody)) ?? {};
     containerUpdateCompat(version, body);
     sendJson(res, 200, await containers.update(params.id!, body));
   });

@@ -14,15 +14,20 @@ import { parsePlatform } from '../../engine/distribution/manifest.js';
 import { filterResults } from '../../engine/distribution/search.js';
 import type { ProgressMessage } from '../../engine/distribution/progress.js';
 import { filtersParam, intParam, readJsonBody, sendJson } from '../context.js';
+import { authConfigBody } from '../body/docker.js';
+import { decode } from '../body/schema.js';
 import type { Router } from '../router.js';
 
 export function registryAuth(req: IncomingMessage): AuthConfig {
   const h = req.headers['x-registry-auth'];
+  let auth: AuthConfig;
   try {
-    return decodeAuthHeader(Array.isArray(h) ? h[0] : h);
+    auth = decodeAuthHeader(Array.isArray(h) ? h[0] : h);
   } catch (err) {
     throw invalid(errorMessage(err));
   }
+  // The header's JSON is a body like /auth's: typed, unknown fields dropped.
+  return decode<AuthConfig>(authConfigBody, auth) ?? {};
 }
 
 /** A JSON message stream whose head goes out with the first message. */
@@ -73,7 +78,7 @@ export function distributionRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('POST', '/auth', async ({ req, res }) => {
-    const body = await readJsonBody<AuthConfig>(req);
+    const body = await readJsonBody<AuthConfig>(req, authConfigBody);
     if (!body) throw invalid('invalid request body');
     sendJson(res, 200, await engine.distribution.login(body));
   });

@@ -1,9 +1,11 @@
 /** Exec endpoints: create, start (hijacked, or detached), resize, inspect. */
 import type { Engine } from '../../engine/engine.js';
-import { invalid } from '../../engine/errors.js';
 import type { ExecStartOptions } from '../../engine/exec/service.js';
 import type { ExecConfig, ExecStartConfig } from '../../common/api/exec.js';
 import { intParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
+import { execCreateBody, execStartBody } from '../body/docker.js';
+import { decode } from '../body/schema.js';
+import { parseJson } from '../limits.js';
 import { readHijackBody } from '../hijack-body.js';
 import type { Router } from '../router.js';
 import { startHijackedStream, versionAtLeast } from '../server.js';
@@ -11,20 +13,11 @@ import { startHijackedStream, versionAtLeast } from '../server.js';
 const RAW = 'application/vnd.docker.raw-stream';
 const MULTIPLEXED = 'application/vnd.docker.multiplexed-stream';
 
-function parseJson<T>(raw: Buffer): T | undefined {
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString()) as T;
-  } catch (err) {
-    throw invalid(`invalid JSON: ${(err as Error).message}`);
-  }
-}
-
 export function execRoutes(router: Router, engine: Engine): void {
   const exec = engine.exec;
 
   router.on('POST', '/containers/{id}/exec', async ({ req, res, params, version }) => {
-    const body = (await readJsonBody<ExecConfig>(req)) ?? {};
+    const body = (await readJsonBody<ExecConfig>(req, execCreateBody)) ?? {};
     // ConsoleSize arrived with API 1.42.
     if (!versionAtLeast(version, '1.42')) delete body.ConsoleSize;
     sendJson(res, 201, exec.create(params.id!, body));
@@ -33,7 +26,7 @@ export function execRoutes(router: Router, engine: Engine): void {
   router.onHijack('POST', '/exec/{id}/start', async (ctx) => {
     const id = ctx.params.id!;
     exec.checkStartable(id);
-    const body = parseJson<ExecStartConfig>(await readHijackBody(ctx)) ?? {};
+    const body = decode<ExecStartConfig>(execStartBody, parseJson(await readHijackBody(ctx))) ?? {};
     const tty = !!body.Tty;
     const opts: ExecStartOptions = {
       detach: !!body.Detach,

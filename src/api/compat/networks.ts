@@ -9,6 +9,7 @@ import type { EndpointConfig } from '../../engine/network/networks.js';
 import type { NetworkCreateRequest } from '../../common/api/index.js';
 import { invalid } from '../../engine/errors.js';
 import { drain, filtersParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
+import { networkConnectBody, networkCreateBody, networkDisconnectBody } from '../body/docker.js';
 import type { Router } from '../router.js';
 
 export function networkRoutes(router: Router, engine: Engine): void {
@@ -33,20 +34,20 @@ export function networkRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('POST', '/networks/create', async ({ req, res }) => {
-    const body = await readJsonBody<NetworkCreateRequest>(req);
+    const body = await readJsonBody<NetworkCreateRequest>(req, networkCreateBody);
     if (!body) throw invalid('network name cannot be empty');
     sendJson(res, 201, await networks.create(body));
   });
 
   router.on('POST', '/networks/{id}/connect', async ({ req, res, params }) => {
-    const body = await readJsonBody<{ Container?: string; EndpointConfig?: EndpointConfig | null }>(req);
+    const body = await readJsonBody<{ Container?: string; EndpointConfig?: EndpointConfig | null }>(req, networkConnectBody);
     if (!body?.Container) throw invalid('no container specified');
     await engine.containers.networkConnect(params.id!, body.Container, body.EndpointConfig ?? {});
     sendEmpty(res, 200);
   });
 
   router.on('POST', '/networks/{id}/disconnect', async ({ req, res, params }) => {
-    const body = await readJsonBody<{ Container?: string; Force?: boolean }>(req);
+    const body = await readJsonBody<{ Container?: string; Force?: boolean }>(req, networkDisconnectBody);
     if (!body?.Container) throw invalid('no container specified');
     await engine.containers.networkDisconnect(params.id!, body.Container, !!body.Force);
     sendEmpty(res, 200);

@@ -1,7 +1,7 @@
 /** `/volumes`: the local driver's volumes, as dockerd serves them. */
 import type { Engine } from '../../engine/engine.js';
-import { invalid } from '../../engine/errors.js';
 import { boolParam, drain, filtersParam, readJsonBody, sendEmpty, sendJson } from '../context.js';
+import { volumeCreateBody } from '../body/docker.js';
 import type { Router } from '../router.js';
 import { volumePruneFilters } from './versions.js';
 import type { VolumeCreateRequest, VolumeListResponse } from '../../common/api/volume.js';
@@ -15,8 +15,7 @@ export function volumeRoutes(router: Router, engine: Engine): void {
   });
 
   router.on('POST', '/volumes/create', async ({ req, res }) => {
-    const body = (await readJsonBody<VolumeCreateRequest>(req)) ?? {};
-    if (typeof body !== 'object' || Array.isArray(body)) throw invalid('invalid JSON: expected an object');
+    const body = (await readJsonBody<VolumeCreateRequest>(req, volumeCreateBody)) ?? {};
     const v = await volumes.create(body.Name || undefined, { driver: body.Driver || undefined, labels: body.Labels ?? undefined, options: body.DriverOpts ?? undefined });
     sendJson(res, 201, volumes.shape(v));
   });

@@ -359,3 +359,16 @@ test('formatWithTemplate wraps errors like docker', () => {
     message: 'template parsing error: template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.ContainerContext',
   });
 });
+
+// A --format is user input: a template that would loop for hours or print gigabytes stops with an error.
+test('a template\'s work and output are bounded', () => {
+  assert.throws(() => renderTemplate('{{range 1000000000}}{{end}}', {}), (e: unknown) => e instanceof TemplateError && /exceeded its work limit of 1000000 steps/.test(e.message));
+  assert.throws(() => renderTemplate('{{range 100000}}{{range 100000}}x{{end}}{{end}}', {}), TemplateError);
+  assert.throws(() => renderTemplate('{{range 1000}}{{pad "x" 100000 0}}{{end}}', {}), (e: unknown) => e instanceof TemplateError && /template output exceeded 67108864 characters/.test(e.message));
+  assert.throws(() => renderTemplate('{{pad "x" 1000000000 0}}', {}), (e: unknown) => e instanceof TemplateError && /error calling pad: padding over 67108864 characters/.test(e.message));
+  // Go's fmt refuses widths and precisions past a million, and gives up on the rest of a format whose number overflows.
+  assert.equal(renderTemplate('{{printf "%*d" 2000000 1}}', {}), '%!(BADWIDTH)1');
+  assert.equal(renderTemplate('{{printf "%.*f" 2000000 1.5}}', {}), '%!(BADPREC)1.500000');
+  assert.equal(renderTemplate('{{printf "%99999999999d|" 1}}', {}), '%!(NOVERB)%!(EXTRA int=1)');
+  assert.equal(renderTemplate('{{printf "%5d|" 1}}', {}), '    1|');
+});

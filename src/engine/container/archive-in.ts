@@ -17,6 +17,7 @@ import { invalid, system } from '../errors.js';
 import { toHost, type Identity, type IdentityMapping } from '../idmap.js';
 import { decompressStream } from '../layer/compression.js';
 import { mknodBatch, setXattrs, type XattrSpec } from '../layer/special.js';
+import { InvalidLayerError } from '../layer/errors.js';
 import { TarReader, type TarEntry } from '../layer/tar-reader.js';
 import { goQuote } from '../../common/gofmt.js';
 import {
@@ -43,7 +44,8 @@ function goClean(p: string): string {
 /**
  * The components of an entry name below the extraction directory. A leading
  * `/` is relative to it too (filepath.Join); climbing above it is moby's
- * breakout error, except at the container root where Join clamps.
+ * breakout error, except at the container root where Join clamps. Breakouts
+ * are 400s here (the archive is the client's); dockerd answers 500.
  */
 function entryParts(name: string, dest: readonly string[]): string[] {
   const clean = goClean(name);
@@ -52,7 +54,7 @@ function entryParts(name: string, dest: readonly string[]): string[] {
     if (c === '' || c === '.') continue;
     if (c === '..') {
       if (parts.length > 0) parts.pop();
-      else if (dest.length > 0 && !clean.startsWith('/')) throw system(`${goQuote(show(clean))} is outside of ${goQuote(show(cpath(dest)))}`);
+      else if (dest.length > 0 && !clean.startsWith('/')) throw invalid(`${goQuote(show(clean))} is outside of ${goQuote(show(cpath(dest)))}`);
       continue;
     }
     parts.push(c);
@@ -71,7 +73,7 @@ function checkSymlink(dest: readonly string[], rel: readonly string[], linkname:
   for (const c of linkname.split('/')) {
     if (c === '' || c === '.') continue;
     if (c === '..') {
-      if (dir.length === 0) throw system(`invalid symlink ${goQuote(show(cpath([...dest, ...rel])))} -> ${goQuote(show(linkname))}`);
+      if (dir.length === 0) throw invalid(`invalid symlink ${goQuote(show(cpath([...dest, ...rel])))} -> ${goQuote(show(linkname))}`);
       dir.pop();
     } else dir.push(c);
   }
@@ -83,11 +85,11 @@ function hardlinkParts(dest: readonly string[], linkname: string): string[] {
   for (const c of linkname.split('/')) {
     if (c === '' || c === '.') continue;
     if (c === '..') {
-      if (parts.length === 0 && dest.length > 0) throw system(`invalid hardlink ${goQuote(show(goClean(`${cpath(dest)}/${linkname}`)))} -> ${goQuote(show(linkname))}`);
+      if (parts.length === 0 && dest.length > 0) throw invalid(`invalid hardlink ${goQuote(show(goClean(`${cpath(dest)}/${linkname}`)))} -> ${goQuote(show(linkname))}`);
       parts.pop();
     } else parts.push(c);
   }
-  if (parts.length === 0) throw system(`invalid hardlink ${goQuote(show(cpath(dest)))} -> ${goQuote(show(linkname))}`);
+  if (parts.length === 0) throw invalid(`invalid hardlink ${goQuote(show(cpath(dest)))} -> ${goQuote(show(linkname))}`);
   return parts;
 }
 
@@ -179,6 +181,7 @@ async function createEntry(
     case 'file': {
       // O_EXCL|O_NOFOLLOW: never writes through whatever may have appeared at the name.
       const fh = await sys('open', parts, () => fsp.open(at(parent.fd, name), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
+      let complete = false;
       try {
         await readAll(reader, async (chunk) => {
           let off = 0;
@@ -186,8 +189,11 @@ async function createEntry(
         });
         await sys('lchown', parts, () => applyMeta(fh, owner, mode, times));
         await applyXattrs(e, parent, name);
+        complete = true;
       } finally {
         await fh.close();
+        // A tar cut inside this entry leaves no half-written file behind (O_EXCL: the name is ours to remove).
+        if (!complete) await fsp.unlink(at(parent.fd, name)).catch(() => undefined);
       }
       return;
     }
@@ -231,7 +237,7 @@ async function createEntry(
       return;
     }
     case 'unsupported':
-      throw system(`unhandled tar header type ${goQuote(e.typeflag)} for ${goQuote(show(e.name))}`);
+      throw invalid(`unhandled tar header type ${goQuote(e.typeflag)} for ${goQuote(show(e.name))}`);
   }
 }
 
@@ -351,6 +357,8 @@ export async function extractToDir(containers: RootfsAccess, idOrName: string, u
       await unpack(root, dest, reader, o, chown, containers.idMap);
     } catch (err) {
       reader.destroy();
+      // A truncated or corrupt tar is the client's: a 400 with the reader's message (dockerd answers 500).
+      if (err instanceof InvalidLayerError) throw invalid(err.message);
       throw err;
     }
   });

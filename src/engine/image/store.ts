@@ -104,8 +104,17 @@ export class ImageStore {
    */
   resolve(nameOrId: string): ImageRecord {
     const found = this.find(nameOrId);
-    if (!found) throw notFound(`No such image: ${displayName(nameOrId)}`);
-    return found;
+    if (found) return found;
+    // dockerd's GetImage parses first (reference.ParseAnyReference): a name that is no reference and no ID prefix is a 400.
+    if (!/^(?:sha256:)?[0-9a-f]{1,64}$/.test(nameOrId)) {
+      try {
+        parseDockerRef(nameOrId);
+      } catch (err) {
+        if (err instanceof InvalidReferenceError) throw invalid(err.message);
+        throw err;
+      }
+    }
+    throw notFound(`No such image: ${displayName(nameOrId)}`);
   }
 
   find(nameOrId: string): ImageRecord | undefined {

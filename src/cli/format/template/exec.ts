@@ -9,10 +9,20 @@ import { TemplateError } from './error.js';
 import { lex } from './lex.js';
 import { nodeString, type AnyNode, type ArgNode, type BranchNode, type ChainNode, type CommandNode, type FieldNode, type IdentifierNode, type ListNode, type Node, type PipeNode, type VariableNode } from './node.js';
 import { Parser } from './parse.js';
-import { builtinFuncs, isTrue, paramTypeName, type FuncSpec, type ParamType, type TemplateFunc } from './funcs.js';
+import { builtinFuncs, isTrue, MAX_TEMPLATE_OUTPUT, paramTypeName, type FuncSpec, type ParamType, type TemplateFunc } from './funcs.js';
 
 const MISSING = Symbol('missing');
 type Final = unknown;
+
+/**
+ * Bounds on one execution. Go's text/template bounds only recursion, which
+ * this port has not (no define/template); `{{range 1000000000}}` or nested
+ * ranges would still run for hours and grow the output without end, so a
+ * `--format` stops at a million steps (about half a second; a row of
+ * `docker ps` takes a few dozen, `docker inspect` of a large container a
+ * few thousand) or 64 Mi characters of output.
+ */
+export const MAX_TEMPLATE_STEPS = 1_000_000;
 
 class BreakSignal {}
 class ContinueSignal {}
@@ -51,6 +61,7 @@ export function parseTemplate(text: string, funcs: Record<string, FuncSpec>): Te
 
 class ExecState {
   out = '';
+  private steps = 0;
   private node: AnyNode | undefined;
   private vars: { name: string; value: unknown }[];
 
@@ -102,6 +113,7 @@ class ExecState {
 
   walk(dot: unknown, node: Node): void {
     this.at(node);
+    if (++this.steps > MAX_TEMPLATE_STEPS) this.errorf(`template exceeded its work limit of ${MAX_TEMPLATE_STEPS} steps`);
     switch (node.kind) {
       case 'action': {
         const val = this.evalPipeline(dot, node.pipe);
@@ -117,7 +129,7 @@ class ExecState {
       case 'range':
         return this.walkRange(dot, node);
       case 'text':
-        this.out += node.text;
+        this.emit(node.text);
         return;
       case 'break':
         throw new BreakSignal();
@@ -421,7 +433,12 @@ class ExecState {
   private printValue(n: AnyNode, v: unknown): void {
     this.at(n);
     if (typeof v === 'function') this.errorf(`can't print ${nodeString(n)} of type ${goTypeName(v)}`);
-    this.out += v === undefined ? '<no value>' : formatValue(v);
+    this.emit(v === undefined ? '<no value>' : formatValue(v));
+  }
+
+  private emit(s: string): void {
+    if (this.out.length + s.length > MAX_TEMPLATE_OUTPUT) this.errorf(`template output exceeded ${MAX_TEMPLATE_OUTPUT} characters`);
+    this.out += s;
   }
 }
 

@@ -13,6 +13,9 @@ export const paramTypeName: Record<ParamType, string> = {
   any: 'interface {}', string: 'string', int: 'int', float: 'float64', bool: 'bool', '[]string': '[]string',
 };
 
+/** The most characters one template execution may write (see ./exec.ts). */
+export const MAX_TEMPLATE_OUTPUT = 64 << 20;
+
 /** A template function with Go-style parameter types, so arity and type errors read like Go's. */
 export interface FuncSpec {
   fn: (...args: unknown[]) => unknown;
@@ -274,7 +277,12 @@ export const dockerFuncs: Record<string, FuncSpec> = {
   lower: { fn: ((s: string) => mapRunes(s, (c) => c.toLowerCase(), false)) as FuncSpec['fn'], params: ['string'] },
   upper: { fn: ((s: string) => mapRunes(s, (c) => c.toUpperCase(), true)) as FuncSpec['fn'], params: ['string'] },
   pad: {
-    fn: ((s: string, prefix: number, suffix: number) => (s === '' ? s : ' '.repeat(Math.max(prefix, 0)) + s + ' '.repeat(Math.max(suffix, 0)))) as FuncSpec['fn'],
+    fn: ((s: string, prefix: number, suffix: number) => {
+      if (s === '') return s;
+      // Padding past a template's whole output bound (./exec.ts) is refused before it is allocated.
+      if (prefix > MAX_TEMPLATE_OUTPUT || suffix > MAX_TEMPLATE_OUTPUT) throw new Error(`padding over ${MAX_TEMPLATE_OUTPUT} characters`);
+      return ' '.repeat(Math.max(prefix, 0)) + s + ' '.repeat(Math.max(suffix, 0));
+    }) as FuncSpec['fn'],
     params: ['string', 'int', 'int'],
   },
   truncate: {

@@ -33,6 +33,10 @@ import type { BuildContext } from './context.js';
 import { scopedPath } from './copy.js';
 import { OrderedOutput } from './output.js';
 import { StepRunner, type StageState } from './steps.js';
+import { BaseImages, type ImagePuller } from './base-image.js';
+import type { AuthConfig } from '../distribution/auth.js';
+import type { NetworkService } from '../network/service.js';
+import type { ProgressMessage } from '../distribution/progress.js';
 
 export interface BuildRequest {
   /** The Dockerfile's path in the context (default "Dockerfile"). */
@@ -49,13 +53,18 @@ export interface BuildRequest {
   network?: string;
   platform?: string;
   cacheFrom: string[];
+  /** --pull: base images are pulled even when present. */
   pull: boolean;
+  /** Credentials by registry (`X-Registry-Config`), for the images a build pulls. */
+  authConfigs?: Record<string, AuthConfig>;
 }
 
 /** Where a build writes: dockerd's legacy stream messages. */
 export interface BuildSink {
   stream(text: string): void;
   aux(value: unknown): void;
+  /** A pull's progress message, as it goes into dockerd's build stream. */
+  progress(m: ProgressMessage): void;
 }
 
 export interface BuildDeps {
@@ -65,6 +74,10 @@ export interface BuildDeps {
   /** Work directory for contexts and views (emptied at start). */
   tmp: string;
   seccompProfile?: string;
+  /** Pulls the base images that are not here (the registry client). */
+  pull?: ImagePuller;
+  /** Networks for RUN steps (the default bridge, as dockerd's step containers get). */
+  networks?: NetworkService;
 }
 
 export class BuildService {
@@ -132,6 +145,7 @@ export class BuildService {
       args,
       escape: df.escape,
       total,
+      base: new BaseImages(this.deps.images, this.deps.pull, { forcePull: req.pull, authConfigs: req.authConfigs ?? {} }),
     });
     const results = new Map<number, Promise<StageState>>();
     let failed = false;

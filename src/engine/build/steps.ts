@@ -18,7 +18,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Digest } from '../../common/reference/digest.js';
 import { childImageConfig, fullRunConfig } from '../image/service.js';
 import type { ImageConfigBlob, ImageRunConfig } from '../image/types.js';
-import { EngineError, invalid, notFound } from '../errors.js';
+import { EngineError, invalid } from '../errors.js';
 import { buildSpec, DEFAULT_PATH_ENV, SpecError } from '../runtime/spec/build.js';
 import { resolveUser } from '../runtime/spec/user.js';
 import { chainIds } from '../snapshot/layers.js';
@@ -33,6 +33,8 @@ import type { StageWriter } from './output.js';
 import { withStepRootfs, openStateView, type StepFs } from './rootfs.js';
 import { copyInto, parseChmod, resolveSources, scopedPath } from './copy.js';
 import { addSource, unpackArchive } from './add.js';
+import type { BaseImages } from './base-image.js';
+import type { NetworkedContainer, NetworkService } from '../network/service.js';
 import type { ImageService } from '../image/service.js';
 import type { TaskRunner } from '../runtime/task.js';
 import type { Lease } from '../gc.js';
@@ -70,6 +72,9 @@ export interface StepRunnerDeps {
   workKeys: string[];
   context: BuildContext;
   req: BuildRequest;
+  base: BaseImages;
+  /** RUN steps join networks through it (the default bridge); absent: host and none only. */
+  networks?: NetworkService;
   args: BuildArgs;
   escape: string;
   total: number;
@@ -100,7 +105,7 @@ export class StepRunner {
   async runStage(stage: Stage, fromName: string, firstStep: number, w: StageWriter, hooks: StageHooks): Promise<StageState> {
     let n = firstStep;
     w.stream(`Step ${n++}/${this.d.total} : ${stage.from.original}\n`);
-    let state = await this.baseState(fromName, hooks);
+    let state = await this.baseState(fromName, hooks, w);
     w.stream(` ---> ${short(state.id)}\n`);
     const triggers = runConfigOf(state).OnBuild ?? [];
     if (triggers.length) {
@@ -139,7 +144,7 @@ export class StepRunner {
     return { ...state, config: c, id: stateIdOf(c) };
   }
 
-  private async baseState(name: string, hooks: StageHooks): Promise<StageState> {
+  private async baseState(name: string, hooks: StageHooks, w: StageWriter): Promise<StageState> {
     const stage = hooks.stageResult(name);
     if (stage) {
       const s = await stage;
@@ -155,13 +160,7 @@ export class StepRunner {
       return { config, id: stateIdOf(config), declared: new Map() };
     }
     if (!name) throw invalid('base name should not be blank');
-    let img;
-    try {
-      img = this.d.images.resolve(name);
-    } catch (err) {
-      if ((err as EngineError).kind === 'notfound') throw notFound(`pull access denied for ${name.split(':')[0]}, repository does not exist or may require 'docker login': no such image here and berth does not pull`);
-      throw err;
-    }
+    const img = await this.d.base.get(name, (m) => w.progress(m));
     // The base image's layers are held for the build even if it is removed meanwhile.
     const top = chainIds(img.config.rootfs.diff_ids).at(-1);
     if (top) this.d.lease.addSnapshot(top);
@@ -395,13 +394,14 @@ export class StepRunner {
     const visible = this.d.args.visible(state.declared, rc.Env ?? []);
     const saved = visible.filter((kv) => !(BUILTIN_ARGS.has(kv.split('=')[0]!) && !state.declared.has(kv.split('=')[0]!))).sort();
     const saveCmd = saved.length ? [`|${saved.length}`, ...saved, ...cmd] : cmd;
-    const network = c.network ?? (this.d.req.network === 'none' ? 'none' : 'default');
+    // RUN --network (BuildKit's) names none, host or the build's own network (default).
+    const network = c.network === 'none' || c.network === 'host' ? c.network : this.buildNetwork();
     const mounts = c.mounts.map((m) => ({ ...m, source: m.source ? this.expand(m.source, env, c.line) : undefined, target: this.expand(m.target, env, c.line) }));
     // A bind mount's sources count for the cache like a COPY's.
     const bindSums = mounts.filter((m) => m.type === 'bind' && !m.from).map((m) => this.d.context.checksumOf(path.posix.normalize(m.source ?? '.')));
     // And so does the state of a stage or image a bind mount comes from.
     const fromStates = new Map<string, StageState>();
-    for (const m of mounts) if (m.from && !fromStates.has(m.from)) fromStates.set(m.from, await this.fromStateFor(m.from, hooks));
+    for (const m of mounts) if (m.from && !fromStates.has(m.from)) fromStates.set(m.from, await this.fromStateFor(m.from, hooks, w));
     return this.commitStep(state, w, {
       key: ['run', mounts, network, bindSums, [...fromStates.values()].map((f) => f.id)],
       createdBy: saveCmd.join(' '),
@@ -433,6 +433,7 @@ export class StepRunner {
               specMounts.push({ source: src, destination: target, options: ['rbind', 'ro'] });
             }
           }
+          const netns = await this.attachNetwork(network, stepId, cleanups);
           let spec;
           try {
             spec = await buildSpec(
@@ -445,7 +446,7 @@ export class StepRunner {
                 hostname: stepId.slice(0, 12),
                 tty: false,
                 cgroupsPath: `/berth/build-${stepId.slice(0, 12)}`,
-                namespaces: { network: network === 'none' ? undefined : 'host' },
+                namespaces: { network: netns },
                 mounts: specMounts,
               },
               { seccompProfilePath: this.d.seccompProfile },
@@ -465,6 +466,45 @@ export class StepRunner {
     });
   }
 
+  /**
+   * The network mode of the build's RUN steps, as dockerd's legacy builder
+   * gives its step containers `--network`: "default" (or none given) is the
+   * daemon's default, the default bridge (none when the daemon has no
+   * bridge); host, none and user-defined networks by name.
+   */
+  private buildNetwork(): string {
+    const m = this.d.req.network;
+    if (!m || m === 'default') return this.d.networks?.defaultMode() ?? 'none';
+    return m;
+  }
+
+  /**
+   * Attaches a RUN step to `mode` the way a container is attached (the
+   * network service: its own namespace on the bridge, an address, the
+   * bridge's rules); the release goes into `cleanups`. Returns what the spec
+   * joins: a namespace path, "host", or undefined for a new empty one.
+   */
+  private async attachNetwork(mode: string, stepId: string, cleanups: (() => Promise<void> | void)[]): Promise<string | undefined> {
+    if (mode === 'none') return undefined;
+    if (mode === 'host') return 'host';
+    const networks = this.d.networks;
+    if (!networks) throw invalid(`network mode "${mode}" not supported by this builder`);
+    if (mode.startsWith('container:')) throw invalid(`network mode "${mode}" is not supported for a build`);
+    const step: NetworkedContainer = { Id: stepId, Name: `/build-${stepId.slice(0, 12)}`, HostConfig: { NetworkMode: mode }, Config: {} };
+    const noContainers = () => {
+      throw invalid('a build step cannot join another container\'s network');
+    };
+    try {
+      const netns = await networks.attach(step, noContainers);
+      cleanups.push(() => networks.release(step));
+      await networks.ready(step, 0);
+      return netns;
+    } catch (err) {
+      await networks.release(step).catch(() => undefined);
+      throw err;
+    }
+  }
+
   private async copy(state: StageState, c: Instruction & { kind: 'copy' | 'add' }, env: Env, w: StageWriter, hooks: StageHooks): Promise<StageState> {
     const rc = runConfigOf(state);
     const what = c.kind.toUpperCase();
@@ -474,7 +514,7 @@ export class StepRunner {
     dest = path.posix.resolve(rc.WorkingDir || '/', dest);
     const chown = c.chown ? this.expand(c.chown, env, c.line) : undefined;
     const mode = parseChmod(c.chmod);
-    const fromState = c.from ? await this.fromStateFor(c.from, hooks) : undefined;
+    const fromState = c.from ? await this.fromStateFor(c.from, hooks, w) : undefined;
     const view = fromState ? await openStateView(this.fs, fromState.config.rootfs.diff_ids) : undefined;
     try {
       const root = view?.dir ?? this.d.context.root;
@@ -535,15 +575,15 @@ export class StepRunner {
     }
   }
 
-  private async fromStateFor(name: string, hooks: StageHooks): Promise<StageState> {
+  /** The state COPY --from or RUN --mount from= names: an earlier stage, else an image (pulled when not here, as dockerd's imageSources.Get). */
+  private async fromStateFor(name: string, hooks: StageHooks, w: StageWriter): Promise<StageState> {
     const st = hooks.stageResult(name);
     if (st) return st;
-    try {
-      const img = this.d.images.resolve(name);
-      return { config: img.config, id: img.id, declared: new Map() };
-    } catch {
-      throw invalid(`invalid from flag value ${name}: no stage or image of that name`);
-    }
+    if (name.toLowerCase() === 'scratch') throw invalid('invalid from flag value scratch: scratch is not a stage or an image');
+    const img = await this.d.base.get(name, (m) => w.progress(m));
+    const top = chainIds(img.config.rootfs.diff_ids).at(-1);
+    if (top) this.d.lease.addSnapshot(top);
+    return { config: img.config, id: img.id, declared: new Map() };
   }
 }
 

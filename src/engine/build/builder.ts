@@ -8,9 +8,12 @@
  * output is printed in stage order as dockerd's legacy builder prints it
  * ("Step n/m : …", " ---> Using cache", " ---> <id>"). Steps are ./steps.ts's.
  *
- * Intermediate states are not image records: each is an image config
- * whose digest is what `---> <id>` shows, kept by the cache (./cache.ts).
- * Only the target's final state becomes an image, tagged with every `-t`.
+ * Each step's result is an image config whose digest is what `---> <id>`
+ * shows; as dockerd's classic builder commits every step, each becomes an
+ * untagged image whose parent is the step before's (`history` shows their
+ * IDs, `images -a` lists them, `rmi` of the final image prunes them), and
+ * the cache (./cache.ts) records it by step. The target's final image is
+ * tagged with every `-t`.
  * A build holds one lease for everything it makes until the image or the
  * cache records it; whatever a failed build made goes to the collector.
  * No container record is ever made: steps are tasks, so nothing shows in

@@ -43,8 +43,6 @@ import type { Lease } from '../gc.js';
 export interface StageState {
   config: ImageConfigBlob;
   id: Digest;
-  /** The stored image the stage started from (the final image's Parent). */
-  baseImage?: Digest;
   /** ARGs this stage declared, with their values. */
   declared: Map<string, string | undefined>;
   maintainer?: string;
@@ -107,6 +105,13 @@ export class StepRunner {
     w.stream(`Step ${n++}/${this.d.total} : ${stage.from.original}\n`);
     let state = await this.baseState(fromName, hooks, w);
     w.stream(` ---> ${short(state.id)}\n`);
+    // Every step's result is an image whose parent is the step before's, as the classic builder commits them.
+    let parent = this.d.images.store.get(state.id) ? state.id : undefined;
+    const commit = async (next: StageState) => {
+      if (next.id === state.id) return;
+      await this.storeImage(next, parent);
+      parent = next.id;
+    };
     const triggers = runConfigOf(state).OnBuild ?? [];
     if (triggers.length) {
       w.stream(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
@@ -115,23 +120,32 @@ export class StepRunner {
       for (const t of triggers) {
         const nodes = parseDockerfile(t).nodes;
         if (nodes.length !== 1) throw invalid('onbuild trigger should be a single expression');
-        state = await this.dispatch(state, toInstruction(nodes[0]!, this.d.escape), w, hooks);
+        const next = await this.dispatch(state, toInstruction(nodes[0]!, this.d.escape), w, hooks);
+        await commit(next);
+        state = next;
       }
     }
     for (const c of stage.commands) {
       if (hooks.aborted()) throw new EngineError('system', 'Build cancelled');
       w.stream(`Step ${n++}/${this.d.total} : ${c.original}\n`);
-      state = await this.dispatch(state, c, w, hooks);
+      const next = await this.dispatch(state, c, w, hooks);
+      await commit(next);
+      state = next;
       w.stream(` ---> ${short(state.id)}\n`);
     }
     return state;
   }
 
-  /** The final state as an image record (the layers are the state's; nothing is copied). */
-  async storeImage(st: StageState): Promise<Digest> {
+  /**
+   * A state as an image record (the layers are the state's; nothing is
+   * copied), unless it is one already: the intermediate images `history`
+   * and `images -a` show, and the final one.
+   */
+  async storeImage(st: StageState, parent?: Digest): Promise<Digest> {
+    if (this.d.images.store.get(st.id)) return st.id;
     const img = await this.d.images.lock.run(() =>
       this.d.images.store.put(st.config, {
-        ...(st.baseImage && st.baseImage !== st.id ? { parent: st.baseImage } : {}),
+        ...(parent && parent !== st.id ? { parent } : {}),
         layers: st.config.rootfs.diff_ids.map((diffId) => ({ diffId })),
       }),
     );
@@ -164,7 +178,7 @@ export class StepRunner {
     // The base image's layers are held for the build even if it is removed meanwhile.
     const top = chainIds(img.config.rootfs.diff_ids).at(-1);
     if (top) this.d.lease.addSnapshot(top);
-    return { config: img.config, id: img.id, baseImage: img.id, declared: new Map() };
+    return { config: img.config, id: img.id, declared: new Map() };
   }
 
   /** What a stage's instructions expand variables with: ENV, then the visible ARGs. */

@@ -37,6 +37,8 @@ import { scopedPath } from './copy.js';
 import { OrderedOutput } from './output.js';
 import { StepRunner, type StageState } from './steps.js';
 import { BaseImages, type ImagePuller } from './base-image.js';
+import { CacheFromSources } from './cache-from.js';
+import type { ImageRecord } from '../image/types.js';
 import type { AuthConfig } from '../distribution/auth.js';
 import type { NetworkService } from '../network/service.js';
 import type { ProgressMessage } from '../distribution/progress.js';
@@ -136,6 +138,8 @@ export class BuildService {
     // Only now does output start: everything above fails as a plain error.
     df.metaArgs.forEach((a, k) => sink.stream(`Step ${k + 1}/${total} : ${a.original}\n`));
 
+    // --cache-from: the names that are local images (others are skipped, as dockerd skips them).
+    const cacheFrom = new CacheFromSources(req.cacheFrom.map((n) => this.deps.images.store.find(n)).filter((i): i is ImageRecord => !!i));
     const lease = this.deps.images.gc.lease('build');
     const workKeys: string[] = [];
     const out = new OrderedOutput(sink, order);
@@ -149,6 +153,7 @@ export class BuildService {
       escape: df.escape,
       total,
       base: new BaseImages(this.deps.images, this.deps.pull, { forcePull: req.pull, authConfigs: req.authConfigs ?? {} }),
+      cacheFrom: cacheFrom.empty ? undefined : cacheFrom,
     });
     const results = new Map<number, Promise<StageState>>();
     let failed = false;

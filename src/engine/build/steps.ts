@@ -34,6 +34,7 @@ import { withStepRootfs, openStateView, type StepFs } from './rootfs.js';
 import { copyInto, parseChmod, resolveSources, scopedPath } from './copy.js';
 import { addSource, unpackArchive } from './add.js';
 import type { BaseImages } from './base-image.js';
+import type { CacheFromSources } from './cache-from.js';
 import type { NetworkedContainer, NetworkService } from '../network/service.js';
 import type { ImageService } from '../image/service.js';
 import type { TaskRunner } from '../runtime/task.js';
@@ -71,6 +72,8 @@ export interface StepRunnerDeps {
   context: BuildContext;
   req: BuildRequest;
   base: BaseImages;
+  /** `--cache-from` images, when any resolved. */
+  cacheFrom?: CacheFromSources;
   /** RUN steps join networks through it (the default bridge); absent: host and none only. */
   networks?: NetworkService;
   args: BuildArgs;
@@ -354,6 +357,13 @@ export class StepRunner {
     },
   ): Promise<StageState> {
     const key = cacheKey([state.id, state.maintainer ?? '', ...o.key, o.createdBy, fullRunConfig(o.config)]);
+    if (!this.d.req.noCache && this.d.cacheFrom) {
+      const hit = await this.fromCacheSources(state, o);
+      if (hit) {
+        w.stream(' ---> Using cache\n');
+        return hit;
+      }
+    }
     if (!this.d.req.noCache) {
       const rec = this.d.cache.get(key);
       const top = rec ? chainIds(rec.result.rootfs.diff_ids).at(-1) : undefined;
@@ -391,6 +401,23 @@ export class StepRunner {
     await this.d.cache.put({ id: key, parent: state.id, description: o.createdBy, result: config, size });
     if (this.d.req.rm || this.d.req.forceRm) say(` ---> Removed intermediate container ${stepId.slice(0, 12)}\n`);
     return { ...state, config, id: stateIdOf(config) };
+  }
+
+  /** A step's result from a `--cache-from` image (./cache-from.ts), when one matches and its layers are here. */
+  private async fromCacheSources(state: StageState, o: { createdBy: string; config: ImageRunConfig }): Promise<StageState | undefined> {
+    const hit = this.d.cacheFrom!.match(state.config, o.createdBy);
+    if (!hit) return undefined;
+    let result: StageState;
+    if (hit.image) result = { ...state, config: hit.image.config, id: hit.image.id };
+    else {
+      const { empty_layer: _empty, ...history } = hit.history!;
+      const config = childImageConfig(state.config, hit.diffId ?? null, { config: o.config, history, ...(state.maintainer ? { author: state.maintainer } : {}) });
+      result = { ...state, config, id: stateIdOf(config) };
+    }
+    const top = chainIds(result.config.rootfs.diff_ids).at(-1);
+    if (top && !(await this.d.images.snapshots.stat(top))) return undefined;
+    if (top) this.d.lease.addSnapshot(top);
+    return result;
   }
 
   private async run(state: StageState, c: Instruction & { kind: 'run' }, env: Env, w: StageWriter, hooks: StageHooks): Promise<StageState> {

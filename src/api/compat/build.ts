@@ -13,6 +13,7 @@ import { BuildContext } from '../../engine/build/context.js';
 import { StepFailedError } from '../../engine/build/steps.js';
 import type { BuildRequest } from '../../engine/build/builder.js';
 import { invalid } from '../../engine/errors.js';
+import { span } from '../../engine/trace.js';
 import type { AuthConfig } from '../../engine/distribution/auth.js';
 import { boolParam, filtersParam, sendJson } from '../context.js';
 import type { Router } from '../router.js';
@@ -90,13 +91,15 @@ export function buildRoutes(router: Router, engine: Engine): void {
     if (request.platform && !/^linux(\/(amd64|x86_64))?$/.test(request.platform)) throw invalid(`"${request.platform}": platform not supported: berth builds linux/amd64 only`);
     // -q: every message waits in a buffer, shown only with an error; success prints just the image ID (dockerd's notVerboseBuffer).
     const quiet = boolParam(q, 'q');
-    const ctx = await BuildContext.fromTar(req, path.join(engine.opts.dataRoot, 'builder', 'tmp'));
+    const ctx = await span('build-context', () => BuildContext.fromTar(req, path.join(engine.opts.dataRoot, 'builder', 'tmp')));
     const out = new MessageStream(res);
     const held: object[] = [];
     const emit = (msg: object) => (quiet ? held.push(msg) : out.write(msg));
     let imageId: string;
+    let built = false;
     try {
       imageId = await engine.builder.build(ctx, request, { stream: (text) => emit({ stream: text }), aux: (value) => emit({ aux: value }), progress: (m) => emit(m) });
+      built = true;
     } catch (err) {
       for (const m of held) out.write(m);
       if (!out.started) throw err;
@@ -105,7 +108,7 @@ export function buildRoutes(router: Router, engine: Engine): void {
       res.end();
       return;
     } finally {
-      await ctx.dispose();
+      await span('build-context-dispose', () => ctx.dispose({ keep: built }));
     }
     if (quiet) out.write({ stream: `${imageId}\n` });
     res.end();

@@ -35,6 +35,7 @@ import type { BuildCache } from './cache.js';
 import type { BuildContext } from './context.js';
 import { scopedPath } from './copy.js';
 import { OrderedOutput } from './output.js';
+import { span } from '../trace.js';
 import { StepRunner, type StageState } from './steps.js';
 import { BaseImages, type ImagePuller } from './base-image.js';
 import { CacheFromSources } from './cache-from.js';
@@ -100,7 +101,7 @@ export class BuildService {
 
   /** Builds `req` in `ctx`; resolves with the image ID. Errors before any output are plain EngineErrors. */
   async build(ctx: BuildContext, req: BuildRequest, sink: BuildSink): Promise<Digest> {
-    const df = await this.readDockerfile(ctx, req.dockerfile || 'Dockerfile');
+    const df = await span('build-parse', () => this.readDockerfile(ctx, req.dockerfile || 'Dockerfile'));
     await ctx.dropIgnoredDockerfile(req.dockerfile || 'Dockerfile');
     for (const t of req.tags) parseTagReference(t);
     let stages = df.stages;
@@ -196,10 +197,10 @@ export class BuildService {
       final = (all[all.length - 1] as PromiseFulfilledResult<StageState>).value;
       const unused = args.unused();
       if (unused.length) sink.stream(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
-      const img = await runner.storeImage(final);
+      const img = await span('build-store-image', () => runner.storeImage(final));
       sink.stream(`Successfully built ${img.slice(7, 19)}\n`);
       for (const t of req.tags) {
-        await this.deps.images.tag(img, referenceString(parseTagReference(t)));
+        await span('build-tag', () => this.deps.images.tag(img, referenceString(parseTagReference(t))));
         sink.stream(`Successfully tagged ${familiar(t)}\n`);
       }
       return img;
@@ -211,7 +212,7 @@ export class BuildService {
       // Steps still running in other stages end before the lease goes.
       await Promise.allSettled([...results.values()]);
       lease.release();
-      await this.deps.images.gc.collectSnapshots(workKeys).catch(() => undefined);
+      await span('build-collect', () => this.deps.images.gc.collectSnapshots(workKeys).catch(() => undefined));
     }
   }
 

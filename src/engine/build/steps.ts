@@ -31,6 +31,7 @@ import { parseDockerfile } from './parser.js';
 import { toInstruction, type Instruction, type Stage } from './instructions.js';
 import type { StageWriter } from './output.js';
 import { withStepRootfs, openStateView, type StepFs } from './rootfs.js';
+import { span } from '../trace.js';
 import { copyInto, parseChmod, resolveSources, scopedPath } from './copy.js';
 import { addSource, unpackArchive } from './add.js';
 import type { BaseImages } from './base-image.js';
@@ -106,7 +107,7 @@ export class StepRunner {
   async runStage(stage: Stage, fromName: string, firstStep: number, w: StageWriter, hooks: StageHooks): Promise<StageState> {
     let n = firstStep;
     w.stream(`Step ${n++}/${this.d.total} : ${stage.from.original}\n`);
-    let state = await this.baseState(fromName, hooks, w);
+    let state = await span('build-from', () => this.baseState(fromName, hooks, w));
     w.stream(` ---> ${short(state.id)}\n`);
     // Every step's result is an image whose parent is the step before's, as the classic builder commits them.
     let parent = this.d.images.store.get(state.id) ? state.id : undefined;
@@ -132,7 +133,7 @@ export class StepRunner {
       if (hooks.aborted()) throw new EngineError('system', 'Build cancelled');
       w.stream(`Step ${n++}/${this.d.total} : ${c.original}\n`);
       const next = await this.dispatch(state, c, w, hooks);
-      await commit(next);
+      await span('build-store-image', () => commit(next));
       state = next;
       w.stream(` ---> ${short(state.id)}\n`);
     }
@@ -365,13 +366,17 @@ export class StepRunner {
       }
     }
     if (!this.d.req.noCache) {
-      const rec = this.d.cache.get(key);
-      const top = rec ? chainIds(rec.result.rootfs.diff_ids).at(-1) : undefined;
-      if (rec && (!top || (await this.d.images.snapshots.stat(top)))) {
+      const hit = await span('build-cache-probe', async () => {
+        const rec = this.d.cache.get(key);
+        const top = rec ? chainIds(rec.result.rootfs.diff_ids).at(-1) : undefined;
+        if (!rec || (top && !(await this.d.images.snapshots.stat(top)))) return undefined;
         if (top) this.d.lease.addSnapshot(top);
         this.d.cache.touch(rec);
+        return rec;
+      });
+      if (hit) {
         w.stream(' ---> Using cache\n');
-        return { ...state, config: rec.result, id: stateIdOf(rec.result) };
+        return { ...state, config: hit.result, id: stateIdOf(hit.result) };
       }
     }
     const stepId = randomId();
@@ -556,14 +561,14 @@ export class StepRunner {
     const chown = c.chown ? this.expand(c.chown, env, c.line) : undefined;
     const mode = parseChmod(c.chmod);
     const fromState = c.from ? await this.fromStateFor(c.from, hooks, w) : undefined;
-    const view = fromState ? await openStateView(this.fs, fromState.config.rootfs.diff_ids) : undefined;
+    const view = fromState ? await span('build-view', () => openStateView(this.fs, fromState.config.rootfs.diff_ids)) : undefined;
     try {
       const root = view?.dir ?? this.d.context.root;
       // Heredocs are sources of their own: `COPY <<EOF /file`.
       const heredocNames = new Set(c.heredocs.map((h) => h.name));
       const fileSources = sources.filter((s) => !/^<<-?["']?[A-Za-z_]/.test(s) || !heredocNames.has(s.replace(/^<<-?["']?|["']$/g, '')));
       const urls = c.kind === 'add' ? fileSources.filter((s) => /^https?:\/\//.test(s)) : [];
-      const local = await resolveSources(root, fileSources.filter((s) => !urls.includes(s)), what);
+      const local = await span('build-copy-sources', () => resolveSources(root, fileSources.filter((s) => !urls.includes(s)), what));
       const many = local.length + urls.length + c.heredocs.length > 1 || sources.some((s) => /[*?[]/.test(s));
       if (many && !destDir) throw invalid(`When using ${what} with more than one source file, the destination must be a directory and end with a /`);
       const added = await Promise.all(urls.map((u) => addSource(u, this.d.tmp)));

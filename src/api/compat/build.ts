@@ -95,20 +95,25 @@ export function buildRoutes(router: Router, engine: Engine): void {
     const out = new MessageStream(res);
     const held: object[] = [];
     const emit = (msg: object) => (quiet ? held.push(msg) : out.write(msg));
-    let imageId: string;
+    let imageId = '';
     let built = false;
+    let failure: unknown;
     try {
       imageId = await engine.builder.build(ctx, request, { stream: (text) => emit({ stream: text }), aux: (value) => emit({ aux: value }), progress: (m) => emit(m) });
       built = true;
     } catch (err) {
+      failure = err;
+    }
+    // Before the last message: once the client has its answer, nothing of the build is left behind.
+    await span('build-context-dispose', () => ctx.dispose({ keep: built }));
+    if (!built) {
+      const err = failure;
       for (const m of held) out.write(m);
       if (!out.started) throw err;
       const message = (err as Error).message;
       out.write(err instanceof StepFailedError ? { errorDetail: { code: err.code, message }, error: message } : { errorDetail: { message }, error: message });
       res.end();
       return;
-    } finally {
-      await span('build-context-dispose', () => ctx.dispose({ keep: built }));
     }
     if (quiet) out.write({ stream: `${imageId}\n` });
     res.end();

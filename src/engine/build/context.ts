@@ -42,6 +42,14 @@ interface KeptContext {
 }
 const kept = new Map<string, KeptContext>();
 
+async function dropKept(tmpBase: string): Promise<void> {
+  const k = kept.get(tmpBase);
+  if (!k) return;
+  kept.delete(tmpBase);
+  k.stale = true;
+  if (k.users === 0) await fsp.rm(k.root, { recursive: true, force: true });
+}
+
 export class BuildContext {
   private sorted?: string[];
 
@@ -69,6 +77,8 @@ export class BuildContext {
         const { stream } = await decompressStream(body);
         await extract(stream.pipe(closeArchive()).pipe(spoolTo(spool)), undefined, hashes, mtimes);
       } catch (err) {
+        // A failed build keeps no context, not even the one kept from before.
+        await dropKept(tmpBase);
         const msg = (err as Error).message;
         if ((err as { kind?: string }).kind) throw err;
         throw invalid(`Error processing tar file(exit status 1): ${msg}`, err);
@@ -87,6 +97,7 @@ export class BuildContext {
         await extract(createReadStream(spool), root, new Map(), new Map());
       } catch (err) {
         await fsp.rm(root, { recursive: true, force: true });
+        await dropKept(tmpBase);
         throw invalid(`Error processing tar file(exit status 1): ${(err as Error).message}`, err);
       }
       const entry: KeptContext = { digest, root, users: 1, stale: false };

@@ -63,7 +63,8 @@ test('Dockerfile errors are 400s before any step: unknown instruction, bad flag,
   await fails({ Dockerfile: 'FROM busybox\nCOPY --bogus=1 a b\n' }, /unknown flag: bogus/);
   await fails({ Dockerfile: 'FROM busybox\nRUN --mount=type=nope,target=/x true\n' }, /unsupported mount type "nope"/);
   await fails({ Dockerfile: '' }, /No image was generated. Is your Dockerfile empty\?/);
-  await fails({ Dockerfile: 'FROM nosuchimage\n' }, /pull access denied for nosuchimage/);
+  // Not here, so pulled (as dockerd does): from a registry nobody answers on.
+  await fails({ Dockerfile: 'FROM 127.0.0.1:1/nosuchimage\n' }, /127.0.0.1:1.*connection refused/);
   const garbage = Buffer.alloc(10 << 20);
   for (let i = 0; i < garbage.length; i++) garbage[i] = 33 + ((i * 7919) % 90);
   for (let i = 0; i < garbage.length; i += 1000) garbage[i] = 10;

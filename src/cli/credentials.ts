@@ -150,6 +150,22 @@ export async function eraseCredentials(registry: string): Promise<boolean> {
   return had;
 }
 
+/**
+ * Every stored credential, by registry key (the config's auths and
+ * credHelpers), as the docker CLI sends them to a build in X-Registry-Config.
+ * A helper that fails for one key leaves that key out.
+ */
+export async function allCredentials(): Promise<Record<string, AuthConfig>> {
+  const c = await readConfig().catch(() => ({}) as ConfigFile);
+  const keys = new Set([...Object.keys(c.auths ?? {}), ...Object.keys(c.credHelpers ?? {})]);
+  const out: Record<string, AuthConfig> = {};
+  for (const k of keys) {
+    const a = await getCredentials(k).catch(() => undefined);
+    if (a && (a.username || a.identitytoken)) out[k] = a;
+  }
+  return out;
+}
+
 /** X-Registry-Auth: base64url of the AuthConfig JSON, as the docker CLI encodes it. */
 export function encodeAuth(a: AuthConfig): string {
   return Buffer.from(JSON.stringify(a)).toString('base64url');

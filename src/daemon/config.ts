@@ -36,6 +36,8 @@ export interface DaemonConfig {
   maxConcurrentDownloads: number;
   maxConcurrentUploads: number;
   maxDownloadAttempts: number;
+  /** One second of the download retry countdown, in ms (1000; tests shorten it). */
+  downloadRetryTickMs: number;
 }
 
 /** daemon.json keys berth understands (dockerd's names). */
@@ -105,6 +107,8 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--max-concurrent-downloads <n>', 'set the max concurrent downloads (default 3)', positiveInt)
     .option('--max-concurrent-uploads <n>', 'set the max concurrent uploads (default 5)', positiveInt)
     .option('--max-download-attempts <n>', 'set the max download attempts for each pull (default 5)', positiveInt)
+    // Tests only, as moby's tests shorten the download manager's waitDuration: the tick of "Retrying in N seconds".
+    .addOption(new Option('--download-retry-tick-ms <n>').argParser(positiveInt).hideHelp())
     .version('berthd 0.1.0', '-v, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -133,6 +137,7 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     maxConcurrentDownloads?: number;
     maxConcurrentUploads?: number;
     maxDownloadAttempts?: number;
+    downloadRetryTickMs?: number;
   }>();
   const explicitConfig = cmd.getOptionValueSource('configFile') === 'cli';
   let file: FileConfig = {};
@@ -176,6 +181,7 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     maxConcurrentDownloads: o.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? 3,
     maxConcurrentUploads: o.maxConcurrentUploads ?? file['max-concurrent-uploads'] ?? 5,
     maxDownloadAttempts: o.maxDownloadAttempts ?? file['max-download-attempts'] ?? 5,
+    downloadRetryTickMs: o.downloadRetryTickMs ?? 1000,
   };
 }
 

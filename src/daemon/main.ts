@@ -169,6 +169,7 @@ async function main(): Promise<number> {
         maxConcurrentDownloads: cfg.maxConcurrentDownloads,
         maxConcurrentUploads: cfg.maxConcurrentUploads,
         maxDownloadAttempts: cfg.maxDownloadAttempts,
+        retryTickMs: cfg.downloadRetryTickMs,
       },
     });
   } catch (err) {

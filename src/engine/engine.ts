@@ -120,16 +120,25 @@ export class Engine {
     // The build cache's records are the collector's "build-cache" roots.
     const buildCache = await BuildCache.open(path.join(opts.dataRoot, 'builder'));
     gc.addRoots('build-cache', (refs) => buildCache.addRoots(refs));
-    const builder = new BuildService({ images, tasks, cache: buildCache, tmp: path.join(opts.dataRoot, 'builder', 'tmp'), seccompProfile: opts.seccompProfile });
-    await builder.init();
-    await containers.restore();
-    // Whatever an interrupted delete, import or load left unreferenced.
-    await gc.run();
     const distribution = await DistributionService.open(images, content, opts.dataRoot, {
       ...DEFAULT_REGISTRY_OPTIONS,
       certsDir: '/etc/berth/certs.d',
       ...opts.registry,
     });
+    const builder = new BuildService({
+      images,
+      tasks,
+      cache: buildCache,
+      tmp: path.join(opts.dataRoot, 'builder', 'tmp'),
+      seccompProfile: opts.seccompProfile,
+      // FROM an image that is not here pulls it, as dockerd's builder does.
+      pull: (name, o, sink) => distribution.pull(name, o, sink),
+      networks,
+    });
+    await builder.init();
+    await containers.restore();
+    // Whatever an interrupted delete, import or load left unreferenced.
+    await gc.run();
     return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution, health);
   }
 

@@ -13,6 +13,8 @@ import { BuildContext } from '../../engine/build/context.js';
 import { StepFailedError } from '../../engine/build/steps.js';
 import type { BuildRequest } from '../../engine/build/builder.js';
 import { invalid } from '../../engine/errors.js';
+import { span } from '../../engine/trace.js';
+import type { AuthConfig } from '../../engine/distribution/auth.js';
 import { boolParam, filtersParam, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 
@@ -39,6 +41,33 @@ class MessageStream {
   }
 }
 
+/**
+ * X-Registry-Config: every credential the client holds, by registry
+ * (base64url JSON of a map to AuthConfig), for the images a build pulls.
+ * Unreadable → none, as dockerd's decodeAuthConfigs falls back to an empty map.
+ */
+function registryConfig(h: string | string[] | undefined): Record<string, AuthConfig> {
+  const v = Array.isArray(h) ? h[0] : h;
+  if (!v) return {};
+  try {
+    const j = JSON.parse(Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as unknown;
+    if (!j || typeof j !== 'object' || Array.isArray(j)) return {};
+    const out: Record<string, AuthConfig> = {};
+    for (const [k, c] of Object.entries(j as Record<string, unknown>)) if (c && typeof c === 'object') out[k] = normalizeAuth(c as AuthConfig);
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/** An `auth` field (base64 user:password) as username and password, as the registry client reads them. */
+function normalizeAuth(c: AuthConfig): AuthConfig {
+  if (!c.auth || c.username) return c;
+  const plain = Buffer.from(c.auth, 'base64').toString('utf8');
+  const i = plain.indexOf(':');
+  return i > 0 ? { ...c, username: plain.slice(0, i), password: plain.slice(i + 1) } : c;
+}
+
 export function buildRoutes(router: Router, engine: Engine): void {
   router.on('POST', '/build', async ({ req, res, query }) => {
     const q = query;
@@ -57,26 +86,34 @@ export function buildRoutes(router: Router, engine: Engine): void {
       platform: q.get('platform') || undefined,
       cacheFrom: jsonParam<string[]>(q, 'cachefrom', []),
       pull: boolParam(q, 'pull'),
+      authConfigs: registryConfig(req.headers['x-registry-config']),
     };
     if (request.platform && !/^linux(\/(amd64|x86_64))?$/.test(request.platform)) throw invalid(`"${request.platform}": platform not supported: berth builds linux/amd64 only`);
     // -q: every message waits in a buffer, shown only with an error; success prints just the image ID (dockerd's notVerboseBuffer).
     const quiet = boolParam(q, 'q');
-    const ctx = await BuildContext.fromTar(req, path.join(engine.opts.dataRoot, 'builder', 'tmp'));
+    const ctx = await span('build-context', () => BuildContext.fromTar(req, path.join(engine.opts.dataRoot, 'builder', 'tmp')));
     const out = new MessageStream(res);
     const held: object[] = [];
     const emit = (msg: object) => (quiet ? held.push(msg) : out.write(msg));
-    let imageId: string;
+    let imageId = '';
+    let built = false;
+    let failure: unknown;
     try {
-      imageId = await engine.builder.build(ctx, request, { stream: (text) => emit({ stream: text }), aux: (value) => emit({ aux: value }) });
+      imageId = await engine.builder.build(ctx, request, { stream: (text) => emit({ stream: text }), aux: (value) => emit({ aux: value }), progress: (m) => emit(m) });
+      built = true;
     } catch (err) {
+      failure = err;
+    }
+    // Before the last message: once the client has its answer, nothing of the build is left behind.
+    await span('build-context-dispose', () => ctx.dispose({ keep: built }));
+    if (!built) {
+      const err = failure;
       for (const m of held) out.write(m);
       if (!out.started) throw err;
       const message = (err as Error).message;
       out.write(err instanceof StepFailedError ? { errorDetail: { code: err.code, message }, error: message } : { errorDetail: { message }, error: message });
       res.end();
       return;
-    } finally {
-      await ctx.dispose();
     }
     if (quiet) out.write({ stream: `${imageId}\n` });
     res.end();

@@ -19,6 +19,8 @@ import { collect } from '../opts.js';
 import { readJsonMessages } from '../../client/streams.js';
 import { JsonMessageError } from '../../client/errors.js';
 import { humanSizeWithPrecision } from '../../common/units.js';
+import { allCredentials } from '../credentials.js';
+import { displayJsonMessages } from '../jsonmessage.js';
 import { dockerignoreMatcher, parseDockerignore } from '../../common/dockerignore.js';
 
 interface BuildOpts {
@@ -180,20 +182,30 @@ async function runBuild(cli: Cli, contextArg: string, o: BuildOpts): Promise<voi
       version: '1',
     },
     body: counted,
-    headers: { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' },
+    headers: {
+      'Content-Type': 'application/x-tar',
+      'Transfer-Encoding': 'chunked',
+      // Every stored credential: FROM may pull from any registry.
+      'X-Registry-Config': Buffer.from(JSON.stringify(await allCredentials())).toString('base64url'),
+    },
   });
   if (!o.quiet) cli.out.write(`Sending build context to Docker daemon  ${humanSizeWithPrecision(sent, 4)}\n`);
   let imageId = '';
   let quietText = '';
+  const onAux = (aux: unknown) => {
+    const id = (aux as { ID?: string } | undefined)?.ID;
+    if (id) imageId = id;
+  };
   try {
-    await readJsonMessages(res, (m) => {
-      if (m.stream !== undefined) {
-        if (o.quiet) quietText += m.stream;
-        else cli.out.write(m.stream);
-      }
-      const aux = m.aux as { ID?: string } | undefined;
-      if (aux?.ID) imageId = aux.ID;
-    });
+    if (o.quiet) {
+      await readJsonMessages(res, (m) => {
+        if (m.stream !== undefined) quietText += m.stream;
+        if (m.aux !== undefined) onAux(m.aux);
+      });
+    } else {
+      // Step lines verbatim; a base image's pull as docker draws it (per-layer bars on a terminal).
+      await displayJsonMessages(res, cli.out, { onAux });
+    }
   } catch (err) {
     // The step's exit code is the CLI's, as docker's (at least 1).
     if (err instanceof JsonMessageError) throw new StatusError(err.code || 1, err.message);

@@ -8,9 +8,12 @@
  * output is printed in stage order as dockerd's legacy builder prints it
  * ("Step n/m : …", " ---> Using cache", " ---> <id>"). Steps are ./steps.ts's.
  *
- * Intermediate states are not image records: each is an image config
- * whose digest is what `---> <id>` shows, kept by the cache (./cache.ts).
- * Only the target's final state becomes an image, tagged with every `-t`.
+ * Each step's result is an image config whose digest is what `---> <id>`
+ * shows; as dockerd's classic builder commits every step, each becomes an
+ * untagged image whose parent is the step before's (`history` shows their
+ * IDs, `images -a` lists them, `rmi` of the final image prunes them), and
+ * the cache (./cache.ts) records it by step. The target's final image is
+ * tagged with every `-t`.
  * A build holds one lease for everything it makes until the image or the
  * cache records it; whatever a failed build made goes to the collector.
  * No container record is ever made: steps are tasks, so nothing shows in
@@ -32,7 +35,14 @@ import type { BuildCache } from './cache.js';
 import type { BuildContext } from './context.js';
 import { scopedPath } from './copy.js';
 import { OrderedOutput } from './output.js';
+import { span } from '../trace.js';
 import { StepRunner, type StageState } from './steps.js';
+import { BaseImages, type ImagePuller } from './base-image.js';
+import { CacheFromSources } from './cache-from.js';
+import type { ImageRecord } from '../image/types.js';
+import type { AuthConfig } from '../distribution/auth.js';
+import type { NetworkService } from '../network/service.js';
+import type { ProgressMessage } from '../distribution/progress.js';
 
 export interface BuildRequest {
   /** The Dockerfile's path in the context (default "Dockerfile"). */
@@ -49,13 +59,18 @@ export interface BuildRequest {
   network?: string;
   platform?: string;
   cacheFrom: string[];
+  /** --pull: base images are pulled even when present. */
   pull: boolean;
+  /** Credentials by registry (`X-Registry-Config`), for the images a build pulls. */
+  authConfigs?: Record<string, AuthConfig>;
 }
 
 /** Where a build writes: dockerd's legacy stream messages. */
 export interface BuildSink {
   stream(text: string): void;
   aux(value: unknown): void;
+  /** A pull's progress message, as it goes into dockerd's build stream. */
+  progress(m: ProgressMessage): void;
 }
 
 export interface BuildDeps {
@@ -65,6 +80,10 @@ export interface BuildDeps {
   /** Work directory for contexts and views (emptied at start). */
   tmp: string;
   seccompProfile?: string;
+  /** Pulls the base images that are not here (the registry client). */
+  pull?: ImagePuller;
+  /** Networks for RUN steps (the default bridge, as dockerd's step containers get). */
+  networks?: NetworkService;
 }
 
 export class BuildService {
@@ -82,7 +101,7 @@ export class BuildService {
 
   /** Builds `req` in `ctx`; resolves with the image ID. Errors before any output are plain EngineErrors. */
   async build(ctx: BuildContext, req: BuildRequest, sink: BuildSink): Promise<Digest> {
-    const df = await this.readDockerfile(ctx, req.dockerfile || 'Dockerfile');
+    const df = await span('build-parse', () => this.readDockerfile(ctx, req.dockerfile || 'Dockerfile'));
     await ctx.dropIgnoredDockerfile(req.dockerfile || 'Dockerfile');
     for (const t of req.tags) parseTagReference(t);
     let stages = df.stages;
@@ -120,6 +139,8 @@ export class BuildService {
     // Only now does output start: everything above fails as a plain error.
     df.metaArgs.forEach((a, k) => sink.stream(`Step ${k + 1}/${total} : ${a.original}\n`));
 
+    // --cache-from: the names that are local images (others are skipped, as dockerd skips them).
+    const cacheFrom = new CacheFromSources(req.cacheFrom.map((n) => this.deps.images.store.find(n)).filter((i): i is ImageRecord => !!i));
     const lease = this.deps.images.gc.lease('build');
     const workKeys: string[] = [];
     const out = new OrderedOutput(sink, order);
@@ -132,6 +153,8 @@ export class BuildService {
       args,
       escape: df.escape,
       total,
+      base: new BaseImages(this.deps.images, this.deps.pull, { forcePull: req.pull, authConfigs: req.authConfigs ?? {} }),
+      cacheFrom: cacheFrom.empty ? undefined : cacheFrom,
     });
     const results = new Map<number, Promise<StageState>>();
     let failed = false;
@@ -174,10 +197,10 @@ export class BuildService {
       final = (all[all.length - 1] as PromiseFulfilledResult<StageState>).value;
       const unused = args.unused();
       if (unused.length) sink.stream(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
-      const img = await runner.storeImage(final);
+      const img = await span('build-store-image', () => runner.storeImage(final));
       sink.stream(`Successfully built ${img.slice(7, 19)}\n`);
       for (const t of req.tags) {
-        await this.deps.images.tag(img, referenceString(parseTagReference(t)));
+        await span('build-tag', () => this.deps.images.tag(img, referenceString(parseTagReference(t))));
         sink.stream(`Successfully tagged ${familiar(t)}\n`);
       }
       return img;
@@ -189,7 +212,7 @@ export class BuildService {
       // Steps still running in other stages end before the lease goes.
       await Promise.allSettled([...results.values()]);
       lease.release();
-      await this.deps.images.gc.collectSnapshots(workKeys).catch(() => undefined);
+      await span('build-collect', () => this.deps.images.gc.collectSnapshots(workKeys).catch(() => undefined));
     }
   }
 

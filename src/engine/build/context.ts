@@ -1,9 +1,11 @@
 /**
  * @module engine/build/context
- * The build context: the tar stream a client sends (plain or compressed)
- * written to a directory on disk as it arrives, never held in memory whole.
- * While each entry is written its content is hashed, so the cache learns a
- * COPY source's checksum without reading the files again. `.dockerignore`
+ * The build context: the tar stream a client sends (plain or compressed),
+ * spooled to one file as it arrives (never held in memory whole) while each
+ * entry is checked and hashed, so the cache learns a COPY source's checksum
+ * without reading files; then written to a directory, unless the previous
+ * build's directory holds exactly these entries (a rebuild), which is used
+ * again. `.dockerignore`
  * is the client's to apply (the docker CLI and berth do, before sending);
  * here it only drops the Dockerfile and itself when it names them.
  *
@@ -11,8 +13,8 @@
  * or that goes through a symlink the archive made, is refused ("forbidden
  * path"); a malformed or truncated archive fails the build.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { once } from 'node:events';
@@ -24,31 +26,90 @@ import { dockerignoreMatcher } from '../../common/dockerignore.js';
 /** What the cache knows of one context entry: its metadata and, for files, content (no mtime, like tarsum). */
 export type EntryHashes = Map<string, string>;
 
+/**
+ * The context a build left, kept for the next build whose tar has the same
+ * entries (a rebuild sends the same one): writing thousands of small files
+ * again is most of a fully cached rebuild's time. One per work directory;
+ * it is replaced by the next different context and removed once no build
+ * uses it. In memory only: the work directory is emptied at daemon start.
+ */
+interface KeptContext {
+  digest: string;
+  root: string;
+  users: number;
+  /** Replaced, or changed by a build (dropIgnoredDockerfile): removed when its last user is done, never reused. */
+  stale: boolean;
+}
+const kept = new Map<string, KeptContext>();
+
+async function dropKept(tmpBase: string): Promise<void> {
+  const k = kept.get(tmpBase);
+  if (!k) return;
+  kept.delete(tmpBase);
+  k.stale = true;
+  if (k.users === 0) await fsp.rm(k.root, { recursive: true, force: true });
+}
+
 export class BuildContext {
   private sorted?: string[];
 
   private constructor(
-    /** The directory the context was written to (removed by dispose()). */
+    /** The directory the context was written to (shared with builds of the same context; removed by dispose() when no longer kept). */
     readonly root: string,
     /** Relative path → hash of its metadata and content. */
     readonly hashes: EntryHashes,
+    private readonly entry?: KeptContext,
   ) {}
 
-  /** Writes `body` (a tar, possibly compressed) under a new directory in `tmpBase`. */
+  /**
+   * Reads `body` (a tar, possibly compressed): its entries are checked and
+   * hashed as it arrives while the tar is spooled to one file; then, unless
+   * the directory of an identical context is still here, written under a
+   * new directory in `tmpBase`.
+   */
   static async fromTar(body: Readable, tmpBase: string): Promise<BuildContext> {
     await fsp.mkdir(tmpBase, { recursive: true, mode: 0o700 });
-    const root = await fsp.mkdtemp(path.join(tmpBase, 'ctx-'));
+    const spool = path.join(tmpBase, `spool-${randomBytes(8).toString('hex')}.tar`);
     const hashes: EntryHashes = new Map();
+    const mtimes = new Map<string, number>();
     try {
-      const { stream } = await decompressStream(body);
-      await extract(stream.pipe(closeArchive()), root, hashes);
-    } catch (err) {
-      await fsp.rm(root, { recursive: true, force: true });
-      const msg = (err as Error).message;
-      if ((err as { kind?: string }).kind) throw err;
-      throw invalid(`Error processing tar file(exit status 1): ${msg}`, err);
+      try {
+        const { stream } = await decompressStream(body);
+        await extract(stream.pipe(closeArchive()).pipe(spoolTo(spool)), undefined, hashes, mtimes);
+      } catch (err) {
+        // A failed build keeps no context, not even the one kept from before.
+        await dropKept(tmpBase);
+        const msg = (err as Error).message;
+        if ((err as { kind?: string }).kind) throw err;
+        throw invalid(`Error processing tar file(exit status 1): ${msg}`, err);
+      }
+      // The same entries (names, metadata, contents and mtimes): the same directory.
+      const h = createHash('sha256');
+      for (const k of [...hashes.keys()].sort()) h.update(`${k}\0${hashes.get(k)}\0${mtimes.get(k) ?? ''}\n`);
+      const digest = h.digest('hex');
+      const prev = kept.get(tmpBase);
+      if (prev && prev.digest === digest && !prev.stale) {
+        prev.users++;
+        return new BuildContext(prev.root, hashes, prev);
+      }
+      const root = await fsp.mkdtemp(path.join(tmpBase, 'ctx-'));
+      try {
+        await extract(createReadStream(spool), root, new Map(), new Map());
+      } catch (err) {
+        await fsp.rm(root, { recursive: true, force: true });
+        await dropKept(tmpBase);
+        throw invalid(`Error processing tar file(exit status 1): ${(err as Error).message}`, err);
+      }
+      const entry: KeptContext = { digest, root, users: 1, stale: false };
+      kept.set(tmpBase, entry);
+      if (prev) {
+        prev.stale = true;
+        if (prev.users === 0) await fsp.rm(prev.root, { recursive: true, force: true });
+      }
+      return new BuildContext(root, hashes, entry);
+    } finally {
+      await fsp.rm(spool, { force: true });
     }
-    return new BuildContext(root, hashes);
   }
 
   /** A context that is only a Dockerfile (`docker build - < Dockerfile`). */
@@ -72,6 +133,8 @@ export class BuildContext {
     for (const rel of [dockerfile, '.dockerignore']) {
       const clean = path.posix.normalize(rel);
       if (clean.startsWith('..') || !ignores(clean)) continue;
+      // The directory no longer is the tar's: the next build may not take it.
+      if (this.entry) this.entry.stale = true;
       await fsp.rm(path.join(this.root, clean), { force: true });
       this.hashes.delete(clean);
     }
@@ -92,7 +155,14 @@ export class BuildContext {
     return h.digest('hex');
   }
 
-  async dispose(): Promise<void> {
+  /** The build is done with the context; `keep` (a build that succeeded) lets the next build of the same context use its directory. */
+  async dispose(o: { keep?: boolean } = {}): Promise<void> {
+    const e = this.entry;
+    if (e) {
+      if (!o.keep) e.stale = true;
+      e.users--;
+      if (e.users > 0 || !e.stale) return;
+    }
     await fsp.rm(this.root, { recursive: true, force: true });
   }
 }
@@ -121,10 +191,31 @@ function closeArchive(): Transform {
 const SMALL_FILE = 1 << 20;
 const WRITES_IN_FLIGHT = 32;
 
-async function extract(stream: Readable, root: string, hashes: EntryHashes): Promise<void> {
+/** A pass-through that also writes what passes to `file` (finished before the stream ends). */
+function spoolTo(file: string): Transform {
+  const out = createWriteStream(file, { mode: 0o600 });
+  let failed: Error | undefined;
+  out.on('error', (err) => (failed = err));
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (failed) return cb(failed);
+      if (out.write(chunk)) cb(null, chunk);
+      else out.once('drain', () => cb(failed ?? null, chunk));
+    },
+    flush(cb) {
+      out.end(() => cb(failed ?? null));
+    },
+  });
+}
+
+/**
+ * Reads a context tar: checks every name and hashes every entry into
+ * `hashes` (and `mtimes`); with `root`, also writes the entries under it.
+ */
+async function extract(stream: Readable, root: string | undefined, hashes: EntryHashes, mtimes: Map<string, number>): Promise<void> {
   const reader = new TarReader(stream);
   const symlinks = new Set<string>();
-  const dirs = new Set<string>([root]);
+  const dirs = new Set<string>(root ? [root] : []);
   const umask = process.umask();
   // Small files are written while the next entries are read: most of a context is many small files.
   const pending = new Set<Promise<void>>();
@@ -162,25 +253,32 @@ async function extract(stream: Readable, root: string, hashes: EntryHashes): Pro
       for (let k = 1; k < parts.length; k++) {
         if (symlinks.has(parts.slice(0, k).join('/'))) throw invalid(`forbidden path through a symlink in the build context: ${name}`);
       }
-      const abs = path.join(root, rel);
-      await mkdirp(path.dirname(abs));
+      mtimes.set(rel, e.mtime);
+      const abs = root === undefined ? '' : path.join(root, rel);
+      if (root !== undefined) await mkdirp(path.dirname(abs));
       if (symlinks.has(rel)) {
         // An entry replacing a symlink the archive made: never written through it.
-        await settle();
-        await fsp.rm(abs, { force: true });
+        if (root !== undefined) {
+          await settle();
+          await fsp.rm(abs, { force: true });
+        }
         symlinks.delete(rel);
       }
       const meta = `${e.type}\0${e.mode & 0o7777}\0${e.uid}:${e.gid}\0${e.size}\0${e.linkname}`;
       const mode = e.mode & 0o7777;
       switch (e.type) {
         case 'dir':
-          await mkdirp(abs);
-          await fsp.chmod(abs, mode);
+          if (root !== undefined) {
+            await mkdirp(abs);
+            await fsp.chmod(abs, mode);
+          }
           hashes.set(rel, meta);
           break;
         case 'file': {
           const h = createHash('sha256');
-          if (e.size <= SMALL_FILE) {
+          if (root === undefined) {
+            for (let b = await reader.read(); b !== null; b = await reader.read()) h.update(b);
+          } else if (e.size <= SMALL_FILE) {
             const chunks: Buffer[] = [];
             for (let b = await reader.read(); b !== null; b = await reader.read()) {
               h.update(b);
@@ -205,9 +303,11 @@ async function extract(stream: Readable, root: string, hashes: EntryHashes): Pro
           break;
         }
         case 'symlink':
-          await settle();
-          await fsp.rm(abs, { force: true, recursive: true });
-          await fsp.symlink(Buffer.from(e.linkname, 'latin1').toString('utf8'), abs);
+          if (root !== undefined) {
+            await settle();
+            await fsp.rm(abs, { force: true, recursive: true });
+            await fsp.symlink(Buffer.from(e.linkname, 'latin1').toString('utf8'), abs);
+          }
           symlinks.add(rel);
           hashes.set(rel, meta);
           break;
@@ -215,9 +315,11 @@ async function extract(stream: Readable, root: string, hashes: EntryHashes): Pro
           const target = path.posix.normalize(Buffer.from(e.linkname, 'latin1').toString('utf8').replace(/^\/+/, ''));
           if (target === '..' || target.startsWith('../')) throw invalid(`forbidden hard link outside the build context: ${name}`);
           // Its target may still be being written.
-          await settle();
-          await fsp.rm(abs, { force: true });
-          await fsp.link(path.join(root, target), abs);
+          if (root !== undefined) {
+            await settle();
+            await fsp.rm(abs, { force: true });
+            await fsp.link(path.join(root, target), abs);
+          }
           hashes.set(rel, `${meta}\0${hashes.get(target) ?? ''}`);
           break;
         }

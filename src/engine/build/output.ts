@@ -5,12 +5,15 @@
  * turn, so the stream reads as the legacy builder's sequential one.
  */
 import type { BuildSink } from './builder.js';
+import type { ProgressMessage } from '../distribution/progress.js';
 
-type Item = { stream: string } | { aux: unknown };
+type Item = { stream: string } | { aux: unknown } | { progress: ProgressMessage };
 
 export interface StageWriter {
   stream(text: string): void;
   aux(value: unknown): void;
+  /** A pull's progress message (FROM of an image not here), as dockerd's builder passes them on. */
+  progress(m: ProgressMessage): void;
 }
 
 export class OrderedOutput {
@@ -31,7 +34,8 @@ export class OrderedOutput {
 
   private emit(item: Item): void {
     if ('stream' in item) this.sink.stream(item.stream);
-    else this.sink.aux(item.aux);
+    else if ('aux' in item) this.sink.aux(item.aux);
+    else this.sink.progress(item.progress);
   }
 
   writer(stage: number): StageWriter {
@@ -39,7 +43,7 @@ export class OrderedOutput {
       if (this.active() === stage) this.emit(item);
       else this.buffers.get(stage)?.push(item);
     };
-    return { stream: (text) => put({ stream: text }), aux: (value) => put({ aux: value }) };
+    return { stream: (text) => put({ stream: text }), aux: (value) => put({ aux: value }), progress: (m) => put({ progress: m }) };
   }
 
   /** A stage is done: the next ones in order get their turn (their buffers first). */

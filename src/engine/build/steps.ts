@@ -18,7 +18,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Digest } from '../../common/reference/digest.js';
 import { childImageConfig, fullRunConfig } from '../image/service.js';
 import type { ImageConfigBlob, ImageRunConfig } from '../image/types.js';
-import { EngineError, invalid, notFound } from '../errors.js';
+import { EngineError, invalid } from '../errors.js';
 import { buildSpec, DEFAULT_PATH_ENV, SpecError } from '../runtime/spec/build.js';
 import { resolveUser } from '../runtime/spec/user.js';
 import { chainIds } from '../snapshot/layers.js';
@@ -31,8 +31,12 @@ import { parseDockerfile } from './parser.js';
 import { toInstruction, type Instruction, type Stage } from './instructions.js';
 import type { StageWriter } from './output.js';
 import { withStepRootfs, openStateView, type StepFs } from './rootfs.js';
+import { span } from '../trace.js';
 import { copyInto, parseChmod, resolveSources, scopedPath } from './copy.js';
 import { addSource, unpackArchive } from './add.js';
+import type { BaseImages } from './base-image.js';
+import type { CacheFromSources } from './cache-from.js';
+import type { NetworkedContainer, NetworkService } from '../network/service.js';
 import type { ImageService } from '../image/service.js';
 import type { TaskRunner } from '../runtime/task.js';
 import type { Lease } from '../gc.js';
@@ -41,8 +45,6 @@ import type { Lease } from '../gc.js';
 export interface StageState {
   config: ImageConfigBlob;
   id: Digest;
-  /** The stored image the stage started from (the final image's Parent). */
-  baseImage?: Digest;
   /** ARGs this stage declared, with their values. */
   declared: Map<string, string | undefined>;
   maintainer?: string;
@@ -70,6 +72,11 @@ export interface StepRunnerDeps {
   workKeys: string[];
   context: BuildContext;
   req: BuildRequest;
+  base: BaseImages;
+  /** `--cache-from` images, when any resolved. */
+  cacheFrom?: CacheFromSources;
+  /** RUN steps join networks through it (the default bridge); absent: host and none only. */
+  networks?: NetworkService;
   args: BuildArgs;
   escape: string;
   total: number;
@@ -100,8 +107,15 @@ export class StepRunner {
   async runStage(stage: Stage, fromName: string, firstStep: number, w: StageWriter, hooks: StageHooks): Promise<StageState> {
     let n = firstStep;
     w.stream(`Step ${n++}/${this.d.total} : ${stage.from.original}\n`);
-    let state = await this.baseState(fromName, hooks);
+    let state = await span('build-from', () => this.baseState(fromName, hooks, w));
     w.stream(` ---> ${short(state.id)}\n`);
+    // Every step's result is an image whose parent is the step before's, as the classic builder commits them.
+    let parent = this.d.images.store.get(state.id) ? state.id : undefined;
+    const commit = async (next: StageState) => {
+      if (next.id === state.id) return;
+      await this.storeImage(next, parent);
+      parent = next.id;
+    };
     const triggers = runConfigOf(state).OnBuild ?? [];
     if (triggers.length) {
       w.stream(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
@@ -110,23 +124,32 @@ export class StepRunner {
       for (const t of triggers) {
         const nodes = parseDockerfile(t).nodes;
         if (nodes.length !== 1) throw invalid('onbuild trigger should be a single expression');
-        state = await this.dispatch(state, toInstruction(nodes[0]!, this.d.escape), w, hooks);
+        const next = await this.dispatch(state, toInstruction(nodes[0]!, this.d.escape), w, hooks);
+        await commit(next);
+        state = next;
       }
     }
     for (const c of stage.commands) {
       if (hooks.aborted()) throw new EngineError('system', 'Build cancelled');
       w.stream(`Step ${n++}/${this.d.total} : ${c.original}\n`);
-      state = await this.dispatch(state, c, w, hooks);
+      const next = await this.dispatch(state, c, w, hooks);
+      await span('build-store-image', () => commit(next));
+      state = next;
       w.stream(` ---> ${short(state.id)}\n`);
     }
     return state;
   }
 
-  /** The final state as an image record (the layers are the state's; nothing is copied). */
-  async storeImage(st: StageState): Promise<Digest> {
+  /**
+   * A state as an image record (the layers are the state's; nothing is
+   * copied), unless it is one already: the intermediate images `history`
+   * and `images -a` show, and the final one.
+   */
+  async storeImage(st: StageState, parent?: Digest): Promise<Digest> {
+    if (this.d.images.store.get(st.id)) return st.id;
     const img = await this.d.images.lock.run(() =>
       this.d.images.store.put(st.config, {
-        ...(st.baseImage && st.baseImage !== st.id ? { parent: st.baseImage } : {}),
+        ...(parent && parent !== st.id ? { parent } : {}),
         layers: st.config.rootfs.diff_ids.map((diffId) => ({ diffId })),
       }),
     );
@@ -139,7 +162,7 @@ export class StepRunner {
     return { ...state, config: c, id: stateIdOf(c) };
   }
 
-  private async baseState(name: string, hooks: StageHooks): Promise<StageState> {
+  private async baseState(name: string, hooks: StageHooks, w: StageWriter): Promise<StageState> {
     const stage = hooks.stageResult(name);
     if (stage) {
       const s = await stage;
@@ -155,17 +178,11 @@ export class StepRunner {
       return { config, id: stateIdOf(config), declared: new Map() };
     }
     if (!name) throw invalid('base name should not be blank');
-    let img;
-    try {
-      img = this.d.images.resolve(name);
-    } catch (err) {
-      if ((err as EngineError).kind === 'notfound') throw notFound(`pull access denied for ${name.split(':')[0]}, repository does not exist or may require 'docker login': no such image here and berth does not pull`);
-      throw err;
-    }
+    const img = await this.d.base.get(name, (m) => w.progress(m));
     // The base image's layers are held for the build even if it is removed meanwhile.
     const top = chainIds(img.config.rootfs.diff_ids).at(-1);
     if (top) this.d.lease.addSnapshot(top);
-    return { config: img.config, id: img.id, baseImage: img.id, declared: new Map() };
+    return { config: img.config, id: img.id, declared: new Map() };
   }
 
   /** What a stage's instructions expand variables with: ENV, then the visible ARGs. */
@@ -341,14 +358,25 @@ export class StepRunner {
     },
   ): Promise<StageState> {
     const key = cacheKey([state.id, state.maintainer ?? '', ...o.key, o.createdBy, fullRunConfig(o.config)]);
+    if (!this.d.req.noCache && this.d.cacheFrom) {
+      const hit = await this.fromCacheSources(state, o);
+      if (hit) {
+        w.stream(' ---> Using cache\n');
+        return hit;
+      }
+    }
     if (!this.d.req.noCache) {
-      const rec = this.d.cache.get(key);
-      const top = rec ? chainIds(rec.result.rootfs.diff_ids).at(-1) : undefined;
-      if (rec && (!top || (await this.d.images.snapshots.stat(top)))) {
+      const hit = await span('build-cache-probe', async () => {
+        const rec = this.d.cache.get(key);
+        const top = rec ? chainIds(rec.result.rootfs.diff_ids).at(-1) : undefined;
+        if (!rec || (top && !(await this.d.images.snapshots.stat(top)))) return undefined;
         if (top) this.d.lease.addSnapshot(top);
         this.d.cache.touch(rec);
+        return rec;
+      });
+      if (hit) {
         w.stream(' ---> Using cache\n');
-        return { ...state, config: rec.result, id: stateIdOf(rec.result) };
+        return { ...state, config: hit.result, id: stateIdOf(hit.result) };
       }
     }
     const stepId = randomId();
@@ -380,6 +408,23 @@ export class StepRunner {
     return { ...state, config, id: stateIdOf(config) };
   }
 
+  /** A step's result from a `--cache-from` image (./cache-from.ts), when one matches and its layers are here. */
+  private async fromCacheSources(state: StageState, o: { createdBy: string; config: ImageRunConfig }): Promise<StageState | undefined> {
+    const hit = this.d.cacheFrom!.match(state.config, o.createdBy);
+    if (!hit) return undefined;
+    let result: StageState;
+    if (hit.image) result = { ...state, config: hit.image.config, id: hit.image.id };
+    else {
+      const { empty_layer: _empty, ...history } = hit.history!;
+      const config = childImageConfig(state.config, hit.diffId ?? null, { config: o.config, history, ...(state.maintainer ? { author: state.maintainer } : {}) });
+      result = { ...state, config, id: stateIdOf(config) };
+    }
+    const top = chainIds(result.config.rootfs.diff_ids).at(-1);
+    if (top && !(await this.d.images.snapshots.stat(top))) return undefined;
+    if (top) this.d.lease.addSnapshot(top);
+    return result;
+  }
+
   private async run(state: StageState, c: Instruction & { kind: 'run' }, env: Env, w: StageWriter, hooks: StageHooks): Promise<StageState> {
     const rc = runConfigOf(state);
     const shell = this.shellOf(state);
@@ -395,13 +440,14 @@ export class StepRunner {
     const visible = this.d.args.visible(state.declared, rc.Env ?? []);
     const saved = visible.filter((kv) => !(BUILTIN_ARGS.has(kv.split('=')[0]!) && !state.declared.has(kv.split('=')[0]!))).sort();
     const saveCmd = saved.length ? [`|${saved.length}`, ...saved, ...cmd] : cmd;
-    const network = c.network ?? (this.d.req.network === 'none' ? 'none' : 'default');
+    // RUN --network (BuildKit's) names none, host or the build's own network (default).
+    const network = c.network === 'none' || c.network === 'host' ? c.network : this.buildNetwork();
     const mounts = c.mounts.map((m) => ({ ...m, source: m.source ? this.expand(m.source, env, c.line) : undefined, target: this.expand(m.target, env, c.line) }));
     // A bind mount's sources count for the cache like a COPY's.
     const bindSums = mounts.filter((m) => m.type === 'bind' && !m.from).map((m) => this.d.context.checksumOf(path.posix.normalize(m.source ?? '.')));
     // And so does the state of a stage or image a bind mount comes from.
     const fromStates = new Map<string, StageState>();
-    for (const m of mounts) if (m.from && !fromStates.has(m.from)) fromStates.set(m.from, await this.fromStateFor(m.from, hooks));
+    for (const m of mounts) if (m.from && !fromStates.has(m.from)) fromStates.set(m.from, await this.fromStateFor(m.from, hooks, w));
     return this.commitStep(state, w, {
       key: ['run', mounts, network, bindSums, [...fromStates.values()].map((f) => f.id)],
       createdBy: saveCmd.join(' '),
@@ -433,6 +479,7 @@ export class StepRunner {
               specMounts.push({ source: src, destination: target, options: ['rbind', 'ro'] });
             }
           }
+          const netns = await this.attachNetwork(network, stepId, cleanups);
           let spec;
           try {
             spec = await buildSpec(
@@ -445,7 +492,7 @@ export class StepRunner {
                 hostname: stepId.slice(0, 12),
                 tty: false,
                 cgroupsPath: `/berth/build-${stepId.slice(0, 12)}`,
-                namespaces: { network: network === 'none' ? undefined : 'host' },
+                namespaces: { network: netns },
                 mounts: specMounts,
               },
               { seccompProfilePath: this.d.seccompProfile },
@@ -465,6 +512,45 @@ export class StepRunner {
     });
   }
 
+  /**
+   * The network mode of the build's RUN steps, as dockerd's legacy builder
+   * gives its step containers `--network`: "default" (or none given) is the
+   * daemon's default, the default bridge (none when the daemon has no
+   * bridge); host, none and user-defined networks by name.
+   */
+  private buildNetwork(): string {
+    const m = this.d.req.network;
+    if (!m || m === 'default') return this.d.networks?.defaultMode() ?? 'none';
+    return m;
+  }
+
+  /**
+   * Attaches a RUN step to `mode` the way a container is attached (the
+   * network service: its own namespace on the bridge, an address, the
+   * bridge's rules); the release goes into `cleanups`. Returns what the spec
+   * joins: a namespace path, "host", or undefined for a new empty one.
+   */
+  private async attachNetwork(mode: string, stepId: string, cleanups: (() => Promise<void> | void)[]): Promise<string | undefined> {
+    if (mode === 'none') return undefined;
+    if (mode === 'host') return 'host';
+    const networks = this.d.networks;
+    if (!networks) throw invalid(`network mode "${mode}" not supported by this builder`);
+    if (mode.startsWith('container:')) throw invalid(`network mode "${mode}" is not supported for a build`);
+    const step: NetworkedContainer = { Id: stepId, Name: `/build-${stepId.slice(0, 12)}`, HostConfig: { NetworkMode: mode }, Config: {} };
+    const noContainers = () => {
+      throw invalid('a build step cannot join another container\'s network');
+    };
+    try {
+      const netns = await networks.attach(step, noContainers);
+      cleanups.push(() => networks.release(step));
+      await networks.ready(step, 0);
+      return netns;
+    } catch (err) {
+      await networks.release(step).catch(() => undefined);
+      throw err;
+    }
+  }
+
   private async copy(state: StageState, c: Instruction & { kind: 'copy' | 'add' }, env: Env, w: StageWriter, hooks: StageHooks): Promise<StageState> {
     const rc = runConfigOf(state);
     const what = c.kind.toUpperCase();
@@ -474,15 +560,15 @@ export class StepRunner {
     dest = path.posix.resolve(rc.WorkingDir || '/', dest);
     const chown = c.chown ? this.expand(c.chown, env, c.line) : undefined;
     const mode = parseChmod(c.chmod);
-    const fromState = c.from ? await this.fromStateFor(c.from, hooks) : undefined;
-    const view = fromState ? await openStateView(this.fs, fromState.config.rootfs.diff_ids) : undefined;
+    const fromState = c.from ? await this.fromStateFor(c.from, hooks, w) : undefined;
+    const view = fromState ? await span('build-view', () => openStateView(this.fs, fromState.config.rootfs.diff_ids)) : undefined;
     try {
       const root = view?.dir ?? this.d.context.root;
       // Heredocs are sources of their own: `COPY <<EOF /file`.
       const heredocNames = new Set(c.heredocs.map((h) => h.name));
       const fileSources = sources.filter((s) => !/^<<-?["']?[A-Za-z_]/.test(s) || !heredocNames.has(s.replace(/^<<-?["']?|["']$/g, '')));
       const urls = c.kind === 'add' ? fileSources.filter((s) => /^https?:\/\//.test(s)) : [];
-      const local = await resolveSources(root, fileSources.filter((s) => !urls.includes(s)), what);
+      const local = await span('build-copy-sources', () => resolveSources(root, fileSources.filter((s) => !urls.includes(s)), what));
       const many = local.length + urls.length + c.heredocs.length > 1 || sources.some((s) => /[*?[]/.test(s));
       if (many && !destDir) throw invalid(`When using ${what} with more than one source file, the destination must be a directory and end with a /`);
       const added = await Promise.all(urls.map((u) => addSource(u, this.d.tmp)));
@@ -535,15 +621,15 @@ export class StepRunner {
     }
   }
 
-  private async fromStateFor(name: string, hooks: StageHooks): Promise<StageState> {
+  /** The state COPY --from or RUN --mount from= names: an earlier stage, else an image (pulled when not here, as dockerd's imageSources.Get). */
+  private async fromStateFor(name: string, hooks: StageHooks, w: StageWriter): Promise<StageState> {
     const st = hooks.stageResult(name);
     if (st) return st;
-    try {
-      const img = this.d.images.resolve(name);
-      return { config: img.config, id: img.id, declared: new Map() };
-    } catch {
-      throw invalid(`invalid from flag value ${name}: no stage or image of that name`);
-    }
+    if (name.toLowerCase() === 'scratch') throw invalid('invalid from flag value scratch: scratch is not a stage or an image');
+    const img = await this.d.base.get(name, (m) => w.progress(m));
+    const top = chainIds(img.config.rootfs.diff_ids).at(-1);
+    if (top) this.d.lease.addSnapshot(top);
+    return { config: img.config, id: img.id, declared: new Map() };
   }
 }
 

@@ -33,8 +33,10 @@ export interface RegistryOptions {
   maxConcurrentDownloads: number;
   /** Parallel layer uploads per push (dockerd's default 5). */
   maxConcurrentUploads: number;
-  /** Retries of a failed layer download (dockerd's default 5). */
+  /** Retries of a failed layer download (dockerd's default 5): a layer is tried at most this + 1 times. */
   maxDownloadAttempts: number;
+  /** One second of the retry countdown, in ms (moby's waitDuration; tests shorten it). */
+  retryTickMs?: number;
 }
 
 export interface TlsMaterial {

@@ -38,8 +38,10 @@ export interface PullContext {
   metadata: DistributionMetadata;
   maxConcurrentDownloads: number;
   maxDownloadAttempts: number;
-  /** Seconds before retry n (1-based); dockerd waits 5·n, berth 1·n by default. */
+  /** Seconds before retry n (1-based): dockerd's 5·n. */
   retryDelaySeconds: (attempt: number) => number;
+  /** The length of one counted-down second, in ms (1000; tests shorten it as moby's do). */
+  retryTickMs: number;
 }
 
 /** A failed blob download, with what dockerd would say. */
@@ -174,10 +176,11 @@ async function downloadBlob(ctx: PullContext, repo: RepositoryClient, desc: Desc
       // Keep what arrived: the next attempt (or pull) resumes after it.
       if (w) await w.close().catch(() => undefined);
       const retriable = err instanceof TransportError || (err instanceof RegistryError && err.status >= 500) || isNetworkError(err);
-      if (!retriable || attempt >= ctx.maxDownloadAttempts) throw err;
+      // As dockerd's xfer: `attempt` failures so far; give up once they exceed max-download-attempts.
+      if (!retriable || attempt > ctx.maxDownloadAttempts) throw err;
       for (let s = ctx.retryDelaySeconds(attempt); s > 0; s--) {
         sink(update(id, `Retrying in ${s} second${s === 1 ? '' : 's'}`));
-        await sleep(1000);
+        await sleep(ctx.retryTickMs);
       }
     }
   }

@@ -35,6 +35,33 @@ export class RegistryError extends Error {
 /** A transport-level failure (connection refused or dropped, TLS): worth the next endpoint or a retry. */
 export class TransportError extends Error {}
 
+/**
+ * A failed request in Go's net/http words, as dockerd's messages carry them:
+ * `Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused`.
+ */
+export function transportError(method: string, url: string, err: unknown): TransportError {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  const verb = method.charAt(0) + method.slice(1).toLowerCase();
+  const host = (() => {
+    try {
+      const u = new URL(url);
+      return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+    } catch {
+      return '';
+    }
+  })();
+  const why: Record<string, string> = {
+    ECONNREFUSED: `dial tcp ${host}: connect: connection refused`,
+    ENOTFOUND: `dial tcp: lookup ${e.hostname ?? host.replace(/:\d+$/, '')}: no such host`,
+    EAI_AGAIN: `dial tcp: lookup ${e.hostname ?? host.replace(/:\d+$/, '')}: Temporary failure in name resolution`,
+    ETIMEDOUT: `dial tcp ${host}: i/o timeout`,
+    EHOSTUNREACH: `dial tcp ${host}: connect: no route to host`,
+    ENETUNREACH: `dial tcp ${host}: connect: network is unreachable`,
+    ECONNRESET: `read tcp ${host}: read: connection reset by peer`,
+  };
+  return new TransportError(`${verb} "${url}": ${(e?.code && why[e.code]) || e?.message || String(err)}`);
+}
+
 async function registryError(res: IncomingMessage, what: string): Promise<RegistryError> {
   const body = await readBody(res, 1 << 20).catch(() => Buffer.alloc(0));
   const status = res.statusCode ?? 0;
@@ -102,7 +129,7 @@ export class RepositoryClient {
           timeoutMs: o.timeoutMs,
         });
       } catch (err) {
-        throw new TransportError(`${o.method ?? 'GET'} ${url}: ${(err as Error).message}`);
+        throw transportError(o.method ?? 'GET', url, err);
       }
       if (res.statusCode === 401 && attempt === 0 && this.auth.onUnauthorized(res.headers['www-authenticate'], scopes)) {
         await drain(res);
@@ -221,7 +248,7 @@ export async function ping(endpoint: Endpoint, auth: Authorizer): Promise<void> 
     try {
       res = await send(url, { headers, endpoint, timeoutMs: 30_000 });
     } catch (err) {
-      throw new TransportError(`Get "${url}": ${(err as Error).message}`);
+      throw transportError('GET', url, err);
     }
     await drain(res);
     if (res.statusCode === 200) return;

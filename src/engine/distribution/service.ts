@@ -96,7 +96,9 @@ export class DistributionService {
       metadata,
       maxConcurrentDownloads: opts.maxConcurrentDownloads,
       maxDownloadAttempts: opts.maxDownloadAttempts,
-      retryDelaySeconds: (n) => n,
+      // dockerd's xfer download manager: 5 s × the number of failures so far.
+      retryDelaySeconds: (n) => 5 * n,
+      retryTickMs: opts.retryTickMs ?? 1000,
     };
   }
 

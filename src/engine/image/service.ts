@@ -201,17 +201,34 @@ export class ImageService {
           );
         }
       }
+      // An image others are built on (a build's intermediate images) stays: by ID that is a hard
+      // conflict; by its last name it is only untagged (moby's conflictDependentChild, quiet).
+      const hasChildren = this.hasChildren(img.id);
+      if (hasChildren && !byRef) throw conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image has dependent child images`);
       for (const r of refs) {
         await this.store.untag(r);
         out.push({ Untagged: familiarString(parseDockerRef(r)) });
         this.eventLog?.publish('image', 'untag', img.id, { name: familiarString(parseDockerRef(r)) });
       }
+      if (hasChildren) return out;
       await this.store.delete(img.id);
       out.push({ Deleted: img.id });
       this.eventLog?.publish('image', 'delete', img.id, { name: img.id });
+      // Then its parents that nothing else needs: untagged, no other child, no container (moby's prune of parents).
+      for (let p = img.parent ? this.store.get(img.parent) : undefined; p; p = p.parent ? this.store.get(p.parent) : undefined) {
+        if (this.store.refsOf(p.id).length > 0 || this.hasChildren(p.id) || this.users.containersUsing(p.id).length > 0) break;
+        await this.store.delete(p.id);
+        out.push({ Deleted: p.id });
+        this.eventLog?.publish('image', 'delete', p.id, { name: p.id });
+      }
       for (const chain of await this.collectGarbage()) out.push({ Deleted: chain });
       return out;
     });
+  }
+
+  /** Whether another image names `id` as its parent (it is then an intermediate image). */
+  hasChildren(id: Digest): boolean {
+    return this.store.list().some((o) => o.parent === id);
   }
 
   /**
@@ -351,12 +368,17 @@ export class ImageService {
   async list(opts: { all?: boolean; filters?: Record<string, string[]>; containers?: boolean } = {}): Promise<object[]> {
     const filters = opts.filters ?? {};
     const out: object[] = [];
+    const parents = new Set(this.store.list().map((i) => i.parent));
     for (const img of this.store.list()) {
       const refs = this.store.refsOf(img.id);
       const tags = refs.filter((r) => !r.includes('@')).map((r) => familiarString(parseDockerRef(r)));
+      // Intermediate images (untagged, with children) only with -a, as dockerd lists them.
+      if (refs.length === 0 && !opts.all && parents.has(img.id)) continue;
       if (filters.dangling?.length) {
         const want = filters.dangling[0] === 'true' || filters.dangling[0] === '1';
         if (want !== (tags.length === 0)) continue;
+        // Dangling means a leaf: an intermediate image is not (dockerd lists the store's heads).
+        if (want && parents.has(img.id)) continue;
       }
       if (filters.reference?.length && !tags.some((t) => filters.reference!.some((p) => matchReference(p, t)))) continue;
       if (!labelsMatch(img.config.config?.Labels, filters.label)) continue;

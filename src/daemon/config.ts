@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { Command, Option } from 'commander';
 import { validateMirror } from '../engine/distribution/hosts.js';
+import { logRotation, validateLogOptNames, type LogDefaults } from '../engine/logs/driver.js';
 
 export interface DaemonConfig {
   hosts: string[];
@@ -36,6 +37,8 @@ export interface DaemonConfig {
   maxConcurrentDownloads: number;
   maxConcurrentUploads: number;
   maxDownloadAttempts: number;
+  /** `log-driver` and `log-opts`: what containers get when they name no driver. */
+  logDefaults: LogDefaults;
 }
 
 /** daemon.json keys berth understands (dockerd's names). */
@@ -62,6 +65,8 @@ interface FileConfig {
   'max-concurrent-downloads'?: number;
   'max-concurrent-uploads'?: number;
   'max-download-attempts'?: number;
+  'log-driver'?: string;
+  'log-opts'?: Record<string, string>;
 }
 
 export const DEFAULTS = {
@@ -104,6 +109,8 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--insecure-registry <host>', 'enable insecure registry communication (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max-concurrent-downloads <n>', 'set the max concurrent downloads (default 3)', positiveInt)
     .option('--max-concurrent-uploads <n>', 'set the max concurrent uploads (default 5)', positiveInt)
+    .option('--log-driver <string>', 'default driver for container logs (json-file, local, none)')
+    .option('--log-opt <key=value>', 'default log driver options for containers (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max-download-attempts <n>', 'set the max download attempts for each pull (default 5)', positiveInt)
     .version('berthd 0.1.0', '-v, --version')
     .exitOverride()
@@ -133,6 +140,8 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     maxConcurrentDownloads?: number;
     maxConcurrentUploads?: number;
     maxDownloadAttempts?: number;
+    logDriver?: string;
+    logOpt?: string[];
   }>();
   const explicitConfig = cmd.getOptionValueSource('configFile') === 'cli';
   let file: FileConfig = {};
@@ -176,6 +185,7 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     maxConcurrentDownloads: o.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? 3,
     maxConcurrentUploads: o.maxConcurrentUploads ?? file['max-concurrent-uploads'] ?? 5,
     maxDownloadAttempts: o.maxDownloadAttempts ?? file['max-download-attempts'] ?? 5,
+    logDefaults: logDefaults(o.logDriver ?? file['log-driver'], o.logOpt ? logOptFlags(o.logOpt) : file['log-opts']),
   };
 }
 
@@ -191,4 +201,32 @@ function mirrors(list: string[]): string[] {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+}
+
+/** `--log-opt k=v` flags as a map (dockerd: a flag without `=` is an error). */
+function logOptFlags(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new ConfigError(`invalid key/value pair format in config file: ${kv}`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * The default log driver and options, checked as dockerd checks them at
+ * start (option names), and their values as at a container's create, so a
+ * bad default stops the daemon rather than every container.
+ */
+function logDefaults(driver: string | undefined, opts: Record<string, string> | undefined): LogDefaults {
+  const d: LogDefaults = { Type: driver || 'json-file', Config: { ...(opts ?? {}) } };
+  try {
+    validateLogOptNames(d.Type, d.Config);
+    if (d.Type === 'none' && Object.keys(d.Config).length) throw new Error('logging opts for driver none are not allowed');
+    logRotation(d.Type, d.Config);
+  } catch (err) {
+    throw new ConfigError(`failed to set log opts: ${(err as Error).message}`);
+  }
+  return d;
 }

@@ -80,6 +80,7 @@ export class ContainerLifecycle {
       } else {
         // Still running: healthchecks resume (from `starting`, as dockerd's restore does).
         this.ctx.signals.emit('run-started', c);
+        this.ctx.logRotation.start(this.ctx.logStorage(c), c.Id, this.ctx.bundleDir(c.Id));
       }
     }
     // Network state only running containers may hold (a daemon killed mid-start or mid-release leaves some).
@@ -185,10 +186,13 @@ export class ContainerLifecycle {
           await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
           await fsp.writeFile(path.join(bundle, 'config.json'), specToJSON(spec));
         });
+        const logs = this.ctx.logStorage(c);
+        if (logs.file) await fsp.mkdir(path.dirname(logs.file), { recursive: true });
         const pid = await span('runtime-create', () => this.ctx.runtime.create({
           id: c.Id,
           bundle,
-          logPath: c.LogPath,
+          logPath: logs.file,
+          logSizeMax: logs.maxSize,
           tty: !!c.Config.Tty,
           stdin: !!c.Config.OpenStdin,
           // dockerd closes a container's stdin when an attached client's input ends only
@@ -196,6 +200,7 @@ export class ContainerLifecycle {
           // (after a ctrl-p ctrl-q detach, say).
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         }));
+        this.ctx.logRotation.start(logs, c.Id, bundle);
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
         await span('cni', async () => {
           if (await this.ctx.networks.ready(c, pid)) await writeHosts(c, links.hosts);
@@ -309,6 +314,7 @@ export class ContainerLifecycle {
       span('snapshot-unmount', () => this.unmountRootfs(c)),
       this.ctx.runtime.clearExit(c.Id),
       span('cni-release', () => this.ctx.networks.release(c)),
+      this.ctx.logRotation.stop(c.Id),
     ]));
     await span('cleanup', () => fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true }));
     c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
@@ -599,6 +605,7 @@ export class ContainerLifecycle {
   /** Stops background work (the exit sweep); containers keep running. */
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.ctx.logRotation.close();
   }
 
   /** Containers still running: the daemon's shutdown leaves them be. */

@@ -13,6 +13,7 @@ import { configureErrors, describeFlagError, FlagError, normalizeBooleanFlags } 
 import { registerContainerCommands } from './commands/containers.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerImageWorkCommands } from './commands/imagework.js';
+import { registerDiskCommands } from './commands/disk.js';
 import { registerContainerWorkCommands } from './commands/containerwork.js';
 import { registerCpCommands } from './commands/cp.js';
 import { registerInspectCommands } from './commands/inspect.js';
@@ -45,6 +46,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerContainerCommands(program, cli);
   registerImageCommands(program, cli);
   registerImageWorkCommands(program, cli);
+  registerDiskCommands(program, cli);
   registerContainerWorkCommands(program, cli);
   registerInspectCommands(program, cli);
   registerInteractCommands(program, cli);

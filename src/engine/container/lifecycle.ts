@@ -596,7 +596,8 @@ export class ContainerLifecycle {
       if (!labelsExclude(c.Config.Labels, filters['label!'])) continue;
       if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) continue;
       space += await this.ctx.rootfs.sizeRw(c.Id);
-      await this.remove(c.Id, {});
+      // The layers of an image deleted meanwhile (rmi -f) go with its last container: counted too.
+      space += await this.ctx.images.measureFreed(() => this.remove(c.Id, {}));
       deleted.push(c.Id);
     }
     return { ContainersDeleted: deleted, SpaceReclaimed: space };

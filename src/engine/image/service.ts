@@ -314,30 +314,55 @@ export class ImageService {
     const until = filters.until?.[0];
     const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
     const deleted: DeleteResponseItem[] = [];
-    let space = 0;
-    const layersBefore = await this.committedLayers();
-    const before = new Set(layersBefore.map((l) => l.chainId));
-    const sizes = new Map(layersBefore.map((l) => [l.chainId, l.size]));
-    for (const img of this.store.list()) {
-      if (!this.store.get(img.id)) continue;
-      const tags = this.store.refsOf(img.id);
-      if (!all && tags.length > 0) continue;
-      if (this.users.containersUsing(img.id).length > 0) continue;
-      // Parents of other images stay (they are the "intermediate" layers of a build).
-      if (this.store.list().some((o) => o.parent === img.id)) continue;
-      if (untilMs !== undefined && Date.parse(img.config.created ?? '') >= untilMs) continue;
-      if (!labelsMatch(img.config.config?.Labels, filters.label)) continue;
-      if (!labelsExclude(img.config.config?.Labels, filters['label!'])) continue;
-      deleted.push(...(await this.remove(img.id, true)));
-    }
-    const after = new Set((await this.committedLayers()).map((l) => l.chainId));
-    for (const c of before) if (!after.has(c)) space += sizes.get(c) ?? 0;
+    const space = await this.measureFreed(async () => {
+      for (const img of this.store.list()) {
+        if (!this.store.get(img.id)) continue;
+        const tags = this.store.refsOf(img.id);
+        if (!all && tags.length > 0) continue;
+        if (this.users.containersUsing(img.id).length > 0) continue;
+        // Parents of other images stay (they are the "intermediate" layers of a build).
+        if (this.store.list().some((o) => o.parent === img.id)) continue;
+        if (untilMs !== undefined && Date.parse(img.config.created ?? '') >= untilMs) continue;
+        if (!labelsMatch(img.config.config?.Labels, filters.label)) continue;
+        if (!labelsExclude(img.config.config?.Labels, filters['label!'])) continue;
+        deleted.push(...(await this.remove(img.id, true)));
+      }
+    });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
   }
 
-  /** Sum of every unpacked layer: `system df`'s LayersSize. */
+  /**
+   * `system df`'s LayersSize: every unpacked layer and every blob (configs,
+   * layer tars kept for push and save), as dockerd's containerd image store
+   * counts snapshots and content (daemon/containerd/service.go ImageDiskUsage).
+   */
   async layersSize(): Promise<number> {
-    return (await this.committedLayers()).reduce((n, l) => n + l.size, 0);
+    return (await this.committedLayers()).reduce((n, l) => n + l.size, 0) + (await this.contentSize());
+  }
+
+  /** Bytes of every blob in the content store. */
+  async contentSize(): Promise<number> {
+    let n = 0;
+    await this.content.walk((i) => {
+      n += i.size;
+    });
+    return n;
+  }
+
+  /**
+   * Runs `work` (a prune, a removal) and returns the bytes of image layers
+   * and blobs it freed: layers by which were there before and are gone
+   * after, blobs by what the collector counted deleting them — so a prune's
+   * SpaceReclaimed is what left the disk.
+   */
+  async measureFreed(work: () => Promise<void>): Promise<number> {
+    const before = await this.committedLayers();
+    const blobs0 = this.gc.freedContentBytes;
+    await work();
+    const after = new Set((await this.committedLayers()).map((l) => l.chainId));
+    let freed = this.gc.freedContentBytes - blobs0;
+    for (const l of before) if (!after.has(l.chainId)) freed += l.size;
+    return freed;
   }
 
   /** Image size as Docker reports it: the sum of its layers' unpacked sizes. */

@@ -42,6 +42,10 @@ export class ContainerCreator {
     }
     validatePolicy(hostConfig.RestartPolicy);
     if (this.ctx.idMap) validateUserns(hostConfig);
+    // dockerd's PidMode: "", "host" or "container:<id>"; berth has the first two.
+    if (hostConfig.PidMode && hostConfig.PidMode !== 'host') {
+      throw invalid(hostConfig.PidMode.startsWith('container:') ? `--pid ${hostConfig.PidMode}: sharing another container's PID namespace is not supported by berth` : `invalid PID mode: ${hostConfig.PidMode}`);
+    }
     hostConfig.LogConfig = mergeLogConfig(hostConfig.LogConfig, this.ctx.opts.logDefaults ?? JSON_FILE_DEFAULTS);
     validateLogOptNames(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config);
     const logDriver = logRotation(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config).driver;

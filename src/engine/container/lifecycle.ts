@@ -174,7 +174,13 @@ export class ContainerLifecycle {
             resources: specResources(c.HostConfig),
             stopSignal: c.Config.StopSignal,
             userns,
-            namespaces: { network: specNetwork },
+            // --pid/--ipc/--uts host: the host's namespace instead of a new one (container:<id> modes are not built).
+            namespaces: {
+              network: specNetwork,
+              pid: c.HostConfig.PidMode === 'host' ? 'host' : 'private',
+              ipc: c.HostConfig.IpcMode === 'host' ? 'host' : 'private',
+              uts: c.HostConfig.UTSMode === 'host' ? 'host' : 'private',
+            },
           },
           { seccompProfilePath: this.ctx.opts.seccompProfile },
         ));

@@ -176,6 +176,6 @@ export async function diskUsage(engine: Engine): Promise<SystemDataUsageResponse
     Images: (await engine.images.list({ all: true, containers: true })) as SystemDataUsageResponse['Images'],
     Containers: containers,
     Volumes: await engine.volumes.dfList(),
-    BuildCache: (await engine.builder.cache.usage()) as SystemDataUsageResponse['BuildCache'],
+    BuildCache: (await engine.builder.cache.usage(engine.images.heldLayers())) as SystemDataUsageResponse['BuildCache'],
   };
 }

@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { conflict, EngineError, errorMessage } from '../errors.js';
 import type { IdRange } from '../idmap.js';
-import { labelsExclude, labelsMatch } from '../filters.js';
+import { labelsExclude, labelsMatch, untilMs } from '../filters.js';
 import { RuntimeError } from '../runtime/runtime.js';
 import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
 import type { DeviceMapping } from '../runtime/spec/devices.js';
@@ -594,14 +594,14 @@ export class ContainerLifecycle {
   async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];
     let space = 0;
-    const until = filters.until?.[0];
-    const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
+    const until = untilMs(filters);
     for (const c of this.ctx.store.list()) {
       if (c.State.Running || c.State.Paused) continue;
       if (!labelsMatch(c.Config.Labels, filters.label)) continue;
       if (!labelsExclude(c.Config.Labels, filters['label!'])) continue;
-      if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) continue;
-      space += await this.ctx.rootfs.sizeRw(c.Id);
+      if (until !== undefined && Date.parse(c.Created) >= until) continue;
+      // Its writable and init layers (dockerd reports SizeRw alone; the few bytes of the init layer leave the disk too).
+      space += await this.ctx.rootfs.sizeOnDisk(c.Id);
       // The layers of an image deleted meanwhile (rmi -f) go with its last container: counted too.
       space += await this.ctx.images.measureFreed(() => this.remove(c.Id, {}));
       deleted.push(c.Id);

@@ -106,7 +106,7 @@ export class LogRotator {
     private readonly reopen: () => Promise<void>,
   ) {}
 
-  /** Runs check() on changes to the log's directory (conmon's rename, writes), and every few seconds in case inotify missed one. */
+  /** Runs check() on changes to the log's directory (conmon's rename, writes), and every 5 s in case inotify missed one. */
   watch(): void {
     const base = path.basename(this.s.file);
     try {
@@ -122,7 +122,7 @@ export class LogRotator {
     } catch {
       // No directory yet: the interval below still checks.
     }
-    this.interval = setInterval(() => void this.check(), 2000);
+    this.interval = setInterval(() => void this.check(), 5000);
     this.interval.unref();
     void this.check();
   }

@@ -53,11 +53,17 @@ function toNanos(iso: string): bigint {
   return secs * 1_000_000_000n + frac;
 }
 
+// The same for the other direction: one toISOString per second, not per entry.
+let lastIso = { secs: -1, text: '' };
+
 function dockerTime(nanos: bigint): string {
   const secs = Number(nanos / 1_000_000_000n);
+  if (lastIso.secs !== secs) lastIso = { secs, text: new Date(secs * 1000).toISOString().slice(0, 19) };
   const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
-  return `${new Date(secs * 1000).toISOString().slice(0, 19)}.${frac}Z`;
+  return `${lastIso.text}.${frac}Z`;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 /**
  * Parses complete lines of a k8s-file log into entries, joining partial
@@ -81,14 +87,18 @@ export function parseLog(data: Buffer, pending?: LogEntry): { entries: LogEntry[
     const tag = line.subarray(s2 + 1, s3).toString();
     const text = line.subarray(s3 + 1);
     const nanos = toNanos(time);
+    const full = tag.startsWith('F');
     if (carry && carry.stream === stream) {
-      carry.text = Buffer.concat([carry.text, text]);
+      carry.text = Buffer.concat(full ? [carry.text, text, NEWLINE] : [carry.text, text]);
     } else {
       if (carry) entries.push(carry);
-      carry = { time: dockerTime(nanos), nanos, stream, text: Buffer.from(text) };
+      // One copy of the text, with room for the newline a whole line gets (most lines are whole).
+      const copy = Buffer.allocUnsafe(text.length + (full ? 1 : 0));
+      text.copy(copy);
+      if (full) copy[text.length] = 0x0a;
+      carry = { time: dockerTime(nanos), nanos, stream, text: copy };
     }
-    if (tag.startsWith('F')) {
-      carry.text = Buffer.concat([carry.text, Buffer.from('\n')]);
+    if (full) {
       entries.push(carry);
       carry = undefined;
     }

@@ -121,7 +121,7 @@ function pruneWarning(o: { all?: boolean; volumes?: boolean; filter?: Filters })
   filters.sort();
   let text = `WARNING! This will remove:\n${warnings.map((w) => `  - ${w}`).join('\n')}\n`;
   if (filters.length) text += `\n  Items to be pruned will be filtered with:\n${filters.map((f) => `  - ${f}`).join('\n')}\n`;
-  return text;
+  return `${text}\n`;
 }
 
 async function runSystemPrune(cli: Cli, o: { all?: boolean; force?: boolean; volumes?: boolean; filter?: Filters }): Promise<void> {

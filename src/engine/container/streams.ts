@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
-import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
+import { frame, frameHeader, STDERR, STDOUT } from '../../common/stdcopy.js';
 import { conflict, EngineError, invalid } from '../errors.js';
 import { detailsPrefix, extraAttributes } from '../logs/attributes.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
@@ -148,11 +148,14 @@ export class ContainerStreams {
       file,
       { ...o, follow: o.follow && c.State.Running },
       (e) => {
-        const line = details ? Buffer.concat([details, e.text]) : e.text;
-        const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
-        const b = tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload);
-        batch.push(b);
-        size += b.length;
+        // Gathered in parts, copied once by the batch's concat.
+        const stamp = o.timestamps ? Buffer.from(`${e.time} `) : undefined;
+        const length = (stamp?.length ?? 0) + (details?.length ?? 0) + e.text.length;
+        if (!tty) batch.push(frameHeader(e.stream === 'stderr' ? STDERR : STDOUT, length));
+        if (stamp) batch.push(stamp);
+        if (details) batch.push(details);
+        batch.push(e.text);
+        size += length + (tty ? 0 : 8);
         // A follow sends what it has as soon as the read in hand is done.
         if (size >= 64 * 1024) flush();
         else if (!scheduled) {

@@ -19,7 +19,8 @@
  * or past max-size (renaming it itself and asking conmon to reopen through
  * the control FIFO). While berthd is down conmon still cuts at max-size, so
  * the disk stays bounded; the files conmon cut then are lost beyond the one
- * the hold name kept.
+ * the hold name kept. The hold name is moved to the new file before the
+ * old one is compressed, so a slow gzip never leaves a cut file unheld.
  *
  * Rotated files are named as dockerd names json-file's: `<file>.1` is the
  * newest, `<file>.N.gz` when compressed. logSegments() lists them for
@@ -148,25 +149,36 @@ export class LogRotator {
     const hold = holdName(file);
     const cur = await fsp.stat(file).catch(() => undefined);
     const held = await inode(hold);
+    let rotated = false;
     if (held !== undefined && held !== cur?.ino && cur) {
       // conmon cut the file: the hold name is the newest rotated file.
-      await this.shift(hold);
+      rotated = await this.shift(hold);
     } else if (cur && cur.size >= this.s.maxSize) {
       // Too big from before this conmon (a restart appends): berth cuts it, conmon reopens.
       await fsp.rm(hold, { force: true });
-      await this.shift(file);
+      rotated = await this.shift(file);
       await this.reopen().catch(() => undefined);
     }
-    // The hold name follows the file being written.
+    // The hold name follows the file being written, at once: conmon's next cut needs it.
     const now = await inode(file);
     if (now !== undefined && now !== (await inode(hold))) {
       await fsp.rm(hold, { force: true });
       await fsp.link(file, hold).catch(() => undefined);
     }
+    // Only then the gzip, which takes a while.
+    if (rotated && this.s.compress) await this.compress(`${file}.1`);
   }
 
-  /** Moves `.N` to `.N+1` (dropping those past max-file), then `src` to `.1`, compressing it when asked. */
-  private async shift(src: string): Promise<void> {
+  /** `.1` → `.1.gz` (written aside, then renamed: a reader sees one or the other whole). */
+  private async compress(first: string): Promise<void> {
+    const tmp = `${first}.gz.tmp`;
+    await pipeline(createReadStream(first), createGzip(), createWriteStream(tmp));
+    await fsp.rename(tmp, `${first}.gz`);
+    await fsp.rm(first, { force: true });
+  }
+
+  /** Moves `.N` to `.N+1` (dropping those past max-file), then `src` to `.1`; false when max-file 1 drops `src` instead. */
+  private async shift(src: string): Promise<boolean> {
     const { file, maxFile } = this.s;
     const r = await rotated(file);
     for (const [n, p] of r) if (n >= maxFile - 1) await fsp.rm(p, { force: true });
@@ -176,15 +188,9 @@ export class LogRotator {
     }
     if (maxFile <= 1) {
       await fsp.rm(src, { force: true });
-      return;
+      return false;
     }
-    const first = `${file}.1`;
-    await fsp.rename(src, first);
-    if (this.s.compress) {
-      const tmp = `${first}.gz.tmp`;
-      await pipeline(createReadStream(first), createGzip(), createWriteStream(tmp));
-      await fsp.rename(tmp, `${first}.gz`);
-      await fsp.rm(first, { force: true });
-    }
+    await fsp.rename(src, `${file}.1`);
+    return true;
   }
 }

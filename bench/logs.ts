@@ -2,7 +2,9 @@
  * Benchmark (issue: speed, logs): `logs --tail 100` and `logs --since <last
  * minute>` on a container with a 1 GB log, timed over the API (request to
  * last byte), against a berthd started here and, when DOCKER_PEER_HOST is a
- * unix socket, that peer's json-file driver in the same run.
+ * unix socket, that peer's json-file driver in the same run. Twice for
+ * berth: one 1 GB file, and the same log rotated (`--log-opt max-size=100m
+ * --log-opt max-file=11`: ten rotated files and the one being written).
  *
  *   npm run build && node dist/bench/logs.js [MB]
  *
@@ -30,9 +32,14 @@ function stamp(ms: number, i: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}.${String((ms % 1000) * 1e6 + (i % 1e6)).padStart(9, '0')}Z`;
 }
 
-/** Writes `bytes` of log in `format`, times rising to now. */
-async function writeLog(file: string, bytes: number, format: 'k8s' | 'json', endMs: number): Promise<number> {
-  const fh = await fsp.open(file, 'w');
+/**
+ * Writes `bytes` of log in `format`, times rising to now; with `parts` > 1,
+ * as a rotated log: `<file>.<parts-1>` oldest … `<file>.1`, then `<file>`.
+ */
+async function writeLog(file: string, bytes: number, format: 'k8s' | 'json', endMs: number, parts = 1): Promise<number> {
+  const names = Array.from({ length: parts }, (_, i) => (i === parts - 1 ? file : `${file}.${parts - 1 - i}`));
+  let part = 0;
+  let fh = await fsp.open(names[0]!, 'w');
   const lineLen = 100;
   const lines = Math.floor(bytes / lineLen);
   const t0 = endMs - SPAN_MS;
@@ -54,6 +61,11 @@ async function writeLog(file: string, bytes: number, format: 'k8s' | 'json', end
       size += Buffer.byteLength(chunk);
       await fh.write(chunk);
       batch = [];
+      // Rotated at a record boundary, as conmon cuts.
+      if (part < parts - 1 && size >= ((part + 1) * bytes) / parts) {
+        await fh.close();
+        fh = await fsp.open(names[++part]!, 'w');
+      }
     }
   }
   if (batch.length) {
@@ -115,6 +127,13 @@ async function main(): Promise<void> {
     console.log(`berth log: ${(size / 1048576).toFixed(0)} MiB`);
     await measure('warm', d.socket, id, 2, endMs);
     const berth = await measure('berth', d.socket, id, runs, endMs);
+    // The same log rotated: eleven files of ~mb/11 each.
+    const rid = (await docker(d, ['create', '--log-opt', `max-size=${Math.ceil(mb / 10)}m`, '--log-opt', 'max-file=11', 'busybox', 'true'])).stdout.trim();
+    const rfile = path.join(d.dataRoot, 'containers', rid, `${rid}-json.log`);
+    const rsize = await writeLog(rfile, mb * 1024 * 1024, 'k8s', endMs, 11);
+    console.log(`berth rotated log: ${(rsize / 1048576).toFixed(0)} MiB in 11 files`);
+    await measure('warm', d.socket, rid, 2, endMs);
+    await measure('rotatd', d.socket, rid, runs, endMs);
     if (peer?.startsWith('unix://')) {
       const r = await docker({ host: peer }, ['create', 'busybox', 'true']);
       if (r.code !== 0) throw new Error(`peer create: ${r.stderr}`);

@@ -15,7 +15,7 @@ import { defineCommand, normalizeBooleanFlags } from '../src/cli/command.js';
 import { jsonCompact, jsonIndent } from '../src/cli/jsonindent.js';
 import { effectiveCaps, parseCpus, parseEnvFile, parseExtraHost, parseIntFlag, parseRestartPolicy, parseUlimit, ulimitList } from '../src/cli/opts.js';
 import { buildContainerConfig } from '../src/cli/runconfig.js';
-import { getTimestamp, parseGoDuration } from '../src/cli/timestamp.js';
+import { getTimestamp, parseGoDuration } from '../src/common/timestamp.js';
 
 test('jsonIndent matches Go json.Indent(prefix "", indent 4 spaces)', () => {
   const raw = '[{"Id":"x","A":[],"B":{},"C":[1,2.50,{"d":null}],"S":"a \\" \\u003c, {b}: c"}\n,{"E":true}]';

@@ -29,6 +29,7 @@ async function commandGroups(argv: string[]): Promise<Register[]> {
     import('./commands/containers.js'),
     import('./commands/images.js'),
     import('./commands/imagework.js'),
+    import('./commands/disk.js'),
     import('./commands/containerwork.js'),
     import('./commands/inspect.js'),
     import('./commands/interact.js'),
@@ -42,11 +43,13 @@ async function commandGroups(argv: string[]): Promise<Register[]> {
     import('./commands/registry.js'),
     import('./commands/registry-server.js'),
   ]);
+  const [run, containers, images, imagework, disk, containerwork, inspect, interact, cp, observe, system, networks, volumes, completion, build, registry, registryServer] = m;
   return [
-    m[0].registerRunCommands, m[1].registerContainerCommands, m[2].registerImageCommands, m[3].registerImageWorkCommands,
-    m[4].registerContainerWorkCommands, m[5].registerInspectCommands, m[6].registerInteractCommands, m[7].registerCpCommands,
-    m[8].registerObserveCommands, m[9].registerSystemCommands, m[10].registerNetworkCommands, m[11].registerVolumeCommands,
-    m[12].registerCompletionCommands, m[13].registerBuildCommands, m[14].registerRegistryCommands, m[15].registerRegistryServerCommands,
+    run.registerRunCommands, containers.registerContainerCommands, images.registerImageCommands, imagework.registerImageWorkCommands,
+    disk.registerDiskCommands, containerwork.registerContainerWorkCommands, inspect.registerInspectCommands, interact.registerInteractCommands,
+    cp.registerCpCommands, observe.registerObserveCommands, system.registerSystemCommands, networks.registerNetworkCommands,
+    volumes.registerVolumeCommands, completion.registerCompletionCommands, build.registerBuildCommands, registry.registerRegistryCommands,
+    registryServer.registerRegistryServerCommands,
   ];
 }
 

@@ -12,10 +12,15 @@ export const STDERR = 2;
 export const SYSTEMERR = 3;
 
 export function frame(stream: number, payload: Buffer): Buffer {
+  return Buffer.concat([frameHeader(stream, payload.length), payload]);
+}
+
+/** A frame's 8-byte header alone, for writers that gather header and payload without copying the payload. */
+export function frameHeader(stream: number, length: number): Buffer {
   const header = Buffer.alloc(8);
   header[0] = stream;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
+  header.writeUInt32BE(length, 4);
+  return header;
 }
 
 /** A Writable that splits stdcopy frames and hands each payload to `onFrame`. */

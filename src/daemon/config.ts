@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { Command, Option } from 'commander';
 import { validateMirror } from '../engine/distribution/hosts.js';
+import { logRotation, validateLogOptNames, type LogDefaults } from '../engine/logs/driver.js';
 
 export interface DaemonConfig {
   hosts: string[];
@@ -38,6 +39,8 @@ export interface DaemonConfig {
   maxDownloadAttempts: number;
   /** One second of the download retry countdown, in ms (1000; tests shorten it). */
   downloadRetryTickMs: number;
+  /** `log-driver` and `log-opts`: what containers get when they name no driver. */
+  logDefaults: LogDefaults;
 }
 
 /** daemon.json keys berth understands (dockerd's names). */
@@ -64,6 +67,8 @@ interface FileConfig {
   'max-concurrent-downloads'?: number;
   'max-concurrent-uploads'?: number;
   'max-download-attempts'?: number;
+  'log-driver'?: string;
+  'log-opts'?: Record<string, string>;
 }
 
 export const DEFAULTS = {
@@ -106,6 +111,8 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--insecure-registry <host>', 'enable insecure registry communication (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max-concurrent-downloads <n>', 'set the max concurrent downloads (default 3)', positiveInt)
     .option('--max-concurrent-uploads <n>', 'set the max concurrent uploads (default 5)', positiveInt)
+    .option('--log-driver <string>', 'default driver for container logs (json-file, local, none)')
+    .option('--log-opt <key=value>', 'default log driver options for containers (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max-download-attempts <n>', 'set the max download attempts for each pull (default 5)', positiveInt)
     // Tests only, as moby's tests shorten the download manager's waitDuration: the tick of "Retrying in N seconds".
     .addOption(new Option('--download-retry-tick-ms <n>').argParser(positiveInt).hideHelp())
@@ -138,6 +145,8 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     maxConcurrentUploads?: number;
     maxDownloadAttempts?: number;
     downloadRetryTickMs?: number;
+    logDriver?: string;
+    logOpt?: string[];
   }>();
   const explicitConfig = cmd.getOptionValueSource('configFile') === 'cli';
   let file: FileConfig = {};
@@ -182,6 +191,7 @@ export async function parseDaemonArgs(argv: string[]): Promise<DaemonConfig> {
     maxConcurrentUploads: o.maxConcurrentUploads ?? file['max-concurrent-uploads'] ?? 5,
     maxDownloadAttempts: o.maxDownloadAttempts ?? file['max-download-attempts'] ?? 5,
     downloadRetryTickMs: o.downloadRetryTickMs ?? 1000,
+    logDefaults: logDefaults(o.logDriver ?? file['log-driver'], o.logOpt ? logOptFlags(o.logOpt) : file['log-opts']),
   };
 }
 
@@ -197,4 +207,32 @@ function mirrors(list: string[]): string[] {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+}
+
+/** `--log-opt k=v` flags as a map (dockerd: a flag without `=` is an error). */
+function logOptFlags(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new ConfigError(`invalid key/value pair format in config file: ${kv}`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * The default log driver and options, checked as dockerd checks them at
+ * start (option names), and their values as at a container's create, so a
+ * bad default stops the daemon rather than every container.
+ */
+function logDefaults(driver: string | undefined, opts: Record<string, string> | undefined): LogDefaults {
+  const d: LogDefaults = { Type: driver || 'json-file', Config: { ...(opts ?? {}) } };
+  try {
+    validateLogOptNames(d.Type, d.Config);
+    if (d.Type === 'none' && Object.keys(d.Config).length) throw new Error('logging opts for driver none are not allowed');
+    logRotation(d.Type, d.Config);
+  } catch (err) {
+    throw new ConfigError(`failed to set log opts: ${(err as Error).message}`);
+  }
+  return d;
 }

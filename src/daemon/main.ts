@@ -159,6 +159,7 @@ async function main(): Promise<number> {
       dataRoot,
       execRoot: cfg.execRoot,
       seccompProfile: cfg.seccompProfile,
+      logDefaults: cfg.logDefaults,
       idMap: remap?.idMap,
       bridge: cfg.bridge === 'none' ? undefined : { bridge: cfg.bridge, bip: cfg.bip, ipMasq: cfg.ipMasq, ipForward: cfg.ipForward, iptables: cfg.iptables },
       registry: {

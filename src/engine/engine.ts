@@ -30,6 +30,7 @@ import { BuildCache } from './build/cache.js';
 import { BuildService } from './build/builder.js';
 import { DEFAULT_REGISTRY_OPTIONS, DistributionService } from './distribution/service.js';
 import type { RegistryOptions } from './distribution/hosts.js';
+import type { LogDefaults } from './logs/driver.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -41,6 +42,8 @@ export interface EngineOptions {
   bridge?: Omit<BridgeOptions, 'ipamDir'>;
   runc?: string;
   conmon?: string;
+  /** daemon.json `log-driver`/`log-opts` (default json-file, no options). */
+  logDefaults?: LogDefaults;
   /** Registry client settings (mirrors, insecure registries, certs.d, concurrency); dockerd's defaults otherwise. */
   registry?: Partial<RegistryOptions>;
 }
@@ -111,7 +114,7 @@ export class Engine {
       volumes,
       events,
       exec: execSessions,
-      opts: { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile },
+      opts: { execRoot: opts.execRoot, seccompProfile: opts.seccompProfile, logDefaults: opts.logDefaults },
     });
     const exec = new ExecService(containers, runtime, execSessions);
     // Healthchecks run as execs while a container runs (container/health.ts).

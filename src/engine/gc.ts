@@ -81,6 +81,8 @@ function emptyRefs(): References {
 export class GarbageCollector {
   /** Serialises collections with work that adds references. Not re-entrant. */
   readonly lock = new Mutex();
+  /** Bytes of blobs every collection so far has freed: prunes measure what they free by its growth. */
+  freedContentBytes = 0;
   private readonly roots = new Map<string, RootSource>();
   private readonly leases = new Map<string, References>();
   private nextLease = 1;
@@ -164,7 +166,9 @@ export class GarbageCollector {
     for (const d of infos.keys()) {
       // A lease taken since the mark still counts.
       if (marked.has(d) || this.leased('content', d)) continue;
-      result.contentBytes += await this.content.delete(d);
+      const bytes = await this.content.delete(d);
+      result.contentBytes += bytes;
+      this.freedContentBytes += bytes;
       result.content.push(d);
     }
 

@@ -113,7 +113,7 @@ export async function systemInfo(engine: Engine, daemon: DaemonIdentity): Promis
       ['Native Overlay Diff', 'true'],
       ['userxattr', 'false'],
     ],
-    Plugins: { Volume: ['local'], Network: ['null'], Authorization: null, Log: ['json-file'] },
+    Plugins: { Volume: ['local'], Network: ['null'], Authorization: null, Log: ['json-file', 'local'] },
     MemoryLimit: true,
     SwapLimit: true,
     CpuCfsPeriod: true,
@@ -127,7 +127,7 @@ export async function systemInfo(engine: Engine, daemon: DaemonIdentity): Promis
     OomKillDisable: !cgroupV2,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
-    LoggingDriver: 'json-file',
+    LoggingDriver: engine.opts.logDefaults?.Type ?? 'json-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: cgroupV2 ? '2' : '1',
     NEventsListener: 0,
@@ -176,6 +176,6 @@ export async function diskUsage(engine: Engine): Promise<SystemDataUsageResponse
     Images: (await engine.images.list({ all: true, containers: true })) as SystemDataUsageResponse['Images'],
     Containers: containers,
     Volumes: await engine.volumes.dfList(),
-    BuildCache: (await engine.builder.cache.usage()) as SystemDataUsageResponse['BuildCache'],
+    BuildCache: (await engine.builder.cache.usage(engine.images.heldLayers())) as SystemDataUsageResponse['BuildCache'],
   };
 }

@@ -15,6 +15,7 @@ import type { BuildRequest } from '../../engine/build/builder.js';
 import { invalid } from '../../engine/errors.js';
 import { span } from '../../engine/trace.js';
 import type { AuthConfig } from '../../engine/distribution/auth.js';
+import { untilMs } from '../../engine/filters.js';
 import { boolParam, filtersParam, sendJson } from '../context.js';
 import type { Router } from '../router.js';
 
@@ -121,13 +122,6 @@ export function buildRoutes(router: Router, engine: Engine): void {
 
   router.on('POST', '/build/prune', async ({ res, query }) => {
     const filters = filtersParam(query);
-    const until = filters.until?.[0];
-    let untilMs: number | undefined;
-    if (until) {
-      const d = /^(\d+)(s|m|h)$/.exec(until);
-      untilMs = d ? Date.now() - Number(d[1]) * { s: 1e3, m: 60e3, h: 3600e3 }[d[2] as 's' | 'm' | 'h'] : Date.parse(until);
-      if (Number.isNaN(untilMs)) throw invalid(`invalid filter 'until': ${until}`);
-    }
-    sendJson(res, 200, await engine.builder.prune({ all: boolParam(query, 'all'), untilMs }));
+    sendJson(res, 200, await engine.builder.prune({ all: boolParam(query, 'all'), untilMs: untilMs(filters) }));
   });
 }

@@ -140,6 +140,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
     const tailRaw = query.get('tail');
     const tail = !tailRaw || tailRaw === 'all' ? undefined : Number.parseInt(tailRaw, 10);
     const c = containers.store.resolve(params.id!);
+    containers.checkLogsReadable(c.Id);
     const abort = new AbortController();
     req.on('close', () => abort.abort());
     res.on('close', () => abort.abort());
@@ -170,6 +171,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
     const detachKeys = q.get('detachKeys') ?? '';
     // Refused before the connection is taken over, as dockerd does.
     if (detachKeys && !parseDetachKeys(detachKeys)) throw invalid(`Invalid detach keys (${detachKeys}) provided`);
+    if (boolParam(q, 'logs')) containers.checkLogsReadable(c.Id);
     const tty = !!c.Config.Tty;
     // Some clients (dockerode, through docker-modem) send the attach options as a JSON body too: those bytes are not stdin.
     await readHijackBody(ctx);

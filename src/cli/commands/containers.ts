@@ -24,7 +24,7 @@ import { describeError, joinErrors, StatusError } from '../errors.js';
 import { waitExitOrRemoved } from '../lifecycle.js';
 import { parseFilter, parseIntFlag } from '../opts.js';
 import { containerFormat, containerHeaders, containerRow, rowTemplateFuncs } from '../rows.js';
-import { getTimestamp } from '../timestamp.js';
+import { getTimestamp } from '../../common/timestamp.js';
 
 /** Renders a --format table, turning template errors into docker's messages (exit 1). */
 export function renderListFormat(render: () => string): string {

@@ -19,7 +19,6 @@ import type {
   IdResponse,
   ImageHistoryResponseItem,
   ImagePruneResponse,
-  SystemDataUsageResponse,
 } from '../../common/api/index.js';
 import { createdAgo, ellipsis } from '../format/container.js';
 import { formatWithTemplate } from '../format/template.js';
@@ -134,27 +133,7 @@ async function runImagePrune(cli: Cli, o: { all?: boolean; force?: boolean; filt
   cli.out.write(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
 }
 
-/** `system df` (docker/cli formatter/disk_usage.go's summary). */
-async function runSystemDf(cli: Cli, o: { format?: string }): Promise<void> {
-  const du = await cli.client.json<SystemDataUsageResponse>('GET', '/system/df');
-  const pct = (part: number, total: number) => (total > 0 ? `${humanSize(part)} (${Math.floor((part * 100) / total)}%)` : humanSize(part));
-  let usedByContainers = 0;
-  for (const i of du.Images) if (i.Containers !== 0 && i.SharedSize !== -1) usedByContainers += i.Size - i.SharedSize;
-  const ctrSize = du.Containers.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
-  const ctrReclaimable = du.Containers.filter((c) => c.State !== 'running' && c.State !== 'paused' && c.State !== 'restarting').reduce((n, c) => n + (c.SizeRw ?? 0), 0);
-  const rows = [
-    { Type: 'Images', TotalCount: String(du.Images.length), Active: String(du.Images.filter((i) => i.Containers > 0).length), Size: humanSize(du.LayersSize), Reclaimable: pct(du.LayersSize - usedByContainers, du.LayersSize) },
-    { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => c.State === 'running' || c.State === 'paused').length), Size: humanSize(ctrSize), Reclaimable: ctrSize > 0 ? pct(ctrReclaimable, ctrSize) : humanSize(ctrReclaimable) },
-    { Type: 'Local Volumes', TotalCount: String(du.Volumes.length), Active: '0', Size: '0B', Reclaimable: '0B' },
-    { Type: 'Build Cache', TotalCount: String(du.BuildCache.length), Active: '0', Size: '0B', Reclaimable: '0B' },
-  ];
-  const format = o.format || 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
-  cli.out.write(formatWithTemplate(format, rows, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
-}
-
 export function registerImageWorkCommands(program: Command, cli: Cli): void {
-  const system = defineGroup(program, 'system', 'Manage Docker');
-  defineCommand<{ format?: string }>(system, { name: 'df', use: 'df [OPTIONS]', description: 'Show docker disk usage', args: { max: 0 } }, (_args, o) => runSystemDf(cli, o)).option('--format <string>', 'Format output using a custom template');
   const image = defineGroup(program, 'image', 'Manage images');
   const container = defineGroup(program, 'container', 'Manage containers');
 

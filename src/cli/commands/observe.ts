@@ -17,7 +17,7 @@ import { describeError, StatusError } from '../errors.js';
 import { parseFilter } from '../opts.js';
 import { rowTemplateFuncs } from '../rows.js';
 import { defaultStatsTableFormat, emptyEntry, statsEntry, statsHeaders, statsRow, type StatsEntry } from '../stats.js';
-import { getTimestamp } from '../timestamp.js';
+import { getTimestamp } from '../../common/timestamp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

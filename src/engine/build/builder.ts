@@ -235,12 +235,13 @@ export class BuildService {
 
   /** `docker builder prune` (POST /build/prune): the cache's records, then the layers nothing else holds. */
   async prune(o: { all?: boolean; untilMs?: number } = {}): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
-    const before = new Map((await this.deps.images.committedLayers()).map((l) => [l.chainId as string, l.size]));
-    const { ids, mountBytes } = await this.deps.cache.prune({ untilMs: o.untilMs });
-    const removed = await this.deps.images.lock.run(() => this.deps.images.gc.collect());
-    let space = mountBytes;
-    for (const s of removed.snapshots) space += before.get(s) ?? 0;
-    return { CachesDeleted: ids.length ? ids : null, SpaceReclaimed: space };
+    let pruned: { ids: string[]; mountBytes: number } = { ids: [], mountBytes: 0 };
+    const layers = await this.deps.images.measureFreed(async () => {
+      pruned = await this.deps.cache.prune({ untilMs: o.untilMs });
+      await this.deps.images.lock.run(() => this.deps.images.gc.collect());
+    });
+    const { ids, mountBytes } = pruned;
+    return { CachesDeleted: ids.length ? ids : null, SpaceReclaimed: mountBytes + layers };
   }
 }
 

@@ -164,13 +164,19 @@ export class BuildCache {
     return out;
   }
 
-  /** `system df`'s BuildCache list: step records and cache mounts. */
-  async usage(): Promise<BuildCacheUsage[]> {
+  /**
+   * `system df`'s BuildCache list: step records and cache mounts. A record
+   * whose layer an image or container also holds (`heldLayers`) is Shared:
+   * its bytes are the image's (LayersSize), as BuildKit marks records it
+   * shares with images.
+   */
+  async usage(heldLayers: ReadonlySet<string> = new Set()): Promise<BuildCacheUsage[]> {
     const out: BuildCacheUsage[] = [];
     const byResult = new Map<string, string>();
     for (const r of this.records.values()) byResult.set(stateIdOf(r.result), r.id);
     for (const r of this.records.values()) {
       const parent = byResult.get(r.parent);
+      const top = chainIds(r.result.rootfs.diff_ids).at(-1);
       out.push({
         ID: r.id.slice(0, 25),
         ...(parent ? { Parent: parent.slice(0, 25) } : {}),
@@ -178,7 +184,7 @@ export class BuildCache {
         Type: 'regular',
         Description: r.description,
         InUse: false,
-        Shared: false,
+        Shared: top !== undefined && heldLayers.has(top),
         Size: r.size,
         CreatedAt: r.createdAt,
         LastUsedAt: r.lastUsedAt,

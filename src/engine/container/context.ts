@@ -16,6 +16,8 @@ import path from 'node:path';
 import type { EventLog } from '../events.js';
 import type { IdentityMapping } from '../idmap.js';
 import type { ImageService } from '../image/service.js';
+import type { LogDefaults, LogStorage } from '../logs/driver.js';
+import { containerLogStorage, LogRotation } from './logging.js';
 import type { NetworkService } from '../network/service.js';
 import type { OCIRuntime } from '../runtime/runtime.js';
 import type { VolumeService } from '../volume/service.js';
@@ -29,6 +31,8 @@ export interface ContainerServiceOptions {
   /** Host binary bind-mounted for --init. */
   initBinary?: string;
   seccompProfile?: string;
+  /** daemon.json `log-driver`/`log-opts`: what a container without its own LogConfig gets. */
+  logDefaults?: LogDefaults;
 }
 
 /**
@@ -77,6 +81,8 @@ export class ContainerContext {
   readonly locks = new Map<string, Mutex>();
   /** OCI bundles (config.json, conmon's pidfiles) under the exec root. */
   readonly bundleRoot: string;
+  /** Log rotation of running containers (./logging.ts). */
+  readonly logRotation: LogRotation;
 
   constructor(d: ContainerDeps) {
     this.store = d.store;
@@ -90,6 +96,7 @@ export class ContainerContext {
     this.opts = d.opts;
     this.signals.setMaxListeners(0);
     this.bundleRoot = path.join(d.opts.execRoot, 'containers');
+    this.logRotation = new LogRotation(d.runtime);
   }
 
   /** Publishes a container event with dockerd's attributes (image, name, labels). */
@@ -105,6 +112,11 @@ export class ContainerContext {
 
   bundleDir(id: string): string {
     return path.join(this.bundleRoot, id);
+  }
+
+  /** Where the container's log lives and how it rotates. */
+  logStorage(c: ContainerRecord): LogStorage {
+    return containerLogStorage(this.store.dir(c.Id), c);
   }
 
   /** `--userns-remap`: how container IDs map to host IDs (undefined: identity). */

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { invalid, notFound } from '../errors.js';
 import { fullRunConfig } from '../image/service.js';
-import { validateLogOpts } from '../logs/attributes.js';
+import { JSON_FILE_DEFAULTS, logFile, logRotation, mergeLogConfig, validateLogOptNames } from '../logs/driver.js';
 import { checkResources, SpecError, type SpecInput } from '../runtime/spec/build.js';
 import type { ContainerContext } from './context.js';
 import { mountsFrom, resolveMounts } from './mounts.js';
@@ -42,7 +42,13 @@ export class ContainerCreator {
     }
     validatePolicy(hostConfig.RestartPolicy);
     if (this.ctx.idMap) validateUserns(hostConfig);
-    validateLogOpts(hostConfig.LogConfig?.Type || 'json-file', hostConfig.LogConfig?.Config ?? {});
+    // dockerd's PidMode: "", "host" or "container:<id>"; berth has the first two.
+    if (hostConfig.PidMode && hostConfig.PidMode !== 'host') {
+      throw invalid(hostConfig.PidMode.startsWith('container:') ? `--pid ${hostConfig.PidMode}: sharing another container's PID namespace is not supported by berth` : `invalid PID mode: ${hostConfig.PidMode}`);
+    }
+    hostConfig.LogConfig = mergeLogConfig(hostConfig.LogConfig, this.ctx.opts.logDefaults ?? JSON_FILE_DEFAULTS);
+    validateLogOptNames(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config);
+    const logDriver = logRotation(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config).driver;
     await span('validate', () => checkContainerSettings(hostConfig, body.StopSignal));
     this.ctx.networks.validatePorts({ HostConfig: hostConfig, Config: { ExposedPorts: body.ExposedPorts } });
     const normalizedMode = !hostConfig.NetworkMode || hostConfig.NetworkMode === 'default' ? this.ctx.networks.defaultMode() : hostConfig.NetworkMode;
@@ -121,7 +127,8 @@ export class ContainerCreator {
             inherited,
           ),
           LayerChain: this.ctx.images.chainOf(img),
-          LogPath: path.join(dir, `${id}-json.log`),
+          // dockerd shows json-file's path only (local's files are no API).
+          LogPath: logDriver === 'json-file' ? logFile(logDriver, dir, id)! : '',
           HostnamePath: path.join(dir, 'hostname'),
           HostsPath: path.join(dir, 'hosts'),
           ResolvConfPath: path.join(dir, 'resolv.conf'),

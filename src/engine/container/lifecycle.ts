@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { conflict, EngineError, errorMessage } from '../errors.js';
 import type { IdRange } from '../idmap.js';
-import { labelsExclude, labelsMatch } from '../filters.js';
+import { labelsExclude, labelsMatch, untilMs } from '../filters.js';
 import { RuntimeError } from '../runtime/runtime.js';
 import { buildSpec, specToJSON, SpecError } from '../runtime/spec/build.js';
 import type { DeviceMapping } from '../runtime/spec/devices.js';
@@ -80,6 +80,7 @@ export class ContainerLifecycle {
       } else {
         // Still running: healthchecks resume (from `starting`, as dockerd's restore does).
         this.ctx.signals.emit('run-started', c);
+        this.ctx.logRotation.start(this.ctx.logStorage(c), c.Id, this.ctx.bundleDir(c.Id));
       }
     }
     // Network state only running containers may hold (a daemon killed mid-start or mid-release leaves some).
@@ -173,7 +174,13 @@ export class ContainerLifecycle {
             resources: specResources(c.HostConfig),
             stopSignal: c.Config.StopSignal,
             userns,
-            namespaces: { network: specNetwork },
+            // --pid/--ipc/--uts host: the host's namespace instead of a new one (container:<id> modes are not built).
+            namespaces: {
+              network: specNetwork,
+              pid: c.HostConfig.PidMode === 'host' ? 'host' : 'private',
+              ipc: c.HostConfig.IpcMode === 'host' ? 'host' : 'private',
+              uts: c.HostConfig.UTSMode === 'host' ? 'host' : 'private',
+            },
           },
           { seccompProfilePath: this.ctx.opts.seccompProfile },
         ));
@@ -185,10 +192,13 @@ export class ContainerLifecycle {
           await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
           await fsp.writeFile(path.join(bundle, 'config.json'), specToJSON(spec));
         });
+        const logs = this.ctx.logStorage(c);
+        if (logs.file) await fsp.mkdir(path.dirname(logs.file), { recursive: true });
         const pid = await span('runtime-create', () => this.ctx.runtime.create({
           id: c.Id,
           bundle,
-          logPath: c.LogPath,
+          logPath: logs.file,
+          logSizeMax: logs.maxSize,
           tty: !!c.Config.Tty,
           stdin: !!c.Config.OpenStdin,
           // dockerd closes a container's stdin when an attached client's input ends only
@@ -196,6 +206,7 @@ export class ContainerLifecycle {
           // (after a ctrl-p ctrl-q detach, say).
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         }));
+        this.ctx.logRotation.start(logs, c.Id, bundle);
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
         await span('cni', async () => {
           if (await this.ctx.networks.ready(c, pid)) await writeHosts(c, links.hosts);
@@ -309,6 +320,7 @@ export class ContainerLifecycle {
       span('snapshot-unmount', () => this.unmountRootfs(c)),
       this.ctx.runtime.clearExit(c.Id),
       span('cni-release', () => this.ctx.networks.release(c)),
+      this.ctx.logRotation.stop(c.Id),
     ]));
     await span('cleanup', () => fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true }));
     c.State = transition(c.State, 'exit', { exitCode: code, error, oomKilled });
@@ -582,15 +594,16 @@ export class ContainerLifecycle {
   async prune(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const deleted: string[] = [];
     let space = 0;
-    const until = filters.until?.[0];
-    const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
+    const until = untilMs(filters);
     for (const c of this.ctx.store.list()) {
       if (c.State.Running || c.State.Paused) continue;
       if (!labelsMatch(c.Config.Labels, filters.label)) continue;
       if (!labelsExclude(c.Config.Labels, filters['label!'])) continue;
-      if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) continue;
-      space += await this.ctx.rootfs.sizeRw(c.Id);
-      await this.remove(c.Id, {});
+      if (until !== undefined && Date.parse(c.Created) >= until) continue;
+      // Its writable and init layers (dockerd reports SizeRw alone; the few bytes of the init layer leave the disk too).
+      space += await this.ctx.rootfs.sizeOnDisk(c.Id);
+      // The layers of an image deleted meanwhile (rmi -f) go with its last container: counted too.
+      space += await this.ctx.images.measureFreed(() => this.remove(c.Id, {}));
       deleted.push(c.Id);
     }
     return { ContainersDeleted: deleted, SpaceReclaimed: space };
@@ -599,6 +612,7 @@ export class ContainerLifecycle {
   /** Stops background work (the exit sweep); containers keep running. */
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.ctx.logRotation.close();
   }
 
   /** Containers still running: the daemon's shutdown leaves them be. */

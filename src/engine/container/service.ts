@@ -198,6 +198,11 @@ export class ContainerService {
     return this.streams.resize(idOrName, h, w);
   }
 
+  /** Throws dockerd's 501 when the container's log driver keeps nothing to read (`none`): before a response starts. */
+  checkLogsReadable(idOrName: string): void {
+    this.streams.logFile(this.ctx.store.resolve(idOrName));
+  }
+
   logs(idOrName: string, o: LogReadOptions & { timestamps: boolean; details?: boolean }, write: (b: Buffer) => void, signal: AbortSignal): Promise<{ tty: boolean }> {
     return this.streams.logs(idOrName, o, write, signal);
   }

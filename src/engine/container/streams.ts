@@ -2,18 +2,19 @@
  * @module engine/container/streams
  * A container's stdio for clients: attach (a hijacked connection bridged to
  * conmon's attach socket, waiting for the next start when the container is
- * not running), logs (conmon's k8s-file log as Docker's stream, followed
- * until the container stops) and terminal resize.
+ * not running), logs (conmon's k8s-file log, across its rotated files, as
+ * Docker's stream, followed until the container stops) and terminal resize.
  */
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
-import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
-import { conflict, invalid } from '../errors.js';
+import { frame, frameHeader, STDERR, STDOUT } from '../../common/stdcopy.js';
+import { conflict, EngineError, invalid } from '../errors.js';
 import { detailsPrefix, extraAttributes } from '../logs/attributes.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
 import { bridgeAttach } from '../runtime/attach.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/detach-keys.js';
 import type { ContainerContext } from './context.js';
+import type { ContainerRecord } from './types.js';
 
 export interface AttachOptions {
   stdin: boolean;
@@ -69,7 +70,7 @@ export class ContainerStreams {
     };
     if (o.logs) {
       await readLog(
-        c.LogPath,
+        this.logFile(c),
         { stdout: o.stdout, stderr: o.stderr, follow: false },
         (e) => send(e.stream === 'stderr' ? STDERR : STDOUT, e.text),
         Promise.resolve(),
@@ -110,6 +111,13 @@ export class ContainerStreams {
     if (!client.destroyed) client.end();
   }
 
+  /** The file a container's log is read from; dockerd's 501 when its driver keeps none. */
+  logFile(c: ContainerRecord): string {
+    const file = this.ctx.logStorage(c).file;
+    if (!file) throw new EngineError('notimplemented', 'configured logging driver does not support reading');
+    return file;
+  }
+
   async resize(idOrName: string, h: number, w: number): Promise<void> {
     const c = this.ctx.store.resolve(idOrName);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
@@ -120,6 +128,7 @@ export class ContainerStreams {
   /** Streams log entries to `write` (framed unless TTY); with follow, until exit or abort. */
   async logs(idOrName: string, o: LogReadOptions & { timestamps: boolean; details?: boolean }, write: (b: Buffer) => void, signal: AbortSignal): Promise<{ tty: boolean }> {
     const c = this.ctx.store.resolve(idOrName);
+    const file = this.logFile(c);
     const tty = !!c.Config.Tty;
     const stopped = c.State.Running ? this.waitFor(c.Id, 'not-running', signal).catch(() => undefined) : Promise.resolve();
     // --details puts the attributes the log options select (labels, env) and a space before each line, as dockerd.
@@ -136,14 +145,17 @@ export class ContainerStreams {
       size = 0;
     };
     await readLog(
-      c.LogPath,
+      file,
       { ...o, follow: o.follow && c.State.Running },
       (e) => {
-        const line = details ? Buffer.concat([details, e.text]) : e.text;
-        const payload = o.timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
-        const b = tty ? payload : frame(e.stream === 'stderr' ? STDERR : STDOUT, payload);
-        batch.push(b);
-        size += b.length;
+        // Gathered in parts, copied once by the batch's concat.
+        const stamp = o.timestamps ? Buffer.from(`${e.time} `) : undefined;
+        const length = (stamp?.length ?? 0) + (details?.length ?? 0) + e.text.length;
+        if (!tty) batch.push(frameHeader(e.stream === 'stderr' ? STDERR : STDOUT, length));
+        if (stamp) batch.push(stamp);
+        if (details) batch.push(details);
+        batch.push(e.text);
+        size += length + (tty ? 0 : 8);
         // A follow sends what it has as soon as the read in hand is done.
         if (size >= 64 * 1024) flush();
         else if (!scheduled) {

@@ -24,7 +24,7 @@ import { MEDIA_TYPE_LAYER_TAR, type HistoryEntry, type ImageConfigBlob, type Ima
 import { Mutex } from '../../util/mutex.js';
 import type { EventLog } from '../events.js';
 import { ENGINE_VERSION } from '../../common/version.js';
-import { labelsExclude, labelsMatch } from '../filters.js';
+import { labelsExclude, labelsMatch, untilMs } from '../filters.js';
 
 /** What the image service needs to know about containers (wired by the engine). */
 export interface ImageUsers {
@@ -328,33 +328,73 @@ export class ImageService {
    */
   async prune(filters: Record<string, string[]>): Promise<{ ImagesDeleted: DeleteResponseItem[] | null; SpaceReclaimed: number }> {
     const all = filters.dangling?.[0] === 'false' || filters.dangling?.[0] === '0';
-    const until = filters.until?.[0];
-    const untilMs = until ? (/^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : undefined;
+    const until = untilMs(filters);
     const deleted: DeleteResponseItem[] = [];
-    let space = 0;
-    const layersBefore = await this.committedLayers();
-    const before = new Set(layersBefore.map((l) => l.chainId));
-    const sizes = new Map(layersBefore.map((l) => [l.chainId, l.size]));
-    for (const img of this.store.list()) {
-      if (!this.store.get(img.id)) continue;
-      const tags = this.store.refsOf(img.id);
-      if (!all && tags.length > 0) continue;
-      if (this.users.containersUsing(img.id).length > 0) continue;
-      // Parents of other images stay (they are the "intermediate" layers of a build).
-      if (this.store.list().some((o) => o.parent === img.id)) continue;
-      if (untilMs !== undefined && Date.parse(img.config.created ?? '') >= untilMs) continue;
-      if (!labelsMatch(img.config.config?.Labels, filters.label)) continue;
-      if (!labelsExclude(img.config.config?.Labels, filters['label!'])) continue;
-      deleted.push(...(await this.remove(img.id, true)));
-    }
-    const after = new Set((await this.committedLayers()).map((l) => l.chainId));
-    for (const c of before) if (!after.has(c)) space += sizes.get(c) ?? 0;
+    const space = await this.measureFreed(async () => {
+      // Passes until one removes nothing: a parent image goes once the children that kept it have gone.
+      for (let removed = -1; removed !== deleted.length; ) {
+        removed = deleted.length;
+        for (const img of this.store.list()) {
+          if (!this.store.get(img.id)) continue;
+          const tags = this.store.refsOf(img.id);
+          if (!all && tags.length > 0) continue;
+          if (this.users.containersUsing(img.id).length > 0) continue;
+          // Parents of other images stay (they are the "intermediate" layers of a build).
+          if (this.store.list().some((o) => o.parent === img.id)) continue;
+          if (until !== undefined && Date.parse(img.config.created ?? '') >= until) continue;
+          if (!labelsMatch(img.config.config?.Labels, filters.label)) continue;
+          if (!labelsExclude(img.config.config?.Labels, filters['label!'])) continue;
+          deleted.push(...(await this.remove(img.id, true)));
+        }
+      }
+    });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
   }
 
-  /** Sum of every unpacked layer: `system df`'s LayersSize. */
+  /**
+   * `system df`'s LayersSize: every unpacked layer and every blob (configs,
+   * layer tars kept for push and save), as dockerd's containerd image store
+   * counts snapshots and content (daemon/containerd/service.go ImageDiskUsage).
+   */
   async layersSize(): Promise<number> {
-    return (await this.committedLayers()).reduce((n, l) => n + l.size, 0);
+    const held = this.heldLayers();
+    return (await this.committedLayers()).filter((l) => held.has(l.chainId)).reduce((n, l) => n + l.size, 0) + (await this.contentSize());
+  }
+
+  /**
+   * The layers images and containers hold (chain IDs). A layer only the
+   * build cache holds is the cache's (`system df`'s Build Cache, its record
+   * not Shared), so no byte is counted twice.
+   */
+  heldLayers(): Set<string> {
+    const held = new Set<string>(this.users.snapshotsInUse());
+    for (const img of this.store.list()) for (const c of this.chainOf(img)) held.add(c);
+    return held;
+  }
+
+  /** Bytes of every blob in the content store. */
+  async contentSize(): Promise<number> {
+    let n = 0;
+    await this.content.walk((i) => {
+      n += i.size;
+    });
+    return n;
+  }
+
+  /**
+   * Runs `work` (a prune, a removal) and returns the bytes of image layers
+   * and blobs it freed: layers by which were there before and are gone
+   * after, blobs by what the collector counted deleting them — so a prune's
+   * SpaceReclaimed is what left the disk.
+   */
+  async measureFreed(work: () => Promise<void>): Promise<number> {
+    const before = await this.committedLayers();
+    const blobs0 = this.gc.freedContentBytes;
+    await work();
+    const after = new Set((await this.committedLayers()).map((l) => l.chainId));
+    let freed = this.gc.freedContentBytes - blobs0;
+    for (const l of before) if (!after.has(l.chainId)) freed += l.size;
+    return freed;
   }
 
   /** Image size as Docker reports it: the sum of its layers' unpacked sizes. */

@@ -159,3 +159,43 @@ test('edges: an empty log, a missing one, a log of one partial record, a log tha
     assert.equal((await read(long, { stdout: true, stderr: true, follow: false, since: BASE - 1 }, t)).length, 2);
   }
 });
+
+test('a rotated log reads as the whole: .N.gz, .N, the hold name conmon\'s cut left, then the file being written', async () => {
+  const { gzipSync } = await import('node:zlib');
+  for (const seed of [4, 5]) {
+    const { text, secs } = makeLog(seed, 300);
+    const lines = text.split('\n').slice(0, -1);
+    // Cut where conmon may: after an F record (a P record's continuation then stays in its file).
+    const cuts = [80, 160, 230].map((at) => {
+      let i = at;
+      while (!/ F /.test(lines[i - 1] ?? ' F ') || / P /.test(lines[i] ?? '')) i++;
+      return i;
+    });
+    const parts = [lines.slice(0, cuts[0]), lines.slice(cuts[0], cuts[1]), lines.slice(cuts[1], cuts[2]), lines.slice(cuts[2])].map((p) => (p.length ? `${p.join('\n')}\n` : ''));
+    const file = path.join(dir, `rot-${seed}`);
+    await fsp.writeFile(`${file}.2.gz`, gzipSync(parts[0]!));
+    await fsp.writeFile(`${file}.1`, parts[1]!);
+    await fsp.writeFile(`${file}.hold`, parts[2]!);
+    await fsp.writeFile(file, parts[3]!);
+    const mid = secs[150]!;
+    for (const o of [
+      { stdout: true, stderr: true, follow: false },
+      { stdout: true, stderr: true, follow: false, tail: 10 },
+      { stdout: true, stderr: true, follow: false, tail: 150 },
+      { stdout: true, stderr: true, follow: false, tail: 10_000 },
+      { stdout: true, stderr: false, follow: false, tail: 120 },
+      { stdout: true, stderr: true, follow: false, since: mid },
+      { stdout: true, stderr: true, follow: false, since: mid, tail: 100 },
+      { stdout: true, stderr: true, follow: false, until: mid },
+      { stdout: true, stderr: true, follow: true, since: secs[10]! },
+    ] as LogReadOptions[]) {
+      const want = show(reference(text, o, o.follow));
+      for (const t of [{ window: 64 }, undefined]) assert.deepEqual(show(await read(file, o, t)), want, `seed ${seed} ${JSON.stringify(o)}`);
+    }
+    // The hold name of the file being written is the same file: not read twice.
+    await fsp.rm(`${file}.hold`);
+    await fsp.writeFile(file, parts[2]! + parts[3]!);
+    await fsp.link(file, `${file}.hold`);
+    assert.deepEqual(show(await read(file, { stdout: true, stderr: true, follow: false })), show(reference(text, { stdout: true, stderr: true, follow: false }, false)));
+  }
+});

@@ -8,9 +8,16 @@
  * all of it. `tail` reads backwards from the end a window at a time, `since`
  * finds its start by a binary search over the lines' timestamps (conmon
  * writes them in order), a read without `follow` stops after `until`.
+ *
+ * A rotated log (./rotate.ts) is read across its files, oldest first; a
+ * compressed one is unpacked in memory (it is at most max-size). A follow
+ * moves on to the new file when the one it reads is rotated away.
  */
 import { promises as fsp, watch } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { logSegments } from './rotate.js';
 
 export interface LogEntry {
   /** Docker's timestamp form: RFC3339 with 9 fraction digits, UTC, `Z`. */
@@ -46,11 +53,17 @@ function toNanos(iso: string): bigint {
   return secs * 1_000_000_000n + frac;
 }
 
+// The same for the other direction: one toISOString per second, not per entry.
+let lastIso = { secs: -1, text: '' };
+
 function dockerTime(nanos: bigint): string {
   const secs = Number(nanos / 1_000_000_000n);
+  if (lastIso.secs !== secs) lastIso = { secs, text: new Date(secs * 1000).toISOString().slice(0, 19) };
   const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
-  return `${new Date(secs * 1000).toISOString().slice(0, 19)}.${frac}Z`;
+  return `${lastIso.text}.${frac}Z`;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 /**
  * Parses complete lines of a k8s-file log into entries, joining partial
@@ -74,14 +87,18 @@ export function parseLog(data: Buffer, pending?: LogEntry): { entries: LogEntry[
     const tag = line.subarray(s2 + 1, s3).toString();
     const text = line.subarray(s3 + 1);
     const nanos = toNanos(time);
+    const full = tag.startsWith('F');
     if (carry && carry.stream === stream) {
-      carry.text = Buffer.concat([carry.text, text]);
+      carry.text = Buffer.concat(full ? [carry.text, text, NEWLINE] : [carry.text, text]);
     } else {
       if (carry) entries.push(carry);
-      carry = { time: dockerTime(nanos), nanos, stream, text: Buffer.from(text) };
+      // One copy of the text, with room for the newline a whole line gets (most lines are whole).
+      const copy = Buffer.allocUnsafe(text.length + (full ? 1 : 0));
+      text.copy(copy);
+      if (full) copy[text.length] = 0x0a;
+      carry = { time: dockerTime(nanos), nanos, stream, text: copy };
     }
-    if (tag.startsWith('F')) {
-      carry.text = Buffer.concat([carry.text, Buffer.from('\n')]);
+    if (full) {
       entries.push(carry);
       carry = undefined;
     }
@@ -111,7 +128,31 @@ export interface ReadTuning {
 }
 const DEFAULT_TUNING: ReadTuning = { window: 64 * 1024 };
 
-async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer> {
+/** One of a log's files, read at offsets: an open file, or a rotated file unpacked in memory. */
+interface Source {
+  read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+}
+
+function bufferSource(data: Buffer): Source {
+  return {
+    read: async (buf, off, len, pos) => ({ bytesRead: pos >= data.length ? 0 : data.copy(buf, off, pos, Math.min(data.length, pos + len)) }),
+    stat: async () => ({ size: data.length }),
+    close: async () => undefined,
+  };
+}
+
+/** Opens one of the log's files; undefined when it is gone (rotated away meanwhile, or never written). */
+async function openSource(file: string): Promise<Source | undefined> {
+  if (file.endsWith('.gz')) {
+    const data = await fsp.readFile(file).catch(() => undefined);
+    return data ? bufferSource(await promisify(gunzip)(data)) : undefined;
+  }
+  return fsp.open(file, 'r').catch(() => undefined);
+}
+
+async function readAt(fh: Source, pos: number, len: number): Promise<Buffer> {
   const buf = Buffer.alloc(len);
   let got = 0;
   while (got < len) {
@@ -153,7 +194,7 @@ function firstBoundary(buf: Buffer, from: number): number {
 }
 
 /** The nanoseconds of the first whole, well-formed line starting after `pos` (or at 0), and where it starts; undefined if none starts in the next 4 KiB. */
-async function lineTimeAfter(fh: FileHandle, pos: number, end: number): Promise<{ at: number; nanos: bigint } | undefined> {
+async function lineTimeAfter(fh: Source, pos: number, end: number): Promise<{ at: number; nanos: bigint } | undefined> {
   const buf = await readAt(fh, pos, Math.min(4096, end - pos));
   let at = pos > 0 ? buf.indexOf(0x0a) + 1 : 0;
   if (pos > 0 && at === 0) return undefined;
@@ -174,7 +215,7 @@ async function lineTimeAfter(fh: FileHandle, pos: number, end: number): Promise<
  * mid-entry there: the fragment carries that line's time and is dropped
  * as older than since, and the entries after it come out whole.
  */
-async function sinceStart(fh: FileHandle, end: number, since: bigint, t: ReadTuning): Promise<number> {
+async function sinceStart(fh: Source, end: number, since: bigint, t: ReadTuning): Promise<number> {
   const first = await lineTimeAfter(fh, 0, end);
   if (!first || first.nanos >= since) return 0;
   let lo = 0; // invariant: the first line at or after lo is older than since
@@ -189,7 +230,7 @@ async function sinceStart(fh: FileHandle, end: number, since: bigint, t: ReadTun
 }
 
 /** Offset just past the last newline before `size`: the log's whole lines end there (a write may be under way after it). */
-async function wholeLinesEnd(fh: FileHandle, size: number, t: ReadTuning): Promise<number> {
+async function wholeLinesEnd(fh: Source, size: number, t: ReadTuning): Promise<number> {
   let pos = size;
   while (pos > 0) {
     const lo = Math.max(0, pos - t.window);
@@ -208,7 +249,7 @@ async function wholeLinesEnd(fh: FileHandle, size: number, t: ReadTuning): Promi
  * records come out exactly as a forward parse makes them. Also returns the
  * partial record at the end, which a follow continues.
  */
-async function tailEntries(fh: FileHandle, end: number, n: number, o: LogReadOptions, t: ReadTuning): Promise<{ entries: LogEntry[]; pending?: LogEntry }> {
+async function tailEntries(fh: Source, end: number, n: number, o: LogReadOptions, t: ReadTuning): Promise<{ entries: LogEntry[]; pending?: LogEntry }> {
   let hi = end;
   let span = t.window;
   let collected: LogEntry[] = [];
@@ -243,10 +284,83 @@ async function tailEntries(fh: FileHandle, end: number, n: number, o: LogReadOpt
   return { entries: collected, pending };
 }
 
+/** Reads `src` forward from `start` to `end` (whole lines), emitting wanted entries; says whether an entry past until was seen. */
+async function readForward(
+  src: Source,
+  start: number,
+  end: number,
+  o: LogReadOptions,
+  carry: { pending?: LogEntry },
+  emit: (e: LogEntry) => void,
+  signal: AbortSignal,
+  t: ReadTuning,
+): Promise<boolean> {
+  const until = o.until ? untilNanos(o) : undefined;
+  const chunk = Math.max(t.window, 1 << 20);
+  let offset = start;
+  let past = false;
+  while (offset < end && !signal.aborted) {
+    const buf = await readAt(src, offset, Math.min(chunk, end - offset));
+    let n = wholeLines(buf);
+    let data = buf;
+    // A single line longer than the chunk: read on until its end.
+    if (n === 0) {
+      data = await readAt(src, offset, end - offset);
+      n = wholeLines(data);
+      if (n === 0) break;
+    }
+    offset += n;
+    const r = parseLog(data.subarray(0, n), carry.pending);
+    carry.pending = r.pending;
+    for (const e of r.entries) {
+      if (until !== undefined && e.nanos > until) past = true;
+      else if (wanted(e, o)) emit(e);
+    }
+    // Without follow, nothing after until is wanted and lines are in time order.
+    if (past && !o.follow) return true;
+  }
+  return past;
+}
+
+/** The last `n` wanted entries over the log's files, newest file first; the partial record at the very end is returned apart. */
+async function tailSegments(segments: string[], n: number, o: LogReadOptions, t: ReadTuning): Promise<{ entries: LogEntry[]; pending?: LogEntry; end: number }> {
+  let out: LogEntry[] = [];
+  let pending: LogEntry | undefined;
+  let currentEnd = 0;
+  const since = o.since ? sinceNanos(o) : undefined;
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const src = await openSource(segments[i]!);
+    if (!src) continue;
+    try {
+      const end = await wholeLinesEnd(src, (await src.stat()).size, t);
+      const r = await tailEntries(src, end, n - out.length, o, t);
+      let entries = r.entries;
+      if (i === segments.length - 1) {
+        pending = r.pending;
+        currentEnd = end;
+      } else if (r.pending && wanted(r.pending, o)) {
+        // A partial record at a rotated file's end (conmon cut between records): an entry of its own.
+        entries = [...entries, r.pending];
+      }
+      out = entries.concat(out);
+      if (out.length >= n) break;
+      // Older files hold older lines: once this one starts before since, they are not wanted.
+      if (since !== undefined) {
+        const first = await lineTimeAfter(src, 0, end);
+        if (first && first.nanos < since) break;
+      }
+    } finally {
+      await src.close();
+    }
+  }
+  return { entries: n === 0 ? [] : out.slice(-n), pending, end: currentEnd };
+}
+
 /**
- * Emits a container's log entries to `emit`. With `follow`, keeps reading as
- * the log grows until `stopped` resolves (the container exited) and the file
- * has been drained, or until `signal` aborts (the client went away).
+ * Emits a container's log entries to `emit`, across its rotated files. With
+ * `follow`, keeps reading as the log grows until `stopped` resolves (the
+ * container exited) and the file has been drained, or until `signal` aborts
+ * (the client went away).
  */
 export async function readLog(
   file: string,
@@ -256,54 +370,72 @@ export async function readLog(
   signal: AbortSignal,
   tuning: ReadTuning = DEFAULT_TUNING,
 ): Promise<void> {
+  const segments = await logSegments(file);
+  const carry: { pending?: LogEntry } = {};
+  // The file being written, and how far it has been read: a follow goes on from there.
+  let current: Source | undefined;
   let offset = 0;
-  let pending: LogEntry | undefined;
-  const fh = await fsp.open(file, 'r').catch(() => undefined);
-  if (fh) {
-    try {
-      const end = await wholeLinesEnd(fh, (await fh.stat()).size, tuning);
-      if (o.tail !== undefined && o.tail >= 0) {
-        const r = await tailEntries(fh, end, o.tail, o, tuning);
-        for (const e of r.entries) emit(e);
-        pending = r.pending;
-        offset = end;
-      } else {
-        offset = o.since ? await sinceStart(fh, end, sinceNanos(o), tuning) : 0;
-        const until = o.until ? untilNanos(o) : undefined;
-        const chunk = Math.max(tuning.window, 1 << 20);
-        while (offset < end && !signal.aborted) {
-          const buf = await readAt(fh, offset, Math.min(chunk, end - offset));
-          const n = wholeLines(buf);
-          // A single line longer than the chunk: read on until its end.
-          if (n === 0) {
-            const more = await readAt(fh, offset, end - offset);
-            const r = parseLog(more.subarray(0, wholeLines(more)), pending);
-            pending = r.pending;
-            for (const e of r.entries) if (wanted(e, o)) emit(e);
-            offset = end;
-            break;
-          }
-          offset += n;
-          const r = parseLog(buf.subarray(0, n), pending);
-          pending = r.pending;
-          let past = false;
-          for (const e of r.entries) {
-            if (until !== undefined && e.nanos > until) past = true;
-            else if (wanted(e, o)) emit(e);
-          }
-          // Without follow, nothing after until is wanted and lines are in time order.
+  try {
+    if (o.tail !== undefined && o.tail >= 0) {
+      const r = await tailSegments(segments, o.tail, o, tuning);
+      for (const e of r.entries) emit(e);
+      carry.pending = r.pending;
+      offset = r.end;
+      if (o.follow) current = await openSource(file);
+      // The file may have been replaced between the tail and this open: start the new one from its beginning.
+      if (current && offset > (await current.stat()).size) offset = 0;
+    } else {
+      for (let i = 0; i < segments.length; i++) {
+        const last = i === segments.length - 1;
+        const src = await openSource(segments[i]!);
+        if (!src) continue;
+        let keep = false;
+        try {
+          const end = await wholeLinesEnd(src, (await src.stat()).size, tuning);
+          const start = o.since ? await sinceStart(src, end, sinceNanos(o), tuning) : 0;
+          const past = await readForward(src, start, end, o, carry, emit, signal, tuning);
           if (past && !o.follow) return;
+          if (last) {
+            offset = end;
+            keep = o.follow;
+            if (keep) current = src;
+          } else if (carry.pending && wanted(carry.pending, o)) {
+            // As in a tail: a rotated file's trailing partial record stands alone.
+            emit(carry.pending);
+            carry.pending = undefined;
+          }
+        } finally {
+          if (!keep) await src.close();
         }
       }
-    } finally {
-      await fh.close();
     }
+    if (!o.follow || signal.aborted) return;
+    // follow() owns the open file from here.
+    const handed = current;
+    current = undefined;
+    await follow(file, handed, offset, o, carry, emit, stopped, signal);
+  } finally {
+    await current?.close();
   }
-  if (!o.follow || signal.aborted) return;
+}
 
+/** The follow: reads what the file being written gains, moving to the new file when it is rotated. */
+async function follow(
+  file: string,
+  opened: Source | undefined,
+  from: number,
+  o: LogReadOptions,
+  carry: { pending?: LogEntry },
+  emit: (e: LogEntry) => void,
+  stopped: Promise<unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  let fh = opened as (Source & { stat(): Promise<{ size: number; ino?: number }> }) | undefined;
+  let offset = from;
   let done = false;
   let wake: () => void = () => undefined;
-  const watcher = watch(file, () => wake());
+  // The directory, not the file: a rotation replaces the file.
+  const watcher = watch(path.dirname(file), () => wake());
   watcher.on('error', () => undefined);
   void stopped.then(() => {
     done = true;
@@ -311,30 +443,39 @@ export async function readLog(
   });
   const onAbort = () => wake();
   signal.addEventListener('abort', onAbort);
+  const drain = async () => {
+    if (!fh) return;
+    const { size } = await fh.stat();
+    if (size <= offset) return;
+    const buf = await readAt(fh, offset, size - offset);
+    const n = wholeLines(buf);
+    offset += n;
+    const r = parseLog(buf.subarray(0, n), carry.pending);
+    carry.pending = r.pending;
+    for (const e of r.entries) if (wanted(e, o)) emit(e);
+  };
   try {
     for (;;) {
       // Decide before reading: once the container has stopped, this read is the last.
       const last = done;
-      const fh = await fsp.open(file, 'r').catch(() => undefined);
-      if (fh) {
-        try {
-          const { size } = await fh.stat();
-          if (size > offset) {
-            const buf = Buffer.alloc(size - offset);
-            await fh.read(buf, 0, buf.length, offset);
-            const n = wholeLines(buf);
-            offset += n;
-            const r = parseLog(buf.subarray(0, n), pending);
-            pending = r.pending;
-            for (const e of r.entries) if (wanted(e, o)) emit(e);
-          }
-        } finally {
-          await fh.close();
-        }
+      if (!fh) {
+        fh = await openSource(file);
+        offset = 0;
+      }
+      await drain();
+      // Rotated away (conmon made a new file under the name): finish the old file, then read the new one.
+      const now = await fsp.stat(file).catch(() => undefined);
+      const mine = fh ? ((await fh.stat()) as { ino?: number }).ino : undefined;
+      if (fh && now && mine !== undefined && now.ino !== mine) {
+        await drain();
+        await fh.close();
+        fh = await openSource(file);
+        offset = 0;
+        await drain();
       }
       if (signal.aborted) return;
       if (last) {
-        if (pending && wanted(pending, o)) emit(pending);
+        if (carry.pending && wanted(carry.pending, o)) emit(carry.pending);
         return;
       }
       await new Promise<void>((resolve) => {
@@ -346,5 +487,6 @@ export async function readLog(
   } finally {
     watcher.close();
     signal.removeEventListener('abort', onAbort);
+    await fh?.close();
   }
 }

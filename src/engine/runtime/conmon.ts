@@ -99,6 +99,7 @@ export class ConmonRuntime implements OCIRuntime {
       '--persist-dir', o.bundle,
       '--runtime-arg', `--root=${this.runcRoot}`,
     ];
+    if (o.logPath !== undefined && o.logSizeMax !== undefined) args.push('--log-size-max', String(o.logSizeMax));
     if (o.tty) args.push('-t');
     if (o.stdin) args.push('-i');
     if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
@@ -310,6 +311,16 @@ export class ConmonRuntime implements OCIRuntime {
     const fh = await fsp.open(path.join(bundle, 'ctl'), fsConstantsWriteNonBlock());
     try {
       await fh.write(`1 ${height} ${width}\n`);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** conmon's REOPEN_LOGS_EVENT (2) on the control FIFO: it opens the log path anew. */
+  async reopenLog(bundle: string): Promise<void> {
+    const fh = await fsp.open(path.join(bundle, 'ctl'), fsConstantsWriteNonBlock());
+    try {
+      await fh.write('2 0 0\n');
     } finally {
       await fh.close();
     }

@@ -40,6 +40,8 @@ export interface CreateOptions {
   bundle: string;
   /** conmon's k8s-file log; undefined: no log (a task's output goes to its attach socket only). */
   logPath?: string;
+  /** conmon cuts the log (replaces it with an empty file) before it would pass this many bytes (../logs/rotate.ts keeps the old one). */
+  logSizeMax?: number;
   tty: boolean;
   stdin: boolean;
   /** Keep the process's stdin open after an attached client detaches. */
@@ -178,6 +180,8 @@ export interface OCIRuntime {
   connectAttachPath(socketPath: string): Promise<SeqpacketSocket>;
   /** Resizes a process's terminal through its monitor (the bundle's control FIFO). */
   resize(bundle: string, height: number, width: number): Promise<void>;
+  /** Has the monitor reopen its log file (after berth renamed it away in a rotation). */
+  reopenLog(bundle: string): Promise<void>;
 
   // ---- exec ----
   /** Starts a monitor in exec mode; nothing runs before the returned process's start(). */

@@ -299,6 +299,19 @@ describe('seccomp', () => {
     assert.ok(ok.has('bpf'));
   });
 
+  it("the default file gets Docker's CAP_SYS_ADMIN gate: no namespaces or mounts without it, EPERM by default", async () => {
+    const sc = (await buildSpec(input())).linux.seccomp!;
+    assert.equal(sc.defaultErrnoRet, 1);
+    const ok = allowed(sc);
+    for (const n of ['unshare', 'setns', 'mount', 'umount2', 'clone3', 'sethostname']) assert.ok(!ok.has(n), `${n} without CAP_SYS_ADMIN`);
+    // clone stays for fork and threads: allowed only with no namespace flag in its first argument.
+    const clone = sc.syscalls!.filter((r) => r.names.includes('clone') && r.action === 'SCMP_ACT_ALLOW');
+    assert.deepEqual(clone.map((r) => r.args), [[{ index: 0, value: 0x7e020000, op: 'SCMP_CMP_MASKED_EQ' }]]);
+    assert.deepEqual(sc.syscalls!.find((r) => r.names.includes('clone3'))?.errnoRet, 38);
+    const admin = allowed((await buildSpec(input({ capAdd: ['SYS_ADMIN'] }))).linux.seccomp);
+    for (const n of ['unshare', 'setns', 'mount', 'umount2', 'clone', 'clone3']) assert.ok(admin.has(n), `${n} with CAP_SYS_ADMIN`);
+  });
+
   it("Docker's own profile (seccomp=<json>): mount only with CAP_SYS_ADMIN", { skip: !haveMoby && 'no moby profile' }, async () => {
     const dflt = (await buildSpec(input({ securityOpt: [mobyProfileOpt()] }))).linux.seccomp!;
     assert.equal(dflt.defaultErrnoRet, 1);

@@ -12,10 +12,55 @@ import type { LinuxSeccomp, LinuxSeccompArg, LinuxSyscall, SeccompAction } from 
  * The profile file Debian's golang-github-containers-common ships. Same
  * format as Docker's, but not Docker's content: it allows mount, umount2,
  * unshare, setns, clone3, ptrace, keyctl… without any capability condition,
- * and its default answer is ENOSYS rather than EPERM. For Docker's exact
- * filter, point BuildOptions.seccompProfilePath at moby's default.json.
+ * and its default answer is ENOSYS rather than EPERM. berth answers EPERM
+ * and gates the namespace and mount calls as Docker's profile does
+ * (dockerAdminGate below), so a default container cannot make a user
+ * namespace and mount in it, and a module load is EPERM as in Docker. For Docker's exact filter, point BuildOptions.seccompProfilePath at
+ * moby's default.json.
  */
 export const DEFAULT_SECCOMP_PROFILE_PATH = '/usr/share/containers/seccomp.json';
+
+/**
+ * The calls Docker's default profile allows only with CAP_SYS_ADMIN
+ * (moby/profiles seccomp/default.json): making namespaces, mounting,
+ * setting host and domain names, BPF, perf, fanotify, syslog, quotas.
+ */
+const ADMIN_ONLY = [
+  'bpf', 'clone', 'clone3', 'fanotify_init', 'fsconfig', 'fsmount', 'fsopen', 'fspick', 'lookup_dcookie',
+  'lsm_get_self_attr', 'lsm_list_modules', 'lsm_set_self_attr', 'mount', 'mount_setattr', 'move_mount',
+  'open_tree', 'perf_event_open', 'quotactl', 'quotactl_fd', 'setdomainname', 'sethostname', 'setns',
+  'syslog', 'umount', 'umount2', 'unshare',
+];
+/** CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET: clone with none of them is a plain fork or thread. */
+const CLONE_NAMESPACE_FLAGS = 0x7e020000;
+
+/**
+ * A profile with Docker's default answer (EPERM) and its CAP_SYS_ADMIN gate on ADMIN_ONLY: those calls
+ * leave every unconditional allow rule and are allowed with the capability;
+ * without it, clone only without namespace flags, clone3 answers ENOSYS
+ * (so libc falls back to clone), the rest EPERM.
+ */
+export function dockerAdminGate(p: SeccompProfile): SeccompProfile {
+  const gated = new Set(ADMIN_ONLY);
+  const syscalls: ProfileSyscall[] = [];
+  for (const r of p.syscalls ?? []) {
+    const names = r.names ?? (r.name ? [r.name] : []);
+    const unconditional = r.action === 'SCMP_ACT_ALLOW' && !r.args?.length && !r.includes?.caps?.length;
+    const kept = unconditional ? names.filter((n) => !gated.has(n)) : names;
+    if (kept.length) syscalls.push({ ...r, name: undefined, names: kept });
+  }
+  syscalls.push(
+    { names: ADMIN_ONLY, action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMIN'] } },
+    { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, op: 'SCMP_CMP_MASKED_EQ' }], excludes: { caps: ['CAP_SYS_ADMIN'], arches: ['s390', 's390x'] } },
+    // s390 passes clone's flags second.
+    { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: CLONE_NAMESPACE_FLAGS, op: 'SCMP_CMP_MASKED_EQ' }], includes: { arches: ['s390', 's390x'] }, excludes: { caps: ['CAP_SYS_ADMIN'] } },
+    { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38, excludes: { caps: ['CAP_SYS_ADMIN'] } },
+    // EPERM as Docker's default action answers, where this profile's default would say ENOSYS.
+    { names: ADMIN_ONLY.filter((n) => n !== 'clone' && n !== 'clone3'), action: 'SCMP_ACT_ERRNO', errnoRet: 1, excludes: { caps: ['CAP_SYS_ADMIN'] } },
+  );
+  // Docker's default answer is EPERM (runc answers ENOSYS itself for calls newer than the profile).
+  return { ...p, defaultErrnoRet: 1, syscalls };
+}
 
 interface Filter {
   caps?: string[] | null;
@@ -139,7 +184,7 @@ export function loadProfileFile(file: string = DEFAULT_SECCOMP_PROFILE_PATH): Pr
   let p = fileCache.get(file);
   if (!p) {
     p = readFile(file, 'utf8').then(
-      (text) => parseProfile(text),
+      (text) => (file === DEFAULT_SECCOMP_PROFILE_PATH ? dockerAdminGate(parseProfile(text)) : parseProfile(text)),
       (err: Error) => {
         throw new Error(`cannot read seccomp profile ${file}: ${err.message}`);
       },

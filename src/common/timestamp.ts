@@ -3,6 +3,7 @@
  * (api/types/time.GetTimestamp): a Go duration ("10m", "1h30m") counts back
  * from now, RFC 3339 dates and times (local unless they carry a zone) become
  * "seconds.nanoseconds", and a Unix timestamp passes through unchanged.
+ * dockerd reads prune filters' `until` the same way (filters.ts untilMs).
  */
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };

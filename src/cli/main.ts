@@ -20,6 +20,7 @@ import { registerInteractCommands } from './commands/interact.js';
 import { registerObserveCommands } from './commands/observe.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
+import { registerCheckCommand } from './commands/check.js';
 import { registerNetworkCommands } from './commands/networks.js';
 import { registerVolumeCommands } from './commands/volumes.js';
 import { registerCompletionCommands } from './commands/completion.js';
@@ -51,6 +52,7 @@ function buildProgram(): { program: Command; cli: Cli } {
   registerCpCommands(program, cli);
   registerObserveCommands(program, cli);
   registerSystemCommands(program, cli);
+  registerCheckCommand(program, cli);
   registerNetworkCommands(program, cli);
   registerVolumeCommands(program, cli);
   registerCompletionCommands(program, cli);

@@ -30,6 +30,8 @@ import { BuildCache } from './build/cache.js';
 import { BuildService } from './build/builder.js';
 import { DEFAULT_REGISTRY_OPTIONS, DistributionService } from './distribution/service.js';
 import type { RegistryOptions } from './distribution/hosts.js';
+import { runCheck, type CheckOptions, type CheckTarget } from './check/check.js';
+import type { CheckFinding, CheckReport } from '../common/api/check.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -63,9 +65,19 @@ export class Engine {
     readonly builder: BuildService,
     /** Pull, push, login, search: the registry client. */
     readonly distribution: DistributionService,
+    /** What `berth system check` reads and repairs through. */
+    private readonly checkTarget: CheckTarget,
+    /** What the start-up check found and repaired (the daemon logs it). */
+    readonly startupFindings: CheckFinding[],
   ) {}
 
+  /** `berth system check [--repair]` on the live stores: work in progress is left alone. */
+  check(o: CheckOptions): Promise<CheckReport> {
+    return runCheck(this.checkTarget, o);
+  }
+
   static async open(opts: EngineOptions): Promise<Engine> {
+    const startedAt = new Date();
     const content = await LocalContentStore.open(path.join(opts.dataRoot, 'content'));
     const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'), opts.idMap);
     // The one code that deletes blobs and snapshots; images, containers and leases are its roots.
@@ -121,14 +133,30 @@ export class Engine {
     const builder = new BuildService({ images, tasks, cache: buildCache, tmp: path.join(opts.dataRoot, 'builder', 'tmp'), seccompProfile: opts.seccompProfile });
     await builder.init();
     await containers.restore();
-    // Whatever an interrupted delete, import or load left unreferenced.
-    await gc.run();
+    // The store check's cheap part, repairing: whatever an interrupted delete,
+    // import, load or start left unreferenced, mounted or leased.
+    const checkTarget: CheckTarget = {
+      dataRoot: opts.dataRoot,
+      execRoot: opts.execRoot,
+      liveSince: startedAt.getTime(),
+      content,
+      snapshots,
+      images: imageStore,
+      containers: containerStore,
+      gc,
+      networks,
+      runtime,
+      bundleDir: (id) => path.join(opts.execRoot, 'containers', id),
+      busy: (id) => containers.busy(id),
+      markExited: (c, code, error) => containers.markExited(c.Id, code, error),
+    };
+    const startup = await runCheck(checkTarget, { repair: true, full: false });
     const distribution = await DistributionService.open(images, content, opts.dataRoot, {
       ...DEFAULT_REGISTRY_OPTIONS,
       certsDir: '/etc/berth/certs.d',
       ...opts.registry,
     });
-    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution);
+    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution, checkTarget, startup.Findings);
   }
 
   /** Stops watching; running containers are left to their conmon. */

@@ -71,7 +71,8 @@ export class BuildCache {
 
   private constructor(readonly root: string) {}
 
-  static async open(root: string): Promise<BuildCache> {
+  /** `repair: false`: unreadable records and temp files are left in place (an offline check that only reports). */
+  static async open(root: string, o: { repair?: boolean } = {}): Promise<BuildCache> {
     const c = new BuildCache(root);
     await fsp.mkdir(path.join(root, 'cache'), { recursive: true, mode: 0o700 });
     await fsp.mkdir(path.join(root, 'mounts'), { recursive: true, mode: 0o700 });
@@ -79,14 +80,15 @@ export class BuildCache {
       const file = path.join(root, 'cache', f);
       if (!f.endsWith('.json')) {
         // A temp file a crash left behind.
-        await fsp.rm(file, { force: true });
+        if (o.repair !== false) await fsp.rm(file, { force: true });
         continue;
       }
       try {
         const rec = JSON.parse(await fsp.readFile(file, 'utf8')) as CacheRecord;
         c.records.set(rec.id, rec);
       } catch {
-        await fsp.rm(file, { force: true });
+        // A cache record is only a shortcut: an unreadable one is dropped.
+        if (o.repair !== false) await fsp.rm(file, { force: true });
       }
     }
     return c;

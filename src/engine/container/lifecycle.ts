@@ -98,6 +98,15 @@ export class ContainerLifecycle {
     }
   }
 
+  /** The store check's repair of a container whose conmon is gone: finishRun, if it still runs. */
+  async markExited(id: string, code: number, error: string): Promise<void> {
+    const c = this.ctx.store.get(id);
+    if (!c) return;
+    await this.ctx.lock(id).run(async () => {
+      if (c.State.Running) await this.finishRun(c, code, error);
+    });
+  }
+
   /**
    * `docker start`. Transition **start** (created | exited | restarting →
    * running) once `runc start` returned; on failure **start-failed** (the

@@ -31,6 +31,7 @@ export type CheckFindingKind =
   | 'iptables-leftover'
   | 'portmap-leftover'
   | 'container-dead'
+  | 'container-untracked'
   | 'container-incomplete'
   | 'container-trash'
   | 'temp-leftover';

@@ -163,8 +163,9 @@ async function imageProblems(t: CheckTarget, checked: Record<string, number>): P
 /**
  * Containers the record says are running whose conmon is gone without an
  * exit code (killed, or the host rebooted): marked exited (255) as the
- * daemon does at start. Containers whose writable layer is gone can only be
- * removed.
+ * daemon does at start. Containers the runtime still has though their
+ * record says they do not run: killed there. Containers whose writable
+ * layer is gone can only be removed.
  */
 async function containerProblems(t: CheckTarget, dead: Set<string>, checked: Record<string, number>): Promise<Finding[]> {
   const out: Finding[] = [];
@@ -175,7 +176,23 @@ async function containerProblems(t: CheckTarget, dead: Set<string>, checked: Rec
     if (!(await t.snapshots.stat(c.Id))) {
       out.push({ kind: 'snapshot-missing', subject: c.Id, message: `container ${c.Name.slice(1)} has no writable layer: it can only be removed` });
     }
-    if (!c.State.Running) continue;
+    if (!c.State.Running) {
+      // A start killed between `runc create` and its record: runc (and maybe the process) lives on, unknown to `ps`.
+      if (!c.State.Paused && (await t.runtime.known(c.Id))) {
+        out.push({
+          kind: 'container-untracked',
+          subject: c.Id,
+          message: `container ${c.Name.slice(1)} is recorded as ${c.State.Status}, but the runtime still has it (a start that never finished)`,
+          action: 'kill and delete it in the runtime (the record stays as it is)',
+          fix: async () => {
+            await t.runtime.delete(c.Id, true);
+            await t.runtime.clearExit(c.Id);
+            await fsp.rm(t.bundleDir(c.Id), { recursive: true, force: true });
+          },
+        });
+      }
+      continue;
+    }
     if (await t.runtime.conmonAlive(t.bundleDir(c.Id))) continue;
     const code = await t.runtime.exitCode(c.Id);
     dead.add(c.Id);

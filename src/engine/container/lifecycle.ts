@@ -31,6 +31,7 @@ import { transition } from './state.js';
 import type { ContainerStreams } from './streams.js';
 import type { ContainerRecord } from './types.js';
 import { span, traced, tracingEnabled } from '../trace.js';
+import { crashPoint } from '../../util/crash.js';
 
 /** Where --init's binary appears inside the container (dockerd's path). */
 const INIT_PATH = '/sbin/docker-init';
@@ -133,6 +134,7 @@ export class ContainerLifecycle {
         });
         // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
         const rootfs = await span('snapshot-mount', () => this.mountRootfs(c));
+        crashPoint('container.mounted');
         // Volumes with driver options are mounts of their device, made at first use.
         for (const m of c.UserMounts ?? []) if (m.Type === 'volume' && m.Name) await this.ctx.volumes.mountIfNeeded(m.Name);
         // Legacy links: the children must be running; their addresses go into env and /etc/hosts.
@@ -205,12 +207,14 @@ export class ContainerLifecycle {
           // (after a ctrl-p ctrl-q detach, say).
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         }));
+        crashPoint('container.runtime-created');
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
         await span('cni', async () => {
           if (await this.ctx.networks.ready(c, pid)) await writeHosts(c, links.hosts);
         });
         await span('attach-connect', () => this.streams.connectPendingAttach(c.Id));
         await span('runtime-start', () => this.ctx.runtime.start(c.Id));
+        crashPoint('container.runtime-started');
         c.State = transition(c.State, 'start', { pid });
         if (!o.byPolicy) {
           c.HasBeenManuallyStopped = false;

@@ -9,6 +9,7 @@ import { atomicWriteJson, exists, readJsonIfExists } from '../../util/fs.js';
 import { fixAll, inProgress, quarantine, type Finding, type LeftoverScope } from '../check/finding.js';
 import { conflict, notFound } from '../errors.js';
 import type { ContainerRecord } from './types.js';
+import { crashPoint } from '../../util/crash.js';
 
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
@@ -139,6 +140,7 @@ export class ContainerStore {
     const rec = this.byId.get(id);
     // Drop the record first: a crash after this leaves a dir without a record, which open() cleans.
     await fsp.rm(path.join(this.dir(id), 'config.v2.json'), { force: true });
+    crashPoint('container.record-removed');
     // Renamed away at once, deleted in the background (the log can be large).
     const trash = path.join(this.root, `.trash-${id}`);
     try {

@@ -27,6 +27,7 @@ import { digestHex, type Digest } from '../../common/reference/digest.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { fixAll, inProgress, quarantine, type Finding, type LeftoverScope } from '../check/finding.js';
 import type { BlobReader, CommitOptions, ContentStore, Info, IngestStatus, Writer, WriterOptions } from './content.js';
+import { crashPoint } from '../../util/crash.js';
 
 /**
  * Read/write buffer for blob streams: each fs operation is a thread-pool round
@@ -212,6 +213,7 @@ export class LocalContentStore implements ContentStore {
     let size: number;
     try {
       size = (await fsp.stat(this.blobFile(digest))).size;
+      crashPoint('content.delete');
       await fsp.unlink(this.blobFile(digest));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -328,7 +330,9 @@ export class LocalContentStore implements ContentStore {
     }
     created = new Date().toISOString();
     if (Object.keys(labels).length) await writeLabels(this.labelsFile(digest), { labels, createdAt: created });
+    crashPoint('content.install');
     await fsp.rename(path.join(dir, 'data'), file);
+    crashPoint('content.installed');
     await fsp.rm(dir, { recursive: true, force: true });
     return { digest, size, createdAt: created, labels };
   }
@@ -383,6 +387,7 @@ class LocalWriter implements Writer {
       batch = [];
       batched = 0;
       await writeAll(this.fh, bufs);
+      crashPoint('content.write');
       // Writeback starts while the rest still arrives, so the fsync at commit has little left to
       // wait for (a big upload otherwise pays its whole disk write at the end). One at a time.
       this.unflushed += bufs.reduce((n, b) => n + b.length, 0);
@@ -510,5 +515,6 @@ async function writeLabels(p: string, l: LabelsFile): Promise<void> {
 async function atomicWrite(p: string, body: string): Promise<void> {
   const tmp = `${p}.tmp-${randomBytes(4).toString('hex')}`;
   await fsp.writeFile(tmp, body);
+  crashPoint('content.meta-temp');
   await fsp.rename(tmp, p);
 }

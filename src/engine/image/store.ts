@@ -21,6 +21,7 @@ import { atomicWriteJson, readJsonIfExists } from '../../util/fs.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { quarantine, type Finding } from '../check/finding.js';
 import type { ImageConfigBlob, ImageRecord } from './types.js';
+import { crashPoint } from '../../util/crash.js';
 
 type StoredRecord = Omit<ImageRecord, 'config'>;
 
@@ -111,6 +112,7 @@ export class ImageStore {
       if (l.blob) labels[`${LABEL_GC_REF_CONTENT}l.${i}`] = l.blob.digest;
     });
     const { digest } = await writeBlob(this.content, randomRef('config'), bytes, { labels });
+    crashPoint('image.config-written');
     const rec: ImageRecord = { ...rest, id: digest, config };
     const stored: StoredRecord = { ...rest, id: digest };
     await atomicWriteJson(path.join(this.root, 'images', `${digestHex(digest)}.json`), stored);
@@ -192,6 +194,7 @@ export class ImageStore {
   async delete(id: Digest): Promise<void> {
     for (const [ref, target] of Object.entries(this.refs)) if (target === id) delete this.refs[ref];
     await this.saveRefs();
+    crashPoint('image.untagged');
     await fsp.rm(path.join(this.root, 'images', `${digestHex(id)}.json`), { force: true });
     this.images.delete(id);
   }

@@ -121,8 +121,11 @@ export class UserNetworks {
       throw conflict(`bridge name ${rec.BridgeName} is already in use by another network`);
     }
     try {
-      await bridgeUp(rec, this.iptables);
+      // The record first: a crash between the two leaves a network whose
+      // bridge the next start brings up (sweep), never a bridge and rules no
+      // record names — which no berthd could tell from another daemon's.
       await this.store.save(rec);
+      await bridgeUp(rec, this.iptables);
     } catch (err) {
       await bridgeDown(rec, this.iptables, this.ipamDir).catch(() => undefined);
       await this.store.remove(rec.Id).catch(() => undefined);

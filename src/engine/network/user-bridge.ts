@@ -129,29 +129,33 @@ async function removeTaggedRules(ids: Set<string>): Promise<void> {
 
 /**
  * Bridges, rules and lease directories of networks that are gone (a daemon
- * killed in the middle of a create or a remove): the check's and the
- * daemon start's user-network part.
+ * killed in the middle of a remove, or an older berth's create): the check's
+ * and the daemon start's user-network part. Other berthds on the host (other
+ * data roots) tag their bridges and rules the same way, so a bridge or rule
+ * of an unknown network counts as this daemon's only while its lease
+ * directory is still under this exec root; otherwise it is left alone.
  */
 export async function bridgeLeftovers(known: NetworkRecord[], useIptables: boolean, ipamDir: string): Promise<Finding[]> {
   const out: Finding[] = [];
   const ids = new Set(known.map((n) => n.Id));
+  const names = new Set(known.map((n) => cniName(n.Id)));
+  const goneDirs = new Set((await fsp.readdir(ipamDir).catch(() => [] as string[])).filter((d) => /^berth-[0-9a-f]{12}$/.test(d) && !names.has(d)));
+  const ours = (id12: string) => goneDirs.has(`berth-${id12}`);
   const links = await run('ip', ['-j', '-d', 'link', 'show', 'type', 'bridge'], { allowFailure: true });
   for (const l of JSON.parse(links.stdout || '[]') as { ifname: string; ifalias?: string }[]) {
     const owner = /^berth:([0-9a-f]{64})$/.exec(l.ifalias ?? '')?.[1];
-    if (owner && !ids.has(owner)) {
+    if (owner && !ids.has(owner) && ours(owner.slice(0, 12))) {
       out.push({ kind: 'bridge-leftover', subject: l.ifname, message: `the bridge of network ${owner.slice(0, 12)}, which is gone`, action: 'delete the bridge', fix: async () => void (await run('ip', ['link', 'del', 'dev', l.ifname], { allowFailure: true })) });
     }
   }
   if (useIptables) {
-    const id12s = new Set(known.map((n) => n.Id.slice(0, 12)));
     for (const r of await taggedRules()) {
-      if (id12s.has(r.id12)) continue;
+      if (!ours(r.id12)) continue;
       out.push({ kind: 'iptables-leftover', subject: `${r.table} ${r.chain} ${r.spec.join(' ')}`, message: `a rule of network ${r.id12}, which is gone`, action: 'delete the rule', fix: () => iptables(['-t', r.table, '-D', r.chain, ...r.spec]) });
     }
   }
-  const names = new Set(known.map((n) => cniName(n.Id)));
-  for (const d of await fsp.readdir(ipamDir).catch(() => [] as string[])) {
-    if (!/^berth-[0-9a-f]{12}$/.test(d) || names.has(d)) continue;
+  // The lease directory last: it is what marks the bridge and rules as this daemon's.
+  for (const d of goneDirs) {
     out.push({ kind: 'ipam-leftover', subject: path.join(ipamDir, d), message: `address leases of network ${d.slice(6)}, which is gone`, action: 'delete them', fix: () => fsp.rm(path.join(ipamDir, d), { recursive: true, force: true }) });
   }
   return out;

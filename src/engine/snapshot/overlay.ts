@@ -35,6 +35,7 @@ import type { CommitOptions, Mount, PrepareOptions, SnapshotInfo, SnapshotKind, 
 import { isMountPoint, unmount } from './mount.js';
 import { run } from '../../util/exec.js';
 import { fixAll, inProgress, type Finding, type LeftoverScope } from '../check/finding.js';
+import { crashPoint } from '../../util/crash.js';
 
 /** What snapshot.json holds. */
 interface Record_ {
@@ -306,6 +307,7 @@ export class OverlaySnapshotter implements Snapshotter {
         await fsp.chmod(tmp, 0o755);
       }
       await this.writeRecord(tmp, rec, false);
+      crashPoint('snapshot.prepare');
       await fsp.rename(tmp, path.join(this.root, 'rw', key));
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
@@ -352,14 +354,17 @@ export class OverlaySnapshotter implements Snapshotter {
       await fsp.chmod(tmp, 0o755);
       // The link first: dangling until the layer has its diff, swept at open if that never happens.
       await fsp.symlink(path.join('..', 'layers', hex, 'diff'), path.join(this.root, 'l', short));
+      crashPoint('snapshot.commit-linked');
       if (opts.keep) {
         // The layer appears without its diff, then the upper moves in: at no
         // moment does the upper sit in tmp/, which a restart empties.
         await fsp.rename(tmp, path.join(this.root, 'layers', hex));
         appeared = true;
+        crashPoint('snapshot.commit-keep-appeared');
         await fsp.rename(diff, path.join(this.root, 'layers', hex, 'diff'));
       } else {
         await fsp.rename(diff, path.join(tmp, 'diff'));
+        crashPoint('snapshot.commit-moved');
         await fsp.rename(tmp, path.join(this.root, 'layers', hex));
         appeared = true;
       }
@@ -383,6 +388,7 @@ export class OverlaySnapshotter implements Snapshotter {
       throw err;
     }
     this.entries.set(name, committed);
+    crashPoint('snapshot.committed');
     if (opts.keep) this.startRefill(e, committed);
     else await this.dropActive(e);
     return this.infoOf(committed);
@@ -400,6 +406,7 @@ export class OverlaySnapshotter implements Snapshotter {
       const partial = path.join(dir, 'diff.fill');
       await fsp.rm(partial, { recursive: true, force: true });
       await run('cp', ['-a', '--reflink=auto', path.join(this.root, from.dir, 'diff'), partial]);
+      crashPoint('snapshot.refill');
       await fsp.rename(partial, path.join(dir, 'diff'));
       delete active.fill;
       await this.writeRecord(dir, active, true);
@@ -477,6 +484,7 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     this.entries.delete(key);
     if (e.kind === 'view') return;
+    crashPoint('snapshot.remove');
     if (e.kind !== 'committed') await unmount(path.join(this.root, e.dir, 'merged'));
     if (e.link) await fsp.rm(path.join(this.root, 'l', e.link), { force: true });
     // A container's layer goes in the background (rm and run --rm need not wait); a layer at once.
@@ -496,6 +504,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
+    crashPoint('snapshot.trashed');
     const gone = fsp.rm(doomed, { recursive: true, force: true }).catch(() => undefined);
     if (wait) await gone;
   }
@@ -516,6 +525,7 @@ export class OverlaySnapshotter implements Snapshotter {
     if (!atomic) return fsp.writeFile(path.join(dir, 'snapshot.json'), body);
     const tmp = path.join(dir, `.snapshot.json.${randomBytes(4).toString('hex')}`);
     await fsp.writeFile(tmp, body);
+    crashPoint('snapshot.record-temp');
     await fsp.rename(tmp, path.join(dir, 'snapshot.json'));
   }
 }

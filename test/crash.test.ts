@@ -29,8 +29,13 @@ import type { CheckReport } from '../src/common/api/check.js';
 
 const execFileP = promisify(execFile);
 
-/** The seeds CI runs: each of the ten operations two or three times. */
-const FIXED_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
+/**
+ * The seeds CI runs: each of the ten operations twice. Seeds that found
+ * bugs, now fixed: 6 (start killed after runc create: the process lived on
+ * unknown to ps), 17 (rm killed between its snapshots and its record: a
+ * container without its writable layer).
+ */
+const FIXED_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
 
 function seeds(): number[] {
   if (process.env.BERTH_CRASH_SEEDS) return process.env.BERTH_CRASH_SEEDS.split(',').map((s) => Number(s.trim()));
@@ -214,8 +219,8 @@ test(`SIGKILL at seeded points inside every kind of operation leaves every store
       await ok(args);
       passes.set(op, (await trace()).length);
       await arm(-1);
-      const problems = await verify(image);
-      if (problems.length) failures.push(`${op} without a crash:\n  ${problems.join('\n  ')}`);
+      const clean = await apiCheck();
+      if (clean.Findings.length) failures.push(`${op} without a crash: ${JSON.stringify(clean.Findings)}`);
     }
     const total = passes.get(op)!;
     const n = 1 + Math.floor(random() * total);

@@ -574,9 +574,12 @@ export class ContainerLifecycle {
     // A cp or export still reading finishes first (with the lock held, no new one can begin).
     await this.readers.free(c.Id);
     await this.unmountRootfs(c);
+    // The record before the snapshots: a crash in between leaves layers no
+    // record names, which the start-up check collects, never a container
+    // without its writable layer (crash test, seed 17).
+    await this.ctx.store.delete(c.Id);
     await this.ctx.rootfs.remove(c.Id);
     await fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true });
-    await this.ctx.store.delete(c.Id);
     this.ctx.locks.delete(c.Id);
     this.ctx.exec.containerRemoved(c.Id);
     this.ctx.signals.emit(`removed:${c.Id}`);

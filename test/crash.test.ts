@@ -214,7 +214,7 @@ test(`SIGKILL at seeded points inside every kind of operation leaves every store
     const random = rng(seed);
     if (!passes.has(op)) {
       // First run of this kind: count its sites (and check after a clean run too).
-      const { args, image } = await prepare(op, seed);
+      const { args } = await prepare(op, seed);
       await arm(0);
       await ok(args);
       passes.set(op, (await trace()).length);

@@ -63,12 +63,14 @@ export async function runCheck(t: CheckTarget, o: CheckOptions = {}): Promise<Ch
   const full = o.full !== false;
   const quarantine = path.join(t.dataRoot, 'quarantine');
   const checked: Record<string, number> = {};
-  // Nothing is collected while the check looks (and nothing it repairs races a collection).
+  const report: CheckReport = { Repair: repair, Full: full, Checked: checked, Findings: [] };
+  const step = async (find: () => Promise<Finding[]>) => {
+    report.Findings.push(...(await settle(await find(), repair)));
+  };
+  // Blobs, by their bytes: the long part, outside the collector's lock (a blob collected meanwhile is skipped).
+  if (full) await step(() => corruptBlobs(t, path.join(quarantine, 'content'), checked));
+  // Nothing is collected while the rest looks (and nothing it repairs races a collection).
   return t.gc.lock.run(async () => {
-    const report: CheckReport = { Repair: repair, Full: full, Checked: checked, Findings: [] };
-    const step = async (find: () => Promise<Finding[]>) => {
-      report.Findings.push(...(await settle(await find(), repair)));
-    };
 
     // Records and store leftovers.
     await step(() => t.content.leftovers({ liveSince: t.liveSince, quarantine: path.join(quarantine, 'content') }));
@@ -76,9 +78,6 @@ export async function runCheck(t: CheckTarget, o: CheckOptions = {}): Promise<Ch
     await step(() => t.containers.leftovers({ liveSince: t.liveSince, quarantine: path.join(quarantine, 'containers') }));
     await step(() => t.images.problems({ quarantine: path.join(quarantine, 'images') }));
     await step(() => tempLeftovers(t));
-
-    // Blobs, by their bytes.
-    if (full) await step(() => corruptBlobs(t, path.join(quarantine, 'content'), checked));
 
     // What images and containers need is there.
     await step(() => imageProblems(t, checked));
@@ -128,7 +127,14 @@ async function corruptBlobs(t: CheckTarget, quarantine: string, checked: Record<
   let n = 0;
   await t.content.walk(async (info) => {
     n++;
-    if (await t.content.verify(info.digest).catch(() => false)) return;
+    let whole: boolean;
+    try {
+      whole = await t.content.verify(info.digest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // collected meanwhile
+      whole = false;
+    }
+    if (whole) return;
     out.push({
       kind: 'blob-corrupt',
       subject: info.digest,

@@ -70,6 +70,8 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);
   assert.match(clean.stdout, /No problems found/);
 
+  assert.equal((await docker(d, ['volume', 'create', 'precious'])).code, 0);
+  await fsp.writeFile(path.join(d.dataRoot, 'volumes', 'precious', '_data', 'keep.txt'), 'mine\n');
   const victim = await imageRecord('victim');
   const configless = await imageRecord('configless');
   await d.stop('SIGKILL');
@@ -116,6 +118,9 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   const brokenId = hex();
   await fsp.mkdir(path.join(data, 'containers', brokenId));
   await fsp.writeFile(path.join(data, 'containers', brokenId, 'config.v2.json'), '{"Id":');
+  // record-unreadable (volume: its data stay, under a fresh record), volume-unrecorded.
+  await fsp.writeFile(path.join(data, 'volumes', 'precious', 'volume.json'), '{"Name":');
+  await fsp.mkdir(path.join(data, 'volumes', 'half-made', '_data'), { recursive: true });
   // mount-leftover of its own, netns-leftover.
   const junkMount = path.join(data, 'junk-mount');
   await fsp.mkdir(junkMount);
@@ -136,7 +141,7 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
     'blob-corrupt', 'blob-stray', 'bridge-leftover', 'container-dead', 'container-incomplete', 'container-trash',
     'image-config-missing', 'ingest-stale', 'ipam-leftover', 'labels-orphan', 'layer-unreferenced', 'link-dangling',
     'mount-leftover', 'netns-leftover', 'record-unreadable', 'snapshot-incomplete', 'snapshot-orphan', 'snapshot-tmp',
-    'tag-dangling', 'temp-leftover',
+    'tag-dangling', 'temp-leftover', 'volume-unrecorded',
   ];
   const first = await offlineCheck(false);
   assert.equal(first.code, 1);
@@ -167,6 +172,8 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   assert.match(startup[0]!, /image-blob-missing/);
   assert.equal((await docker(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'dead'])).stdout.trim(), 'exited 255');
   assert.equal((await docker(d, ['inspect', '-f', '{{.State.Status}}', 'keep'])).stdout.trim(), 'created');
+  assert.equal((await docker(d, ['run', '--rm', '-v', 'precious:/v', 'busybox', 'cat', '/v/keep.txt'])).stdout, 'mine\n');
+  assert.equal((await docker(d, ['volume', 'rm', 'precious'])).code, 0);
   assert.equal((await docker(d, ['run', '--rm', 'busybox', 'echo', 'still here'])).stdout.trim(), 'still here');
   const images = (await docker(d, ['images', '--format', '{{.Repository}}'])).stdout.split('\n').filter(Boolean).sort();
   assert.deepEqual(images, ['busybox', 'victim']);

@@ -24,6 +24,7 @@ import { UserNetworks } from '../engine/network/networks.js';
 import { NetworkService } from '../engine/network/service.js';
 import { ConmonRuntime } from '../engine/runtime/conmon.js';
 import { OverlaySnapshotter } from '../engine/snapshot/overlay.js';
+import { VolumeStore } from '../engine/volume/store.js';
 import { lockDataRoot } from './lock.js';
 
 export interface OfflineCheckOptions extends CheckOptions {
@@ -69,6 +70,7 @@ export async function checkOffline(o: OfflineCheckOptions): Promise<CheckReport>
       snapshots,
       images,
       containers,
+      volumes: await VolumeStore.open(path.join(dataRoot, 'volumes'), { uid: 0, gid: 0 }, { repair: false }),
       gc,
       networks,
       runtime: new ConmonRuntime({ execRoot }),

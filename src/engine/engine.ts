@@ -97,7 +97,8 @@ export class Engine {
     const bridge = opts.bridge
       ? await BridgeNetwork.open({ ...opts.bridge, ipamDir: path.join(opts.execRoot, 'ipam') }, path.join(opts.dataRoot, 'network', 'bridge-id'))
       : undefined;
-    const volumes = new VolumeService(await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 }), {
+    const volumeStore = await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 });
+    const volumes = new VolumeService(volumeStore, {
       events,
       users: volumeUsers(containerStore),
     });
@@ -143,6 +144,7 @@ export class Engine {
       snapshots,
       images: imageStore,
       containers: containerStore,
+      volumes: volumeStore,
       gc,
       networks,
       runtime,

@@ -34,6 +34,7 @@ export type CheckFindingKind =
   | 'container-untracked'
   | 'container-incomplete'
   | 'container-trash'
+  | 'volume-unrecorded'
   | 'temp-leftover';
 
 export interface CheckFinding {

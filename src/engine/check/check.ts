@@ -29,6 +29,7 @@ import type { NetworkService } from '../network/service.js';
 import type { ConmonRuntime } from '../runtime/conmon.js';
 import { chainIds } from '../snapshot/layers.js';
 import type { OverlaySnapshotter } from '../snapshot/overlay.js';
+import type { VolumeStore } from '../volume/store.js';
 import { inProgress, settle, type Finding } from './finding.js';
 import { mountLeftovers } from './mounts.js';
 
@@ -42,6 +43,7 @@ export interface CheckTarget {
   snapshots: OverlaySnapshotter;
   images: ImageStore;
   containers: ContainerStore;
+  volumes: VolumeStore;
   gc: GarbageCollector;
   networks: NetworkService;
   runtime: ConmonRuntime;
@@ -77,6 +79,7 @@ export async function runCheck(t: CheckTarget, o: CheckOptions = {}): Promise<Ch
     await step(() => t.snapshots.leftovers({ liveSince: t.liveSince }));
     await step(() => t.containers.leftovers({ liveSince: t.liveSince, quarantine: path.join(quarantine, 'containers') }));
     await step(() => t.images.problems({ quarantine: path.join(quarantine, 'images') }));
+    await step(() => t.volumes.leftovers({ liveSince: t.liveSince, quarantine: path.join(quarantine, 'volumes') }));
     await step(() => tempLeftovers(t));
 
     // What images and containers need is there.

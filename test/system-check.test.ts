@@ -26,7 +26,8 @@ const sh = (cmd: string, args: string[]) => execFileP(cmd, args).then(() => unde
 let d: TestDaemon;
 /** Host state the test made outside the temp roots, undone in after(). */
 const bridgeName = `bchk${randomBytes(3).toString('hex')}`;
-const ruleTag = `berth:${randomBytes(6).toString('hex')}`;
+const goneNet = randomBytes(32).toString('hex');
+const ruleTag = `berth:${goneNet.slice(0, 12)}`;
 
 before(async () => {
   d = await startDaemonWithBusybox();
@@ -131,7 +132,6 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   await fsp.writeFile(netnsFile, '');
   await execFileP('unshare', [`--net=${netnsFile}`, 'true']);
   // Network leftovers of a network that is gone: its bridge, a tagged rule, its lease directory.
-  const goneNet = hex();
   await execFileP('ip', ['link', 'add', 'name', bridgeName, 'type', 'bridge']);
   await execFileP('ip', ['link', 'set', 'dev', bridgeName, 'alias', `berth:${goneNet}`]);
   await execFileP('iptables', ['-w', '-A', 'FORWARD', '-i', bridgeName, '-m', 'comment', '--comment', ruleTag, '-j', 'ACCEPT']);

@@ -119,6 +119,13 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   const brokenId = hex();
   await fsp.mkdir(path.join(data, 'containers', brokenId));
   await fsp.writeFile(path.join(data, 'containers', brokenId, 'config.v2.json'), '{"Id":');
+  // cache-layer-missing: a build cache record whose layer is not there.
+  const cacheId = hex();
+  await fsp.mkdir(path.join(data, 'builder', 'cache'), { recursive: true });
+  await fsp.writeFile(
+    path.join(data, 'builder', 'cache', `${cacheId}.json`),
+    JSON.stringify({ id: cacheId, parent: `sha256:${hex()}`, description: 'RUN true', result: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${hex()}`] } }, size: 0, createdAt: old.toISOString(), lastUsedAt: old.toISOString(), usageCount: 1 }),
+  );
   // record-unreadable (volume: its data stay, under a fresh record), volume-unrecorded.
   await fsp.writeFile(path.join(data, 'volumes', 'precious', 'volume.json'), '{"Name":');
   await fsp.mkdir(path.join(data, 'volumes', 'half-made', '_data'), { recursive: true });
@@ -138,7 +145,7 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   await fsp.mkdir(path.join(d.execRoot, 'ipam', `berth-${goneNet.slice(0, 12)}`), { recursive: true });
 
   const want = [
-    'blob-corrupt', 'blob-stray', 'bridge-leftover', 'container-dead', 'container-incomplete', 'container-trash',
+    'blob-corrupt', 'blob-stray', 'bridge-leftover', 'cache-layer-missing', 'container-dead', 'container-incomplete', 'container-trash',
     'image-config-missing', 'ingest-stale', 'ipam-leftover', 'labels-orphan', 'layer-unreferenced', 'link-dangling',
     'mount-leftover', 'netns-leftover', 'record-unreadable', 'snapshot-incomplete', 'snapshot-orphan', 'snapshot-tmp',
     'tag-dangling', 'temp-leftover', 'volume-unrecorded',

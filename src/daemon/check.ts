@@ -71,6 +71,7 @@ export async function checkOffline(o: OfflineCheckOptions): Promise<CheckReport>
       images,
       containers,
       volumes: await VolumeStore.open(path.join(dataRoot, 'volumes'), { uid: 0, gid: 0 }, { repair: false }),
+      buildCache: cache,
       gc,
       networks,
       runtime: new ConmonRuntime({ execRoot }),

@@ -145,6 +145,7 @@ export class Engine {
       images: imageStore,
       containers: containerStore,
       volumes: volumeStore,
+      buildCache,
       gc,
       networks,
       runtime,

@@ -35,6 +35,7 @@ export type CheckFindingKind =
   | 'container-incomplete'
   | 'container-trash'
   | 'volume-unrecorded'
+  | 'cache-layer-missing'
   | 'temp-leftover';
 
 export interface CheckFinding {

@@ -20,6 +20,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { CheckReport } from '../../common/api/check.js';
+import type { BuildCache } from '../build/cache.js';
 import type { LocalContentStore } from '../content/store.js';
 import type { ContainerStore } from '../container/store.js';
 import type { ContainerRecord } from '../container/types.js';
@@ -44,6 +45,7 @@ export interface CheckTarget {
   images: ImageStore;
   containers: ContainerStore;
   volumes: VolumeStore;
+  buildCache: BuildCache;
   gc: GarbageCollector;
   networks: NetworkService;
   runtime: ConmonRuntime;
@@ -84,6 +86,7 @@ export async function runCheck(t: CheckTarget, o: CheckOptions = {}): Promise<Ch
 
     // What images and containers need is there.
     await step(() => imageProblems(t, checked));
+    await step(() => t.buildCache.problems(async (c) => !!(await t.snapshots.stat(c))));
     const dead = new Set<string>();
     await step(() => containerProblems(t, dead, checked));
 

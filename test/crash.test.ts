@@ -64,13 +64,14 @@ let reg: TestRegistry;
 let work: string;
 let control: string;
 let busyboxTar: string;
+let busyboxDir: string;
 
 before(async () => {
   reg = await startRegistry();
   work = await fsp.mkdtemp('/tmp/bt-crash-');
   control = path.join(work, 'crash-control');
   d = await startDaemonWithBusybox([], { env: { BERTH_CRASH_CONTROL: control } });
-  busyboxTar = (await busyboxRootfs()).tar;
+  ({ tar: busyboxTar, dir: busyboxDir } = await busyboxRootfs());
 });
 
 after(async () => {
@@ -85,12 +86,21 @@ async function ok(args: string[], input?: string): Promise<string> {
   return r.stdout.trim();
 }
 
-/** An image with a layer of its own (so that pulling, loading or deleting it moves blobs and snapshots). */
+/**
+ * An image with a layer of its own (so that pulling, loading or deleting it
+ * moves blobs and snapshots), runnable: busybox's files and a unique one,
+ * imported (cheaper than running and committing a container).
+ */
 async function uniqueImage(tag: string, seed: number): Promise<void> {
-  const c = `mk-${seed}-${randomBytes(3).toString('hex')}`;
-  await ok(['run', '--name', c, 'busybox', 'sh', '-c', `head -c 300000 /dev/urandom > /blob; echo ${seed} > /seed`]);
-  await ok(['commit', c, tag]);
-  await ok(['rm', c]);
+  const u = `${seed}-${randomBytes(4).toString('hex')}`;
+  const extra = path.join(work, `u-${u}`);
+  await fsp.mkdir(extra);
+  await fsp.writeFile(path.join(extra, 'seed'), randomBytes(200_000));
+  const tar = path.join(work, `u-${u}.tar`);
+  await execFileP('tar', ['--numeric-owner', '-cf', tar, '-C', path.join(busyboxDir, 'rootfs'), '.', '-C', extra, '.']);
+  await ok(['import', tar, tag]);
+  await fsp.rm(extra, { recursive: true, force: true });
+  await fsp.rm(tar, { force: true });
 }
 
 /** Sets up what `op` needs, unarmed; returns the operation as docker arguments and the image it makes or uses. */

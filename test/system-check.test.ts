@@ -145,7 +145,7 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   await fsp.mkdir(path.join(d.execRoot, 'ipam', `berth-${goneNet.slice(0, 12)}`), { recursive: true });
 
   const want = [
-    'blob-corrupt', 'blob-stray', 'bridge-leftover', 'cache-layer-missing', 'container-dead', 'container-incomplete', 'container-trash',
+    'blob-corrupt', 'blob-stray', 'cache-layer-missing', 'container-dead', 'container-incomplete', 'container-trash',
     'image-config-missing', 'ingest-stale', 'ipam-leftover', 'labels-orphan', 'layer-unreferenced', 'link-dangling',
     'mount-leftover', 'netns-leftover', 'record-unreadable', 'snapshot-incomplete', 'snapshot-orphan', 'snapshot-tmp',
     'tag-dangling', 'temp-leftover', 'volume-unrecorded',
@@ -153,8 +153,13 @@ test('offline: each kind of damage is reported, repaired, and a restarted daemon
   const first = await offlineCheck(false);
   assert.equal(first.code, 1);
   for (const k of want) assert.ok(kinds(first.report).includes(k), `${k} not reported: ${JSON.stringify(first.report.Findings, null, 1)}`);
-  const iptablesFinding = first.report.Findings.find((f) => f.Kind === 'iptables-leftover' && f.Subject.includes(ruleTag));
-  assert.ok(iptablesFinding, 'the tagged rule of a gone network is reported');
+  // The bridge and the rule, while they exist: a berthd built before the
+  // check (other test runs on this host) deletes every berth-marked bridge
+  // and rule it does not know at its start, which may beat this check to them.
+  const bridgeThere = (await execFileP('ip', ['link', 'show', 'dev', bridgeName]).then(() => true, () => false));
+  if (bridgeThere) assert.ok(first.report.Findings.some((f) => f.Kind === 'bridge-leftover' && f.Subject === bridgeName), 'the bridge of a gone network is reported');
+  const ruleThere = (await execFileP('iptables-save', ['-t', 'filter'])).stdout.includes(ruleTag);
+  if (ruleThere) assert.ok(first.report.Findings.some((f) => f.Kind === 'iptables-leftover' && f.Subject.includes(ruleTag)), 'the tagged rule of a gone network is reported');
   assert.ok(first.report.Findings.some((f) => f.Kind === 'mount-leftover' && f.Subject === junkMount));
   assert.ok(first.report.Findings.some((f) => f.Kind === 'container-dead' && f.Subject === deadId));
   assert.ok(first.report.Findings.some((f) => f.Kind === 'blob-corrupt' && f.Subject === victim.layers[0]!.blob!.digest));

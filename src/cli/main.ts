@@ -36,6 +36,7 @@ async function commandGroups(argv: string[]): Promise<Register[]> {
     import('./commands/cp.js'),
     import('./commands/observe.js'),
     import('./commands/system.js'),
+    import('./commands/check.js'),
     import('./commands/networks.js'),
     import('./commands/volumes.js'),
     import('./commands/completion.js'),
@@ -43,11 +44,11 @@ async function commandGroups(argv: string[]): Promise<Register[]> {
     import('./commands/registry.js'),
     import('./commands/registry-server.js'),
   ]);
-  const [run, containers, images, imagework, disk, containerwork, inspect, interact, cp, observe, system, networks, volumes, completion, build, registry, registryServer] = m;
+  const [run, containers, images, imagework, disk, containerwork, inspect, interact, cp, observe, system, check, networks, volumes, completion, build, registry, registryServer] = m;
   return [
     run.registerRunCommands, containers.registerContainerCommands, images.registerImageCommands, imagework.registerImageWorkCommands,
     disk.registerDiskCommands, containerwork.registerContainerWorkCommands, inspect.registerInspectCommands, interact.registerInteractCommands,
-    cp.registerCpCommands, observe.registerObserveCommands, system.registerSystemCommands, networks.registerNetworkCommands,
+    cp.registerCpCommands, observe.registerObserveCommands, system.registerSystemCommands, check.registerCheckCommand, networks.registerNetworkCommands,
     volumes.registerVolumeCommands, completion.registerCompletionCommands, build.registerBuildCommands, registry.registerRegistryCommands,
     registryServer.registerRegistryServerCommands,
   ];

@@ -28,6 +28,7 @@ import { networkRoutes } from '../api/compat/networks.js';
 import { volumeRoutes } from '../api/compat/volumes.js';
 import { swarmRoutes } from '../api/compat/swarm.js';
 import { pluginRoutes } from '../api/compat/plugins.js';
+import { berthSystemRoutes } from '../api/berth/system.js';
 import { ConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { lockDataRoot, LockedError } from './lock.js';
 import { createLogger, type Logger } from './log.js';
@@ -177,6 +178,11 @@ async function main(): Promise<number> {
     log.error(`failed to start daemon: ${(err as Error).message}`);
     return 1;
   }
+  // What the start-up check (the store check's cheap part) found and repaired.
+  for (const f of engine.startupFindings) {
+    const done = f.Repaired === undefined ? '' : f.Repaired ? ` (${f.Action}: done)` : ` (${f.Action}: failed: ${f.Error})`;
+    log.warn(`start-up check: ${f.Kind} ${f.Subject}: ${f.Message}${done}`);
+  }
   const router = new Router();
   systemRoutes(router, engine, { debug: cfg.debug, id });
   imageRoutes(router, engine);
@@ -193,6 +199,7 @@ async function main(): Promise<number> {
   volumeRoutes(router, engine);
   swarmRoutes(router, engine);
   pluginRoutes(router, engine);
+  berthSystemRoutes(router, engine);
 
   const closers: (() => Promise<void>)[] = [];
   const servers: http.Server[] = [];

@@ -31,6 +31,8 @@ import { BuildService } from './build/builder.js';
 import { DEFAULT_REGISTRY_OPTIONS, DistributionService } from './distribution/service.js';
 import type { RegistryOptions } from './distribution/hosts.js';
 import type { LogDefaults } from './logs/driver.js';
+import { runCheck, type CheckOptions, type CheckTarget } from './check/check.js';
+import type { CheckFinding, CheckReport } from '../common/api/check.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -68,9 +70,19 @@ export class Engine {
     readonly distribution: DistributionService,
     /** Healthcheck schedules: stopped at close, so a closing daemon runs no more probes. */
     private readonly health: HealthMonitor,
+    /** What `berth system check` reads and repairs through. */
+    private readonly checkTarget: CheckTarget,
+    /** What the start-up check found and repaired (the daemon logs it). */
+    readonly startupFindings: CheckFinding[],
   ) {}
 
+  /** `berth system check [--repair]` on the live stores: work in progress is left alone. */
+  check(o: CheckOptions): Promise<CheckReport> {
+    return runCheck(this.checkTarget, o);
+  }
+
   static async open(opts: EngineOptions): Promise<Engine> {
+    const startedAt = new Date();
     const content = await LocalContentStore.open(path.join(opts.dataRoot, 'content'));
     const snapshots = await OverlaySnapshotter.open(path.join(opts.dataRoot, 'overlay2'), opts.idMap);
     // The one code that deletes blobs and snapshots; images, containers and leases are its roots.
@@ -90,7 +102,8 @@ export class Engine {
     const bridge = opts.bridge
       ? await BridgeNetwork.open({ ...opts.bridge, ipamDir: path.join(opts.execRoot, 'ipam') }, path.join(opts.dataRoot, 'network', 'bridge-id'))
       : undefined;
-    const volumes = new VolumeService(await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 }), {
+    const volumeStore = await VolumeStore.open(path.join(opts.dataRoot, 'volumes'), opts.idMap?.rootPair() ?? { uid: 0, gid: 0 });
+    const volumes = new VolumeService(volumeStore, {
       events,
       users: volumeUsers(containerStore),
     });
@@ -140,9 +153,27 @@ export class Engine {
     });
     await builder.init();
     await containers.restore();
-    // Whatever an interrupted delete, import or load left unreferenced.
-    await gc.run();
-    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution, health);
+    // The store check's cheap part, repairing: whatever an interrupted delete,
+    // import, load or start left unreferenced, mounted or leased.
+    const checkTarget: CheckTarget = {
+      dataRoot: opts.dataRoot,
+      execRoot: opts.execRoot,
+      liveSince: startedAt.getTime(),
+      content,
+      snapshots,
+      images: imageStore,
+      containers: containerStore,
+      volumes: volumeStore,
+      buildCache,
+      gc,
+      networks,
+      runtime,
+      bundleDir: (id) => path.join(opts.execRoot, 'containers', id),
+      busy: (id) => containers.busy(id),
+      markExited: (c, code, error) => containers.markExited(c.Id, code, error),
+    };
+    const startup = await runCheck(checkTarget, { repair: true, full: false });
+    return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution, health, checkTarget, startup.Findings);
   }
 
   /** Stops watching; running containers are left to their conmon. */

@@ -36,6 +36,7 @@ import type { ContentStore } from './content/content.js';
 import { LABEL_GC_REF_CONTENT } from './content/content.js';
 import type { Snapshotter, SnapshotInfo } from './snapshot/snapshotter.js';
 import { Mutex } from '../util/mutex.js';
+import type { Finding } from './check/finding.js';
 
 /** What a root source or a lease holds. */
 export interface References {
@@ -185,6 +186,56 @@ export class GarbageCollector {
       }
     }
     return result;
+  }
+
+  /**
+   * The check's reachability part: what a collection would take, as findings
+   * whose fixes take it (snapshots children first, then blobs). The caller
+   * holds `lock` while finding and fixing.
+   */
+  async unreferenced(): Promise<Finding[]> {
+    const refs = await this.roots_();
+    const { all, live } = await this.markSnapshots(refs.snapshots);
+    const depth = (s: SnapshotInfo): number => {
+      let d = 0;
+      for (let p = s.parent; p; p = all.get(p)?.parent) d++;
+      return d;
+    };
+    const doomed = [...all.values()].filter((s) => !live.has(s.name)).sort((a, b) => depth(b) - depth(a));
+    const out: Finding[] = doomed.map((s) => ({
+      kind: s.kind === 'committed' ? 'layer-unreferenced' : 'snapshot-orphan',
+      subject: s.name,
+      message: s.kind === 'committed' ? 'a layer no image, container or build cache entry uses' : `a ${s.kind} snapshot no container or work in progress uses`,
+      action: 'remove it',
+      fix: async () => {
+        if (!this.leased('snapshots', s.name) && (await this.snapshots.stat(s.name))) await this.snapshots.remove(s.name);
+      },
+    }));
+    const infos = new Map<Digest, Record<string, string>>();
+    await this.content.walk((i) => {
+      infos.set(i.digest, i.labels);
+    });
+    const marked = await markContent(refs.content, async (d) => infos.get(d) ?? {});
+    for (const d of infos.keys()) {
+      if (marked.has(d)) continue;
+      out.push({
+        kind: 'blob-unreferenced',
+        subject: d,
+        message: 'a blob no image and no work in progress uses',
+        action: 'delete it',
+        fix: async () => {
+          if (!this.leased('content', d)) await this.content.delete(d);
+        },
+      });
+    }
+    return out;
+  }
+
+  /** What the leases of work in progress hold (the check leaves their mounts alone). */
+  inProgress(): References {
+    const refs = emptyRefs();
+    this.addLeased(refs);
+    return refs;
   }
 
   /** A full collection under the lock. */

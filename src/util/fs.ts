@@ -6,6 +6,7 @@
 import fs, { promises as fsp, constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { crashPoint } from './crash.js';
 
 export async function atomicWriteFile(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = path.join(path.dirname(file), `.tmp-${path.basename(file)}-${randomBytes(6).toString('hex')}`);
@@ -16,12 +17,14 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, m
   } finally {
     await fh.close();
   }
+  crashPoint('fs.temp-written');
   try {
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+  crashPoint('fs.renamed');
 }
 
 export async function atomicWriteJson(file: string, value: unknown, mode = 0o644): Promise<void> {

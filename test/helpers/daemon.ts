@@ -47,7 +47,7 @@ function ping(socket: string): Promise<boolean> {
   });
 }
 
-export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
+export async function startDaemon(extraArgs: string[] = [], o: { env?: Record<string, string> } = {}): Promise<TestDaemon> {
   // Short paths: conmon's attach socket path must fit in 108 bytes.
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bt-'));
   // mkdtemp makes it 0700; a --userns-remap daemon needs its remapped root to pass through (dockerd checks the same).
@@ -83,7 +83,7 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
   const launch = async () => {
     const out = await fsp.open(logFile, 'a');
     // The V8 flags of berthd's shebang (src/daemon/main.ts): a larger young generation keeps commit's first run as fast as the next.
-    d.proc = spawn(process.execPath, ['--max-semi-space-size=32', BERTHD, ...args], { stdio: ['ignore', out.fd, out.fd] });
+    d.proc = spawn(process.execPath, ['--max-semi-space-size=32', BERTHD, ...args], { stdio: ['ignore', out.fd, out.fd], ...(o.env ? { env: { ...process.env, ...o.env } } : {}) });
     await out.close();
     for (let i = 0; i < 200; i++) {
       if (d.proc.exitCode !== null) throw new Error(`berthd exited early:\n${await d.log()}`);
@@ -167,8 +167,8 @@ export const docker = (d: { host: string }, args: string[], opts?: Parameters<ty
 export const berth = (d: { host: string }, args: string[], opts?: Parameters<typeof runCli>[3]) => runCli(process.execPath, ['--', BERTH, ...args], d, opts);
 
 /** A daemon with the busybox test image imported as `busybox` (the usual starting point of a test file). */
-export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<TestDaemon> {
-  const d = await startDaemon(extraArgs);
+export async function startDaemonWithBusybox(extraArgs: string[] = [], o: { env?: Record<string, string> } = {}): Promise<TestDaemon> {
+  const d = await startDaemon(extraArgs, o);
   const { busyboxRootfs } = await import('./rootfs.js');
   const { tar } = await busyboxRootfs();
   const r = await docker(d, ['import', tar, 'busybox']);

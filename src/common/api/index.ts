@@ -14,3 +14,4 @@ export * from './volume.js';
 export * from './exec.js';
 export * from './system.js';
 export type { PathStat } from '../pathstat.js';
+export * from './check.js';

@@ -22,6 +22,7 @@ import { atomicWriteJson, directorySize } from '../../util/fs.js';
 import type { ImageConfigBlob } from '../image/types.js';
 import { chainIds } from '../snapshot/layers.js';
 import type { References } from '../gc.js';
+import type { Finding } from '../check/finding.js';
 
 export interface CacheRecord {
   /** The key (hex). */
@@ -71,7 +72,8 @@ export class BuildCache {
 
   private constructor(readonly root: string) {}
 
-  static async open(root: string): Promise<BuildCache> {
+  /** `repair: false`: unreadable records and temp files are left in place (an offline check that only reports). */
+  static async open(root: string, o: { repair?: boolean } = {}): Promise<BuildCache> {
     const c = new BuildCache(root);
     await fsp.mkdir(path.join(root, 'cache'), { recursive: true, mode: 0o700 });
     await fsp.mkdir(path.join(root, 'mounts'), { recursive: true, mode: 0o700 });
@@ -79,14 +81,15 @@ export class BuildCache {
       const file = path.join(root, 'cache', f);
       if (!f.endsWith('.json')) {
         // A temp file a crash left behind.
-        await fsp.rm(file, { force: true });
+        if (o.repair !== false) await fsp.rm(file, { force: true });
         continue;
       }
       try {
         const rec = JSON.parse(await fsp.readFile(file, 'utf8')) as CacheRecord;
         c.records.set(rec.id, rec);
       } catch {
-        await fsp.rm(file, { force: true });
+        // A cache record is only a shortcut: an unreadable one is dropped.
+        if (o.repair !== false) await fsp.rm(file, { force: true });
       }
     }
     return c;
@@ -103,6 +106,35 @@ export class BuildCache {
 
   get(id: string): CacheRecord | undefined {
     return this.records.get(id);
+  }
+
+  /**
+   * The check's build-cache part: records whose resulting layer is gone (a
+   * hit would hand a build an image without its files; a repair drops the
+   * record, which is only a shortcut) and cache mounts a prune was deleting.
+   */
+  async problems(hasLayer: (chainId: Digest) => Promise<boolean>): Promise<Finding[]> {
+    const out: Finding[] = [];
+    for (const r of [...this.records.values()]) {
+      const top = chainIds(r.result.rootfs.diff_ids).at(-1);
+      if (!top || (await hasLayer(top))) continue;
+      out.push({
+        kind: 'cache-layer-missing',
+        subject: r.id.slice(0, 25),
+        message: `a build cache record whose layer ${top} is gone`,
+        action: 'drop the record',
+        fix: async () => {
+          await fsp.rm(path.join(this.root, 'cache', `${r.id}.json`), { force: true });
+          this.records.delete(r.id);
+        },
+      });
+    }
+    for (const name of await fsp.readdir(path.join(this.root, 'mounts')).catch(() => [] as string[])) {
+      if (!name.endsWith('.del')) continue;
+      const p = path.join(this.root, 'mounts', name);
+      out.push({ kind: 'temp-leftover', subject: `builder/mounts/${name}`, message: 'a cache mount whose deletion was interrupted', action: 'delete it', fix: () => fsp.rm(p, { recursive: true, force: true }) });
+    }
+    return out;
   }
 
   /** A hit: its use is counted (written in the background, a lost count is harmless). */

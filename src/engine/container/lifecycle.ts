@@ -31,6 +31,7 @@ import { transition } from './state.js';
 import type { ContainerStreams } from './streams.js';
 import type { ContainerRecord } from './types.js';
 import { span, traced, tracingEnabled } from '../trace.js';
+import { crashPoint } from '../../util/crash.js';
 
 /** Where --init's binary appears inside the container (dockerd's path). */
 const INIT_PATH = '/sbin/docker-init';
@@ -99,6 +100,15 @@ export class ContainerLifecycle {
     }
   }
 
+  /** The store check's repair of a container whose conmon is gone: finishRun, if it still runs. */
+  async markExited(id: string, code: number, error: string): Promise<void> {
+    const c = this.ctx.store.get(id);
+    if (!c) return;
+    await this.ctx.lock(id).run(async () => {
+      if (c.State.Running) await this.finishRun(c, code, error);
+    });
+  }
+
   /**
    * `docker start`. Transition **start** (created | exited | restarting →
    * running) once `runc start` returned; on failure **start-failed** (the
@@ -125,6 +135,7 @@ export class ContainerLifecycle {
         });
         // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
         const rootfs = await span('snapshot-mount', () => this.mountRootfs(c));
+        crashPoint('container.mounted');
         // Volumes with driver options are mounts of their device, made at first use.
         for (const m of c.UserMounts ?? []) if (m.Type === 'volume' && m.Name) await this.ctx.volumes.mountIfNeeded(m.Name);
         // Legacy links: the children must be running; their addresses go into env and /etc/hosts.
@@ -207,12 +218,14 @@ export class ContainerLifecycle {
           leaveStdinOpen: c.Config.OpenStdin && (!c.Config.StdinOnce || !!c.Config.Tty),
         }));
         this.ctx.logRotation.start(logs, c.Id, bundle);
+        crashPoint('container.runtime-created');
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
         await span('cni', async () => {
           if (await this.ctx.networks.ready(c, pid)) await writeHosts(c, links.hosts);
         });
         await span('attach-connect', () => this.streams.connectPendingAttach(c.Id));
         await span('runtime-start', () => this.ctx.runtime.start(c.Id));
+        crashPoint('container.runtime-started');
         c.State = transition(c.State, 'start', { pid });
         if (!o.byPolicy) {
           c.HasBeenManuallyStopped = false;
@@ -573,9 +586,12 @@ export class ContainerLifecycle {
     // A cp or export still reading finishes first (with the lock held, no new one can begin).
     await this.readers.free(c.Id);
     await this.unmountRootfs(c);
+    // The record before the snapshots: a crash in between leaves layers no
+    // record names, which the start-up check collects, never a container
+    // without its writable layer (crash test, seed 17).
+    await this.ctx.store.delete(c.Id);
     await this.ctx.rootfs.remove(c.Id);
     await fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true });
-    await this.ctx.store.delete(c.Id);
     this.ctx.locks.delete(c.Id);
     this.ctx.exec.containerRemoved(c.Id);
     this.ctx.signals.emit(`removed:${c.Id}`);

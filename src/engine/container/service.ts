@@ -134,6 +134,16 @@ export class ContainerService {
     return this.lifecycle.restore();
   }
 
+  /** Ends a run whose conmon is gone (the store check's repair): as an exit with `code`, under the container's lock. */
+  markExited(id: string, code: number, error: string): Promise<void> {
+    return this.lifecycle.markExited(id, code, error);
+  }
+
+  /** Whether something holds the container's lock (a start, an exit, a removal): the store check leaves it alone. */
+  busy(id: string): boolean {
+    return this.ctx.locks.get(id)?.busy ?? false;
+  }
+
   start(idOrName: string, o: { byPolicy?: 'restart' | 'boot' } = {}): Promise<void> {
     return this.lifecycle.start(idOrName, o);
   }

@@ -5,9 +5,11 @@
  */
 import { promises as fsp, renameSync } from 'node:fs';
 import path from 'node:path';
-import { atomicWriteJson, readJsonIfExists } from '../../util/fs.js';
+import { atomicWriteJson, exists, readJsonIfExists } from '../../util/fs.js';
+import { fixAll, inProgress, quarantine, type Finding, type LeftoverScope } from '../check/finding.js';
 import { conflict, notFound } from '../errors.js';
 import type { ContainerRecord } from './types.js';
+import { crashPoint } from '../../util/crash.js';
 
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
@@ -23,24 +25,55 @@ export class ContainerStore {
     private readonly group: number,
   ) {}
 
-  static async open(root: string, group = 0): Promise<ContainerStore> {
+  /** `repair: false`: open without cleaning up (an offline `berth system check` that only reports). */
+  static async open(root: string, group = 0, o: { repair?: boolean } = {}): Promise<ContainerStore> {
     await fsp.mkdir(root, { recursive: true, mode: 0o710 });
     if (group !== 0) await fsp.chown(root, 0, group);
     const store = new ContainerStore(root, group);
     for (const id of await fsp.readdir(root)) {
-      // Directories of removed containers whose deletion a crash interrupted.
-      if (id.startsWith('.trash-')) await fsp.rm(path.join(root, id), { recursive: true, force: true });
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
-      const rec = await readJsonIfExists<ContainerRecord>(path.join(root, id, 'config.v2.json'));
-      if (!rec) {
-        // Created dir without a record: a create that died half-way.
-        await fsp.rm(path.join(root, id), { recursive: true, force: true });
-        continue;
-      }
+      // Unreadable records are left out (and left alone: see leftovers()).
+      const rec = await readJsonIfExists<ContainerRecord>(path.join(root, id, 'config.v2.json')).catch(() => undefined);
+      if (!rec) continue;
       store.byId.set(id, rec);
       store.byName.set(rec.Name, id);
     }
+    // Removals a crash interrupted, creates that died before their record.
+    if (o.repair !== false) await fixAll((await store.leftovers({})).filter((f) => f.kind !== 'record-unreadable'));
     return store;
+  }
+
+  /**
+   * Directories that are no container (the check's container-record part,
+   * and what open cleans): removals a crash interrupted (.trash-<id>),
+   * directories without a record (a create that died half-way; online, young
+   * ones are creates in progress), and records that cannot be read, which a
+   * repair moves to `quarantine` with the rest of their directory.
+   */
+  async leftovers(o: LeftoverScope & { quarantine?: string }): Promise<Finding[]> {
+    const out: Finding[] = [];
+    for (const id of await fsp.readdir(this.root)) {
+      const dir = path.join(this.root, id);
+      if (id.startsWith('.trash-')) {
+        out.push({ kind: 'container-trash', subject: id.slice('.trash-'.length), message: 'files of a removed container whose deletion was interrupted', action: 'delete them', fix: () => fsp.rm(dir, { recursive: true, force: true }) });
+        continue;
+      }
+      if (!/^[0-9a-f]{64}$/.test(id) || this.byId.has(id)) continue;
+      const file = path.join(dir, 'config.v2.json');
+      if (await exists(file)) {
+        out.push({
+          kind: 'record-unreadable',
+          subject: `containers/${id}/config.v2.json`,
+          message: 'a container record that cannot be read',
+          // The whole directory: its log and files stay together with the record.
+          ...(o.quarantine ? { action: `move the container's directory to ${o.quarantine}`, fix: async () => void (await quarantine(dir, o.quarantine!)) } : {}),
+        });
+        continue;
+      }
+      if (await inProgress(dir, o.liveSince)) continue;
+      out.push({ kind: 'container-incomplete', subject: id, message: 'a container directory without a record (a create that died half-way)', action: 'delete it', fix: () => fsp.rm(dir, { recursive: true, force: true }) });
+    }
+    return out;
   }
 
   dir(id: string): string {
@@ -107,6 +140,7 @@ export class ContainerStore {
     const rec = this.byId.get(id);
     // Drop the record first: a crash after this leaves a dir without a record, which open() cleans.
     await fsp.rm(path.join(this.dir(id), 'config.v2.json'), { force: true });
+    crashPoint('container.record-removed');
     // Renamed away at once, deleted in the background (the log can be large).
     const trash = path.join(this.root, `.trash-${id}`);
     try {

@@ -25,7 +25,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestHex, type Digest } from '../../common/reference/digest.js';
 import { conflict, invalid, notFound } from '../errors.js';
+import { fixAll, inProgress, quarantine, type Finding, type LeftoverScope } from '../check/finding.js';
 import type { BlobReader, CommitOptions, ContentStore, Info, IngestStatus, Writer, WriterOptions } from './content.js';
+import { crashPoint } from '../../util/crash.js';
 
 /**
  * Read/write buffer for blob streams: each fs operation is a thread-pool round
@@ -36,6 +38,8 @@ export const BIG_READ = 1 << 20;
 export interface LocalStoreOptions {
   /** Ingests not written to for this long are dropped at open (default 24 h). */
   ingestExpiryMs?: number;
+  /** false: open without cleaning up (an offline `berth system check` that only reports). */
+  repair?: boolean;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -67,22 +71,66 @@ export class LocalContentStore implements ContentStore {
   static async open(root: string, opts: LocalStoreOptions = {}): Promise<LocalContentStore> {
     for (const d of ['blobs/sha256', 'labels/sha256', 'ingest']) await fsp.mkdir(path.join(root, d), { recursive: true });
     const store = new LocalContentStore(root, opts.ingestExpiryMs ?? DAY_MS);
-    await store.sweep();
+    // At open: expired or unreadable ingests, labels of blobs that are gone, temp files of label writes.
+    if (opts.repair !== false) await fixAll((await store.leftovers({})).filter((f) => f.kind !== 'blob-stray'));
     return store;
   }
 
-  /** At open: expired or unreadable ingests, labels of blobs that are gone, temp files of label writes. */
-  private async sweep(): Promise<void> {
+  /**
+   * What the store holds that nothing can use (the check's content part, and
+   * what open cleans): ingests expired or without readable metadata, labels
+   * without their blob, files in blobs/ that are no blob. `online`: writers
+   * of this process may be at work, so locked ingests and young label files
+   * are theirs (and locked ingests). `quarantine`: where stray blob files go.
+   */
+  async leftovers(o: LeftoverScope & { quarantine?: string }): Promise<Finding[]> {
+    const out: Finding[] = [];
     const now = Date.now();
     for (const st of await this.ingestDirs()) {
-      if (!st.meta || now - st.updatedMs > this.ingestExpiryMs) await fsp.rm(st.dir, { recursive: true, force: true });
+      if (st.meta && this.locked.has(st.meta.ref)) continue;
+      const expired = now - st.updatedMs > this.ingestExpiryMs;
+      if (st.meta && !expired) continue; // resumable: a later writer of the same ref picks it up
+      out.push({
+        kind: 'ingest-stale',
+        subject: st.meta?.ref ?? path.basename(st.dir),
+        message: st.meta ? `ingest of ${st.size} bytes not written to since ${new Date(st.updatedMs).toISOString()}` : 'ingest without readable metadata (a write that died before it began)',
+        action: 'remove the ingest',
+        fix: () => fsp.rm(st.dir, { recursive: true, force: true }),
+      });
     }
     const labelsDir = path.join(this.root, 'labels', 'sha256');
     for (const name of await fsp.readdir(labelsDir)) {
       const hex = name.replace(/\.json$/, '');
       if (name.endsWith('.json') && HEX.test(hex) && (await exists(path.join(this.root, 'blobs', 'sha256', hex)))) continue;
-      await fsp.rm(path.join(labelsDir, name), { force: true });
+      // A commit writes labels just before its blob appears.
+      if (await inProgress(path.join(labelsDir, name), o.liveSince)) continue;
+      out.push({ kind: 'labels-orphan', subject: name, message: 'labels of a blob that is not there', action: 'remove the labels file', fix: () => fsp.rm(path.join(labelsDir, name), { force: true }) });
     }
+    for (const name of await fsp.readdir(path.join(this.root, 'blobs', 'sha256'))) {
+      if (HEX.test(name)) continue;
+      const file = path.join(this.root, 'blobs', 'sha256', name);
+      out.push({
+        kind: 'blob-stray',
+        subject: name,
+        message: 'a file in the blob directory whose name is no digest',
+        ...(o.quarantine ? { action: `move it to ${o.quarantine}`, fix: async () => void (await quarantine(file, o.quarantine!)) } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Reads the blob `digest` through and says whether its bytes still hash to it. */
+  async verify(digest: Digest): Promise<boolean> {
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(this.blobFile(digest), { highWaterMark: BIG_READ })) h.update(chunk as Buffer);
+    return `sha256:${h.digest('hex')}` === digest;
+  }
+
+  /** Takes a (corrupt) blob out of the store into `dir`, labels and all; what referred to it then misses it. */
+  async quarantine(digest: Digest, dir: string): Promise<string> {
+    const to = await quarantine(this.blobFile(digest), dir);
+    await fsp.rm(this.labelsFile(digest), { force: true });
+    return to;
   }
 
   private blobFile(digest: Digest): string {
@@ -165,6 +213,7 @@ export class LocalContentStore implements ContentStore {
     let size: number;
     try {
       size = (await fsp.stat(this.blobFile(digest))).size;
+      crashPoint('content.delete');
       await fsp.unlink(this.blobFile(digest));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -281,7 +330,9 @@ export class LocalContentStore implements ContentStore {
     }
     created = new Date().toISOString();
     if (Object.keys(labels).length) await writeLabels(this.labelsFile(digest), { labels, createdAt: created });
+    crashPoint('content.install');
     await fsp.rename(path.join(dir, 'data'), file);
+    crashPoint('content.installed');
     await fsp.rm(dir, { recursive: true, force: true });
     return { digest, size, createdAt: created, labels };
   }
@@ -336,6 +387,7 @@ class LocalWriter implements Writer {
       batch = [];
       batched = 0;
       await writeAll(this.fh, bufs);
+      crashPoint('content.write');
       // Writeback starts while the rest still arrives, so the fsync at commit has little left to
       // wait for (a big upload otherwise pays its whole disk write at the end). One at a time.
       this.unflushed += bufs.reduce((n, b) => n + b.length, 0);
@@ -463,5 +515,6 @@ async function writeLabels(p: string, l: LabelsFile): Promise<void> {
 async function atomicWrite(p: string, body: string): Promise<void> {
   const tmp = `${p}.tmp-${randomBytes(4).toString('hex')}`;
   await fsp.writeFile(tmp, body);
+  crashPoint('content.meta-temp');
   await fsp.rename(tmp, p);
 }

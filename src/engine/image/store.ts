@@ -19,7 +19,9 @@ import {
 } from '../../common/reference/reference.js';
 import { atomicWriteJson, readJsonIfExists } from '../../util/fs.js';
 import { conflict, invalid, notFound } from '../errors.js';
+import { quarantine, type Finding } from '../check/finding.js';
 import type { ImageConfigBlob, ImageRecord } from './types.js';
+import { crashPoint } from '../../util/crash.js';
 
 type StoredRecord = Omit<ImageRecord, 'config'>;
 
@@ -47,7 +49,7 @@ export class ImageStore {
   private async load(): Promise<void> {
     for (const name of await fsp.readdir(path.join(this.root, 'images'))) {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      const rec = await readJsonIfExists<StoredRecord>(path.join(this.root, 'images', name));
+      const rec = await readJsonIfExists<StoredRecord>(path.join(this.root, 'images', name)).catch(() => undefined);
       if (!rec) continue;
       try {
         const config = JSON.parse((await this.content.readAll(rec.id)).toString()) as ImageConfigBlob;
@@ -56,9 +58,49 @@ export class ImageStore {
         // A record whose config blob is gone cannot be used; leave it out.
       }
     }
-    const repos = await readJsonIfExists<RepositoriesFile>(path.join(this.root, 'repositories.json'));
+    // An unreadable tag file leaves the images untagged (the check reports it).
+    const repos = await readJsonIfExists<RepositoriesFile>(path.join(this.root, 'repositories.json')).catch(() => undefined);
     this.refs = {};
     for (const [ref, id] of Object.entries(repos?.refs ?? {})) if (this.images.has(id)) this.refs[ref] = id;
+  }
+
+  /**
+   * Records that load() left out, and tags that point at nothing (the
+   * check's image-record part): records that cannot be read or whose config
+   * blob is gone (a repair moves them to `quarantine`: the image cannot be
+   * used, but the record says what it was), an unreadable repositories.json,
+   * and tags of images that are not there (a repair rewrites the file
+   * without them).
+   */
+  async problems(o: { quarantine?: string }): Promise<Finding[]> {
+    const out: Finding[] = [];
+    const q = o.quarantine;
+    for (const name of await fsp.readdir(path.join(this.root, 'images'))) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue;
+      const file = path.join(this.root, 'images', name);
+      const rec = await readJsonIfExists<StoredRecord>(file).catch(() => undefined);
+      if (rec && this.images.has(rec.id)) continue;
+      const move = q ? { action: `move the record to ${q}`, fix: async () => void (await quarantine(file, q)) } : {};
+      if (!rec || !/^sha256:[0-9a-f]{64}$/.test(rec.id ?? '')) out.push({ kind: 'record-unreadable', subject: `image/images/${name}`, message: 'an image record that cannot be read', ...move });
+      else out.push({ kind: 'image-config-missing', subject: rec.id, message: 'an image whose config blob is gone or unreadable: it cannot be used (pull or load it again)', ...move });
+    }
+    const reposFile = path.join(this.root, 'repositories.json');
+    let onDisk: RepositoriesFile | undefined;
+    try {
+      onDisk = await readJsonIfExists<RepositoriesFile>(reposFile);
+    } catch {
+      out.push({
+        kind: 'record-unreadable',
+        subject: 'image/repositories.json',
+        message: 'the tag file cannot be read: images are untagged',
+        ...(q ? { action: `move it to ${q} and write the tags known`, fix: async () => void (await quarantine(reposFile, q), await this.saveRefs()) } : {}),
+      });
+    }
+    for (const [ref, id] of Object.entries(onDisk?.refs ?? {})) {
+      if (this.refs[ref] === id || this.images.has(id)) continue;
+      out.push({ kind: 'tag-dangling', subject: ref, message: `the tag points at ${id}, which is not there`, action: 'remove the tag', fix: () => this.saveRefs() });
+    }
+    return out;
   }
 
   /** Stores the config blob and the record; returns the image ID. */
@@ -70,6 +112,7 @@ export class ImageStore {
       if (l.blob) labels[`${LABEL_GC_REF_CONTENT}l.${i}`] = l.blob.digest;
     });
     const { digest } = await writeBlob(this.content, randomRef('config'), bytes, { labels });
+    crashPoint('image.config-written');
     const rec: ImageRecord = { ...rest, id: digest, config };
     const stored: StoredRecord = { ...rest, id: digest };
     await atomicWriteJson(path.join(this.root, 'images', `${digestHex(digest)}.json`), stored);
@@ -160,6 +203,7 @@ export class ImageStore {
   async delete(id: Digest): Promise<void> {
     for (const [ref, target] of Object.entries(this.refs)) if (target === id) delete this.refs[ref];
     await this.saveRefs();
+    crashPoint('image.untagged');
     await fsp.rm(path.join(this.root, 'images', `${digestHex(id)}.json`), { force: true });
     this.images.delete(id);
   }

@@ -20,6 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { leaseLeftovers } from './user-bridge.js';
+import type { Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
 
@@ -134,6 +136,15 @@ export class BridgeNetwork {
     return n;
   }
 
+  /**
+   * The default bridge as recorded, without touching the host (an offline
+   * `berth system check`): enough to find its leases and port rules.
+   */
+  static async forCheck(opts: BridgeOptions, stateFile: string): Promise<BridgeNetwork | undefined> {
+    const id = (await fsp.readFile(stateFile, 'utf8').catch(() => '')).trim();
+    return id ? new BridgeNetwork(opts, id, '') : undefined;
+  }
+
   get subnet(): string {
     return parseCidr(this.gatewayCidr).network;
   }
@@ -240,27 +251,30 @@ export class BridgeNetwork {
   }
 
   /**
-   * After a daemon restart: undoes what connect() left for containers that
-   * are not running (a daemon killed half-way through a start or a release):
-   * address leases held by them, and portmap's rules for them.
+   * What connect() left for containers not in `live` (a daemon killed
+   * half-way through a start or a release): address leases held by them,
+   * and portmap's rules for them. The check's default-bridge part.
    */
-  async sweep(running: Set<string>): Promise<void> {
-    const leases = path.join(this.opts.ipamDir, this.configList(false).name);
-    for (const f of await fsp.readdir(leases).catch(() => [] as string[])) {
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
-      // host-local's lease file: "<container ID>\r\n<interface>".
-      const owner = (await fsp.readFile(path.join(leases, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!;
-      if (!running.has(owner)) await fsp.rm(path.join(leases, f), { force: true });
-    }
-    if (!this.opts.iptables) return;
+  async leftovers(live: Set<string>): Promise<Finding[]> {
+    const out = await leaseLeftovers(path.join(this.opts.ipamDir, this.configList(false).name), live);
+    if (!this.opts.iptables) return out;
     const nat = await run('iptables-save', ['-t', 'nat'], { allowFailure: true });
     const name = this.configList(true).name;
     const stale = new Set<string>();
     for (const m of nat.stdout.matchAll(/dnat name: \\"([^"\\]+)\\" id: \\"([0-9a-f]{64})\\"/g)) {
-      if (m[1] === name && !running.has(m[2]!)) stale.add(m[2]!);
+      if (m[1] === name && !live.has(m[2]!)) stale.add(m[2]!);
     }
-    // portmap's DEL finds its rules by container ID; any valid mapping lets the configuration parse.
-    for (const id of stale) await this.disconnect(id, '', { ports: [{ containerPort: 1, protocol: 'tcp', hostIP: '', hostPort: 1 }] }).catch(() => undefined);
+    for (const id of stale) {
+      out.push({
+        kind: 'portmap-leftover',
+        subject: id,
+        message: `published-port rules of container ${id.slice(0, 12)}, which is not running`,
+        action: 'delete the rules',
+        // portmap's DEL finds its rules by container ID; any valid mapping lets the configuration parse.
+        fix: () => this.disconnect(id, '', { ports: [{ containerPort: 1, protocol: 'tcp', hostIP: '', hostPort: 1 }] }),
+      });
+    }
+    return out;
   }
 
   /**

@@ -12,7 +12,8 @@ import { run } from '../../util/exec.js';
 import type { EndpointResource, Network, NetworkCreateRequest } from '../../common/api/index.js';
 import { choosePool, contains, ipToInt, isIPv4, parseCidr, validatePool, type Cidr } from './ipam.js';
 import { NetworkStore, type NetworkRecord } from './store.js';
-import { bridgeDown, bridgeNameFor, bridgeUp, sweepBridges, sweepLeases, type UserEndpoint } from './user-bridge.js';
+import { bridgeDown, bridgeLeftovers, bridgeNameFor, bridgeUp, leaseDir, leaseLeftovers, type UserEndpoint } from './user-bridge.js';
+import { fixAll, type Finding } from '../check/finding.js';
 import type { DnsServer } from './dns.js';
 
 /** A container's settings for one network (NetworkingConfig.EndpointsConfig[name], `network connect`'s EndpointConfig). */
@@ -120,8 +121,11 @@ export class UserNetworks {
       throw conflict(`bridge name ${rec.BridgeName} is already in use by another network`);
     }
     try {
-      await bridgeUp(rec, this.iptables);
+      // The record first: a crash between the two leaves a network whose
+      // bridge the next start brings up (sweep), never a bridge and rules no
+      // record names — which no berthd could tell from another daemon's.
       await this.store.save(rec);
+      await bridgeUp(rec, this.iptables);
     } catch (err) {
       await bridgeDown(rec, this.iptables, this.ipamDir).catch(() => undefined);
       await this.store.remove(rec.Id).catch(() => undefined);
@@ -206,18 +210,21 @@ export class UserNetworks {
   }
 
   /**
-   * Daemon start: bridges and rules of the known networks back in place (a
-   * reboot or someone may have removed them), leftovers of removed networks
-   * and leases of containers not running removed, DNS entries rewritten.
+   * Daemon start: leftovers removed, bridges and rules of the known networks
+   * back in place (a reboot or someone may have removed them), DNS entries rewritten.
    */
   async sweep(running: Set<string>): Promise<void> {
-    await sweepBridges(this.store.list(), this.iptables, this.ipamDir);
-    for (const n of this.store.list()) {
-      await bridgeUp(n, this.iptables).catch(() => undefined);
-      await sweepLeases(n, this.ipamDir, running);
-    }
+    await fixAll(await this.leftovers(running));
+    for (const n of this.store.list()) await bridgeUp(n, this.iptables).catch(() => undefined);
     await this.dns.retain(new Set(this.store.list().map((n) => n.Id)));
     for (const n of this.store.list()) await this.refreshDns(n.Id).catch(() => undefined);
+  }
+
+  /** Leftovers of removed networks, and leases held by containers not in `live` (the check's user-network part). */
+  async leftovers(live: Set<string>): Promise<Finding[]> {
+    const out = await bridgeLeftovers(this.store.list(), this.iptables, this.ipamDir);
+    for (const n of this.store.list()) out.push(...(await leaseLeftovers(leaseDir(n, this.ipamDir), live)));
+    return out;
   }
 
   /** A stable fake ID for predefined names is not this module's: user networks have random IDs. */

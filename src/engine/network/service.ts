@@ -11,6 +11,8 @@
  * refusals for what is not built yet.
  */
 import net from 'node:net';
+import path from 'node:path';
+import { fixAll, type Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
 import { freePort, type BridgeEndpoint, type BridgeNetwork, type PortBinding } from './bridge.js';
@@ -365,10 +367,25 @@ export class NetworkService {
    * left behind: pinned namespaces, address leases, port rules.
    */
   async sweep(running: Set<string>): Promise<void> {
-    const short = new Set([...running].map((id) => id.slice(0, 12)));
-    for (const f of await this.netns.list()) if (!short.has(f)) await this.netns.removeFile(f);
-    await this.bridge?.sweep(running);
+    await fixAll(await this.leftovers(running, { userNetworks: false }));
     await this.user?.sweep(running);
+  }
+
+  /**
+   * Network state held for containers not in `live` (the check's network
+   * part): pinned namespaces (their veths go with them), the default bridge's
+   * leases and port rules, and user networks' leftovers.
+   */
+  async leftovers(live: Set<string>, o: { userNetworks?: boolean } = {}): Promise<Finding[]> {
+    const short = new Set([...live].map((id) => id.slice(0, 12)));
+    const out: Finding[] = [];
+    for (const f of await this.netns.list()) {
+      if (short.has(f)) continue;
+      out.push({ kind: 'netns-leftover', subject: path.join(this.netns.dir, f), message: `the network namespace of container ${f}, which is not running`, action: 'unpin it (its interfaces go with it)', fix: () => this.netns.removeFile(f) });
+    }
+    if (this.bridge) out.push(...(await this.bridge.leftovers(live)));
+    if (this.user && o.userNetworks !== false) out.push(...(await this.user.leftovers(live)));
+    return out;
   }
 
   /**

@@ -24,6 +24,7 @@ import { cniAdd, cniDel, CniError, CNI_VERSION, execPlugin, type CniResult, type
 import { leaseRange, parseCidr, formatCidr } from './ipam.js';
 import type { NetworkRecord } from './store.js';
 import type { PortBinding } from './bridge.js';
+import type { Finding } from '../check/finding.js';
 
 /** What a container got on one user-defined network; kept in its record so a later daemon can undo it. */
 export interface UserEndpoint {
@@ -107,46 +108,75 @@ export async function bridgeDown(n: NetworkRecord, useIptables: boolean, ipamDir
   await fsp.rm(path.join(ipamDir, cniName(n.Id)), { recursive: true, force: true });
 }
 
-/** Deletes every rule tagged `berth:<id12>` for the given IDs (or, with `keep`, for all IDs not in it). */
-async function removeTaggedRules(ids: Set<string>, keep = false): Promise<void> {
+/** iptables rules tagged `berth:<id12>`, as [table, chain, spec, id12] ready for `-D`. */
+async function taggedRules(): Promise<{ table: string; chain: string; spec: string[]; id12: string }[]> {
+  const out = [];
   for (const table of ['filter', 'nat']) {
     const saved = await run('iptables-save', ['-t', table], { allowFailure: true });
     for (const line of saved.stdout.split('\n')) {
       const m = /^-A (\S+) (.*--comment "?berth:([0-9a-f]{12})"? .*)$/.exec(line);
-      if (!m || ids.has(m[3]!) === keep) continue;
       // iptables-save quotes the comment; the argument vector must not.
-      const spec = m[2]!.replace(/"(berth:[0-9a-f]{12})"/, '$1').split(' ');
-      await iptables(['-t', table, '-D', m[1]!, ...spec]);
+      if (m) out.push({ table, chain: m[1]!, spec: m[2]!.replace(/"(berth:[0-9a-f]{12})"/, '$1').split(' '), id12: m[3]! });
     }
   }
+  return out;
+}
+
+/** Deletes every rule tagged `berth:<id12>` for the given IDs. */
+async function removeTaggedRules(ids: Set<string>): Promise<void> {
+  for (const r of await taggedRules()) if (ids.has(r.id12)) await iptables(['-t', r.table, '-D', r.chain, ...r.spec]);
 }
 
 /**
- * After a daemon restart: bridges, rules and lease directories of networks
- * that are gone (a daemon killed in the middle of a create or a remove).
+ * Bridges, rules and lease directories of networks that are gone (a daemon
+ * killed in the middle of a remove, or an older berth's create): the check's
+ * and the daemon start's user-network part. Other berthds on the host (other
+ * data roots) tag their bridges and rules the same way, so a bridge or rule
+ * of an unknown network counts as this daemon's only while its lease
+ * directory is still under this exec root; otherwise it is left alone.
  */
-export async function sweepBridges(known: NetworkRecord[], useIptables: boolean, ipamDir: string): Promise<void> {
+export async function bridgeLeftovers(known: NetworkRecord[], useIptables: boolean, ipamDir: string): Promise<Finding[]> {
+  const out: Finding[] = [];
   const ids = new Set(known.map((n) => n.Id));
+  const names = new Set(known.map((n) => cniName(n.Id)));
+  const goneDirs = new Set((await fsp.readdir(ipamDir).catch(() => [] as string[])).filter((d) => /^berth-[0-9a-f]{12}$/.test(d) && !names.has(d)));
+  const ours = (id12: string) => goneDirs.has(`berth-${id12}`);
   const links = await run('ip', ['-j', '-d', 'link', 'show', 'type', 'bridge'], { allowFailure: true });
   for (const l of JSON.parse(links.stdout || '[]') as { ifname: string; ifalias?: string }[]) {
     const owner = /^berth:([0-9a-f]{64})$/.exec(l.ifalias ?? '')?.[1];
-    if (owner && !ids.has(owner)) await run('ip', ['link', 'del', 'dev', l.ifname], { allowFailure: true });
+    if (owner && !ids.has(owner) && ours(owner.slice(0, 12))) {
+      out.push({ kind: 'bridge-leftover', subject: l.ifname, message: `the bridge of network ${owner.slice(0, 12)}, which is gone`, action: 'delete the bridge', fix: async () => void (await run('ip', ['link', 'del', 'dev', l.ifname], { allowFailure: true })) });
+    }
   }
-  if (useIptables) await removeTaggedRules(new Set(known.map((n) => n.Id.slice(0, 12))), true);
-  const names = new Set(known.map((n) => cniName(n.Id)));
-  for (const d of await fsp.readdir(ipamDir).catch(() => [] as string[])) {
-    if (/^berth-[0-9a-f]{12}$/.test(d) && !names.has(d)) await fsp.rm(path.join(ipamDir, d), { recursive: true, force: true });
+  if (useIptables) {
+    for (const r of await taggedRules()) {
+      if (!ours(r.id12)) continue;
+      out.push({ kind: 'iptables-leftover', subject: `${r.table} ${r.chain} ${r.spec.join(' ')}`, message: `a rule of network ${r.id12}, which is gone`, action: 'delete the rule', fix: () => iptables(['-t', r.table, '-D', r.chain, ...r.spec]) });
+    }
   }
+  // The lease directory last: it is what marks the bridge and rules as this daemon's.
+  for (const d of goneDirs) {
+    out.push({ kind: 'ipam-leftover', subject: path.join(ipamDir, d), message: `address leases of network ${d.slice(6)}, which is gone`, action: 'delete them', fix: () => fsp.rm(path.join(ipamDir, d), { recursive: true, force: true }) });
+  }
+  return out;
 }
 
-/** Leases held in a network's host-local directory by containers not in `running`. */
-export async function sweepLeases(n: NetworkRecord, ipamDir: string, running: Set<string>): Promise<void> {
-  const dir = path.join(ipamDir, cniName(n.Id));
+/** Address leases in one host-local directory held by containers not in `live`. */
+export async function leaseLeftovers(dir: string, live: Set<string>): Promise<Finding[]> {
+  const out: Finding[] = [];
   for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+    // host-local's lease file: "<container ID>\r\n<interface>".
     const owner = (await fsp.readFile(path.join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!;
-    if (!running.has(owner)) await fsp.rm(path.join(dir, f), { force: true });
+    if (live.has(owner)) continue;
+    out.push({ kind: 'lease-leftover', subject: `${path.basename(dir)}/${f}`, message: `address ${f} leased to ${owner.slice(0, 12) || 'nobody'}, which is not running`, action: 'release it', fix: () => fsp.rm(path.join(dir, f), { force: true }) });
   }
+  return out;
+}
+
+/** The lease directory of a user network. */
+export function leaseDir(n: NetworkRecord, ipamDir: string): string {
+  return path.join(ipamDir, cniName(n.Id));
 }
 
 function configList(n: NetworkRecord, ipamDir: string, req: Pick<EndpointRequest, 'mac' | 'defaultRoute'>, withPorts: boolean): NetworkConfigList {

@@ -28,12 +28,14 @@ import { promises as fsp, renameSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { digestHex, type Digest } from '../../common/reference/digest.js';
-import { readJsonIfExists, directorySize } from '../../util/fs.js';
+import { readJsonIfExists, directorySize, exists } from '../../util/fs.js';
 import type { IdentityMapping } from '../idmap.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { CommitOptions, Mount, PrepareOptions, SnapshotInfo, SnapshotKind, Snapshotter, SnapshotUsage } from './snapshotter.js';
 import { isMountPoint, unmount } from './mount.js';
 import { run } from '../../util/exec.js';
+import { fixAll, inProgress, type Finding, type LeftoverScope } from '../check/finding.js';
+import { crashPoint } from '../../util/crash.js';
 
 /** What snapshot.json holds. */
 interface Record_ {
@@ -85,11 +87,10 @@ export class OverlaySnapshotter implements Snapshotter {
     readonly idMap: IdentityMapping | undefined,
   ) {}
 
-  static async open(root: string, idMap?: IdentityMapping): Promise<OverlaySnapshotter> {
+  /** `repair: false`: open without cleaning up (an offline `berth system check` that only reports). */
+  static async open(root: string, idMap?: IdentityMapping, o: { repair?: boolean } = {}): Promise<OverlaySnapshotter> {
+    const repair = o.repair !== false;
     for (const d of ['layers', 'l', 'rw', 'tmp']) await fsp.mkdir(path.join(root, d), { recursive: true });
-    // Snapshots being made or deleted when a daemon died.
-    await fsp.rm(path.join(root, 'tmp'), { recursive: true, force: true });
-    await fsp.mkdir(path.join(root, 'tmp'));
     if (idMap) {
       // runc's init runs as the remapped root and must reach each container's
       // merged dir: group search permission for it on the way, as dockerd's
@@ -102,6 +103,12 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     const s = new OverlaySnapshotter(root, idMap);
     await s.load();
+    if (repair) {
+      await s.recoverRefills();
+      // Snapshots being made or deleted when a daemon died, layers that never
+      // got their record, short links of layers that never appeared.
+      await fixAll(await s.leftovers({}));
+    }
     return s;
   }
 
@@ -115,22 +122,80 @@ export class OverlaySnapshotter implements Snapshotter {
           const old = await readJsonIfExists<LegacyLayerRecord>(path.join(abs, 'layer.json')).catch(() => undefined);
           if (old) rec = { kind: 'committed', name: old.chainId, ...(old.parent ? { parent: old.parent } : {}), labels: { [LABEL_DIFF_ID]: old.diffId }, created: new Date(0).toISOString(), size: old.size };
         }
-        if (!rec) {
-          // A layer without a record never finished; an rw dir without one
-          // belongs to a container made before snapshot records (left alone).
-          if (top === 'layers') await this.trash(abs, true);
-          continue;
-        }
+        // Without a record: see leftovers().
+        if (!rec) continue;
         const link = top === 'layers' ? (await fsp.readFile(path.join(abs, 'link'), 'utf8').catch(() => '')).trim() : undefined;
         this.entries.set(rec.name, { ...rec, dir, ...(link ? { link } : {}) });
       }
     }
-    await this.recoverRefills();
-    // Short links made for a layer that never appeared (a crash between link and rename).
-    for (const short of await fsp.readdir(path.join(this.root, 'l'))) {
-      const target = await fsp.stat(path.join(this.root, 'l', short)).catch(() => undefined);
-      if (!target) await fsp.rm(path.join(this.root, 'l', short), { force: true });
+  }
+
+  /**
+   * What lies under the root that no snapshot can use (the check's snapshot
+   * part, and what open cleans): entries of tmp/ (offline only: online they
+   * are snapshots being made), layer directories without a record (a commit
+   * that never finished), committed layers without their files, a parent
+   * that is gone, short links to nothing (online, young ones are commits in
+   * progress).
+   */
+  async leftovers(o: LeftoverScope): Promise<Finding[]> {
+    const out: Finding[] = [];
+    // Online, tmp/ holds only this daemon's work: open emptied it of what a dead one left.
+    if (o.liveSince === undefined) {
+      for (const name of await fsp.readdir(path.join(this.root, 'tmp'))) {
+        const p = path.join(this.root, 'tmp', name);
+        out.push({ kind: 'snapshot-tmp', subject: `tmp/${name}`, message: 'a snapshot being made or deleted when the daemon stopped', action: 'delete it', fix: () => fsp.rm(p, { recursive: true, force: true }) });
+      }
     }
+    const known = new Set([...this.entries.values()].map((e) => e.dir));
+    for (const top of ['layers', 'rw']) {
+      for (const name of await fsp.readdir(path.join(this.root, top))) {
+        const dir = path.join(top, name);
+        if (known.has(dir)) continue;
+        const abs = path.join(this.root, dir);
+        out.push(
+          top === 'layers'
+            ? { kind: 'snapshot-incomplete', subject: dir, message: 'a layer directory without a readable record (a commit that never finished)', action: 'delete it', fix: () => this.trash(abs, true) }
+            : // Older berths made containers' directories without records: only the user knows.
+              { kind: 'snapshot-incomplete', subject: dir, message: 'a container layer directory without a readable record' },
+        );
+      }
+    }
+    for (const e of [...this.entries.values()]) {
+      if (e.kind === 'view') continue;
+      if (e.parent && !this.entries.has(e.parent)) out.push({ kind: 'snapshot-incomplete', subject: e.name, message: `its parent ${e.parent} is gone` });
+      if (e.kind === 'active' && e.fill && !this.fills.has(e.name)) {
+        out.push({ kind: 'snapshot-incomplete', subject: e.name, message: `a commit into ${e.fill} had not finished copying back (berthd finishes it at start)` });
+      }
+      if (e.kind !== 'committed' || this.fills.has(e.name) || [...this.fills.values()].some((f) => f.from === e.name)) continue;
+      if (await exists(path.join(this.root, e.dir, 'diff'))) continue;
+      if ([...this.entries.values()].some((a) => a.kind === 'active' && a.fill === e.name)) continue; // its upper is still to move in
+      out.push({
+        kind: 'snapshot-incomplete',
+        subject: e.name,
+        message: 'a committed layer without its files',
+        action: 'delete it',
+        fix: async () => {
+          if (this.entries.get(e.name) === e) this.entries.delete(e.name);
+          if (e.link) await fsp.rm(path.join(this.root, 'l', e.link), { force: true });
+          await this.trash(path.join(this.root, e.dir), true);
+        },
+      });
+    }
+    for (const short of await fsp.readdir(path.join(this.root, 'l'))) {
+      const p = path.join(this.root, 'l', short);
+      if (await fsp.stat(p).catch(() => undefined)) continue;
+      if (await inProgress(p, o.liveSince)) continue;
+      out.push({ kind: 'link-dangling', subject: `l/${short}`, message: 'a short link to a layer that is not there', action: 'remove the link', fix: () => fsp.rm(p, { force: true }) });
+    }
+    return out;
+  }
+
+  /** The directory under the root of an active snapshot's mount target (the check's mount part asks). */
+  activeDirs(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const e of this.entries.values()) if (e.kind === 'active') m.set(path.join(this.root, e.dir, 'merged'), e.name);
+    return m;
   }
 
   private get(key: string): Entry {
@@ -242,6 +307,7 @@ export class OverlaySnapshotter implements Snapshotter {
         await fsp.chmod(tmp, 0o755);
       }
       await this.writeRecord(tmp, rec, false);
+      crashPoint('snapshot.prepare');
       await fsp.rename(tmp, path.join(this.root, 'rw', key));
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
@@ -288,14 +354,17 @@ export class OverlaySnapshotter implements Snapshotter {
       await fsp.chmod(tmp, 0o755);
       // The link first: dangling until the layer has its diff, swept at open if that never happens.
       await fsp.symlink(path.join('..', 'layers', hex, 'diff'), path.join(this.root, 'l', short));
+      crashPoint('snapshot.commit-linked');
       if (opts.keep) {
         // The layer appears without its diff, then the upper moves in: at no
         // moment does the upper sit in tmp/, which a restart empties.
         await fsp.rename(tmp, path.join(this.root, 'layers', hex));
         appeared = true;
+        crashPoint('snapshot.commit-keep-appeared');
         await fsp.rename(diff, path.join(this.root, 'layers', hex, 'diff'));
       } else {
         await fsp.rename(diff, path.join(tmp, 'diff'));
+        crashPoint('snapshot.commit-moved');
         await fsp.rename(tmp, path.join(this.root, 'layers', hex));
         appeared = true;
       }
@@ -319,6 +388,7 @@ export class OverlaySnapshotter implements Snapshotter {
       throw err;
     }
     this.entries.set(name, committed);
+    crashPoint('snapshot.committed');
     if (opts.keep) this.startRefill(e, committed);
     else await this.dropActive(e);
     return this.infoOf(committed);
@@ -336,6 +406,7 @@ export class OverlaySnapshotter implements Snapshotter {
       const partial = path.join(dir, 'diff.fill');
       await fsp.rm(partial, { recursive: true, force: true });
       await run('cp', ['-a', '--reflink=auto', path.join(this.root, from.dir, 'diff'), partial]);
+      crashPoint('snapshot.refill');
       await fsp.rename(partial, path.join(dir, 'diff'));
       delete active.fill;
       await this.writeRecord(dir, active, true);
@@ -413,6 +484,7 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     this.entries.delete(key);
     if (e.kind === 'view') return;
+    crashPoint('snapshot.remove');
     if (e.kind !== 'committed') await unmount(path.join(this.root, e.dir, 'merged'));
     if (e.link) await fsp.rm(path.join(this.root, 'l', e.link), { force: true });
     // A container's layer goes in the background (rm and run --rm need not wait); a layer at once.
@@ -432,6 +504,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
+    crashPoint('snapshot.trashed');
     const gone = fsp.rm(doomed, { recursive: true, force: true }).catch(() => undefined);
     if (wait) await gone;
   }
@@ -452,6 +525,7 @@ export class OverlaySnapshotter implements Snapshotter {
     if (!atomic) return fsp.writeFile(path.join(dir, 'snapshot.json'), body);
     const tmp = path.join(dir, `.snapshot.json.${randomBytes(4).toString('hex')}`);
     await fsp.writeFile(tmp, body);
+    crashPoint('snapshot.record-temp');
     await fsp.rename(tmp, path.join(dir, 'snapshot.json'));
   }
 }

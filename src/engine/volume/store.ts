@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { atomicWriteJson, directorySize, readJsonIfExists } from '../../util/fs.js';
+import { atomicWriteJson, directorySize, exists, readJsonIfExists } from '../../util/fs.js';
+import { inProgress, quarantine, type Finding, type LeftoverScope } from '../check/finding.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { Identity } from '../idmap.js';
 
@@ -36,15 +37,55 @@ export class VolumeStore {
     private readonly owner: Identity,
   ) {}
 
-  static async open(root: string, owner: Identity): Promise<VolumeStore> {
+  /** `repair: false`: directories without a record are left in place (an offline check that only reports). */
+  static async open(root: string, owner: Identity, o: { repair?: boolean } = {}): Promise<VolumeStore> {
     await fsp.mkdir(root, { recursive: true, mode: 0o701 });
     const store = new VolumeStore(root, owner);
     for (const name of await fsp.readdir(root)) {
-      const rec = await readJsonIfExists<VolumeRecord>(path.join(root, name, 'volume.json'));
+      const file = path.join(root, name, 'volume.json');
+      // An unreadable record is left out and left alone (see leftovers()): the daemon must start, the data stay.
+      const rec = await readJsonIfExists<VolumeRecord>(file).catch(() => undefined);
       if (rec) store.records.set(name, rec);
-      else await fsp.rm(path.join(root, name), { recursive: true, force: true });
+      else if (o.repair !== false && !(await exists(file))) await fsp.rm(path.join(root, name), { recursive: true, force: true });
     }
     return store;
+  }
+
+  /**
+   * Volumes whose record cannot be read (the check's volume part): a repair
+   * moves the record to `quarantine` and writes a fresh one (a named volume,
+   * its labels and options lost), so the data stay a volume. Directories
+   * without any record are an interrupted create or remove, which open sweeps.
+   */
+  async leftovers(o: LeftoverScope & { quarantine?: string }): Promise<Finding[]> {
+    const out: Finding[] = [];
+    for (const name of await fsp.readdir(this.root)) {
+      if (this.records.has(name)) continue;
+      const file = path.join(this.root, name, 'volume.json');
+      if (!(await exists(file))) {
+        if (await inProgress(path.join(this.root, name), o.liveSince)) continue; // a create in progress
+        out.push({ kind: 'volume-unrecorded', subject: name, message: 'a volume directory without a record (an interrupted create or remove)', action: 'delete it', fix: () => fsp.rm(path.join(this.root, name), { recursive: true, force: true }) });
+        continue;
+      }
+      out.push({
+        kind: 'record-unreadable',
+        subject: `volumes/${name}/volume.json`,
+        message: 'a volume record that cannot be read',
+        ...(o.quarantine
+          ? {
+              action: `move it to ${o.quarantine} and write a fresh record for the volume's data`,
+              fix: async () => {
+                await quarantine(file, path.join(o.quarantine!, name));
+                const created = (await fsp.stat(path.join(this.root, name)).catch(() => undefined))?.mtime ?? new Date();
+                const rec: VolumeRecord = { Name: name, CreatedAt: created.toISOString(), Labels: {}, Options: {}, Anonymous: false };
+                await atomicWriteJson(file, rec);
+                this.records.set(name, rec);
+              },
+            }
+          : {}),
+      });
+    }
+    return out;
   }
 
   /** The directory containers mount. */

@@ -22,6 +22,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { run } from '../../util/exec.js';
 import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
+import { addRules, ensureForwardChains, isolationRules } from './isolation.js';
 
 export interface BridgeOptions {
   /** Bridge interface name (dockerd --bridge); "none" disables the network. */
@@ -172,6 +173,12 @@ export class BridgeNetwork {
       const rule = ['-t', 'nat', 'POSTROUTING', '-s', parseCidr(this.gatewayCidr).network, '!', '-o', name, '-j', 'MASQUERADE'];
       const present = await run('iptables', ['-w', '-t', 'nat', '-C', ...rule.slice(2)], { allowFailure: true });
       if (present.code !== 0) await run('iptables', ['-w', '-t', 'nat', '-A', ...rule.slice(2)]);
+    }
+    if (this.opts.iptables) {
+      // Isolated from the user-defined networks, as docker0 is from dockerd's. The tag is not
+      // `berth:<id12>`, which the user networks' sweep would take for a removed network's.
+      await ensureForwardChains();
+      await addRules(isolationRules(name, ['-m', 'comment', '--comment', `berth-bridge:${name}`]));
     }
   }
 

@@ -4,7 +4,7 @@
  * podman's DNS server, driven the way netavark drives it: one process for all
  * networks, reading a directory with one file per network (first line: the
  * addresses to listen on, the network's gateway; then one line per container:
- * `<id> <ipv4s> <ipv6s> <names>`), re-read on SIGHUP. It answers a container
+ * `<id> <ipv4s> <ipv6s> <names> [<upstream servers>]`), re-read on SIGHUP. It answers a container
  * only with the containers of the networks the asking address belongs to,
  * which is dockerd's scoping, and forwards every other name to the host's
  * resolvers. It daemonizes itself and writes `aardvark.pid` in the directory.
@@ -14,6 +14,7 @@
  * and it keeps answering while berthd restarts.
  */
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { run } from '../../util/exec.js';
 import { Mutex } from '../../util/mutex.js';
@@ -25,6 +26,8 @@ export interface DnsEntry {
   id: string;
   ip: string;
   names: string[];
+  /** The container's --dns servers: aardvark forwards its other names there rather than to the host's resolvers. */
+  servers?: string[];
 }
 
 export class DnsServer {
@@ -50,7 +53,11 @@ export class DnsServer {
       if (gateway === undefined || entries.length === 0) {
         await fsp.rm(file, { force: true });
       } else {
-        const lines = [gateway, ...entries.map((e) => `${e.id} ${e.ip}  ${[...new Set(e.names)].join(',')}`)];
+        const lines = [gateway, ...entries.map((e) => {
+          // aardvark refuses the whole file for one address it cannot parse.
+          const servers = (e.servers ?? []).filter((x) => isIP(x) !== 0);
+          return `${e.id} ${e.ip}  ${[...new Set(e.names)].join(',')}${servers.length ? ` ${servers.join(',')}` : ''}`;
+        })];
         // Written beside the directory: aardvark reads every file in it, a temp file too.
         const tmp = `${this.dir}.${networkId}.tmp`;
         await fsp.writeFile(tmp, `${lines.join('\n')}\n`);

@@ -31,6 +31,7 @@ export interface NetworkUser {
   Id: string;
   Name: string;
   Config: { Hostname?: string };
+  HostConfig?: { Dns?: string[] | null };
   EndpointsConfig?: Record<string, EndpointConfig>;
   NetworkAttachment?: { endpoints?: Record<string, UserEndpoint> };
 }
@@ -201,7 +202,12 @@ export class UserNetworks {
   async refreshDns(networkId: string): Promise<void> {
     const n = this.store.get(networkId);
     if (!n) return;
-    const entries = this.members(n).map((c) => ({ id: c.Id, ip: c.NetworkAttachment!.endpoints![n.Id]!.ip, names: this.dnsNames(c, n) }));
+    const entries = this.members(n).map((c) => ({
+      id: c.Id,
+      ip: c.NetworkAttachment!.endpoints![n.Id]!.ip,
+      names: this.dnsNames(c, n),
+      servers: c.HostConfig?.Dns ?? undefined,
+    }));
     await this.dns.update(n.Id, n.IPAM.Config[0]!.Gateway, entries);
   }
 

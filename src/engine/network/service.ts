@@ -21,6 +21,7 @@ import { labelsExclude, labelsMatch } from '../filters.js';
 import type { EndpointConfig, UserNetworks } from './networks.js';
 import { endpointAdd, endpointDel, type UserEndpoint } from './user-bridge.js';
 import { cniAdd, CNI_VERSION } from './cni.js';
+import { EMBEDDED_DNS, pointEmbeddedDns } from './embedded-dns.js';
 import type { NetworkRecord } from './store.js';
 
 /** The predefined networks. */
@@ -76,6 +77,11 @@ export interface NetworkAttachment {
   pendingPorts?: PortBinding[];
   /** container: the container whose namespace is shared. */
   container?: string;
+  /**
+   * The user network whose aardvark 127.0.0.11 is carried to (./embedded-dns.ts);
+   * null: the container uses 127.0.0.11 but is on no user network now; absent: it does not use it.
+   */
+  dnsNetwork?: string | null;
 }
 
 /** The slice of a container record networking reads. */
@@ -93,6 +99,7 @@ export interface NetworkedContainer {
 interface Wired {
   endpoint?: BridgeEndpoint;
   endpoints: Record<string, UserEndpoint>;
+  dnsNetwork?: string | null;
 }
 
 /** Resolves `container:<x>` to a running container's ID and PID. */
@@ -449,6 +456,12 @@ export class NetworkService {
         const first = n === primary;
         out.endpoints[n.Id] = await this.addEndpoint(c, n, netns, `eth${index++}`, first, first ? resolved : []);
       }
+      // /etc/resolv.conf says 127.0.0.11 (dnsServerFor()): carry it to aardvark on the first user network.
+      if (this.dnsServerFor(c) === EMBEDDED_DNS) {
+        const ep = Object.values(out.endpoints)[0];
+        await pointEmbeddedDns(netns, ep && { gateway: ep.gateway, ip: ep.ip });
+        out.dnsNetwork = ep?.networkId ?? null;
+      }
       return out;
     } catch (err) {
       if (out.endpoint) await this.bridge!.disconnect(c.Id, netns, out.endpoint).catch(() => undefined);
@@ -490,11 +503,17 @@ export class NetworkService {
     }
   }
 
-  /** The DNS server a container on a user-defined network asks: its first network's gateway, where aardvark listens. */
+  /**
+   * The DNS server a container on a user-defined network asks: 127.0.0.11, as
+   * with dockerd, carried to aardvark on a network's gateway by rules in the
+   * container's namespace (./embedded-dns.ts). Undefined when the container
+   * is on no user network (or aardvark is missing): it then asks the host's
+   * resolvers (or its --dns servers) directly, as on dockerd's default bridge.
+   */
   dnsServerFor(c: NetworkedContainer): string | undefined {
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
     const n = mode === 'bridge' ? this.configuredNetworks(c)[0] : this.userNetwork(mode);
-    return n && this.user?.dnsAvailable ? n.IPAM.Config[0]!.Gateway : undefined;
+    return n && this.user?.dnsAvailable ? EMBEDDED_DNS : undefined;
   }
 
   /** Rewrites the DNS entries of every user network the container is on. */
@@ -513,6 +532,11 @@ export class NetworkService {
     let i = 0;
     while (used.has(`eth${i}`)) i++;
     a.endpoints[n.Id] = await this.addEndpoint(c, n, a.netns, `eth${i}`, !a.endpoint && used.size === 0, []);
+    // 127.0.0.11 had nowhere to go (the container had left its user networks): it goes here now.
+    if (a.dnsNetwork === null) {
+      await pointEmbeddedDns(a.netns, { gateway: a.endpoints[n.Id]!.gateway, ip: a.endpoints[n.Id]!.ip });
+      a.dnsNetwork = n.Id;
+    }
     await this.user!.refreshDns(n.Id);
   }
 
@@ -523,6 +547,12 @@ export class NetworkService {
     if (!a || !ep) return;
     await endpointDel(n, this.ipamDir, c.Id, a.netns ?? '', ep, true).catch(() => undefined);
     delete a.endpoints![n.Id];
+    // 127.0.0.11 went through this network's gateway: through another's now, if any is left.
+    if (a.dnsNetwork === n.Id && a.netns) {
+      const next = Object.values(a.endpoints!)[0];
+      await pointEmbeddedDns(a.netns, next && { gateway: next.gateway, ip: next.ip }).catch(() => undefined);
+      a.dnsNetwork = next?.networkId ?? null;
+    }
     await this.user!.refreshDns(n.Id);
   }
 }

@@ -10,11 +10,21 @@
  * the alias `berth:<id>`, so a daemon restarted after a SIGKILL can find and
  * remove what belongs to networks that no longer exist (sweep()).
  *
- * FORWARD rules: berth inserts its own ACCEPT rules for its bridges at the top
- * of the chain, because other software on the host (dockerd among them) sets
- * the FORWARD policy to DROP, which would cut the containers off. An
- * `--internal` network gets DROP rules instead for anything crossing its
- * bridge, no default route and no masquerading: nothing leaves it.
+ * FORWARD rules, in chains of berth's own that FORWARD jumps to first:
+ *  - BERTH-ISOLATION-STAGE-1/-2, dockerd's DOCKER-ISOLATION-STAGE-1/-2
+ *    under berth's name: a packet that comes in on one berth bridge and goes
+ *    out on another is dropped, so a container on network A cannot reach one
+ *    on network B (nor on the default bridge) through the host, while a
+ *    container on both networks has an interface on each and reaches both.
+ *  - BERTH-FORWARD: ACCEPT for what enters and leaves each bridge, because
+ *    other software on the host (dockerd among them) sets the FORWARD policy
+ *    to DROP, which would cut the containers off. An `--internal` network
+ *    gets DROP rules instead for anything crossing its bridge, no default
+ *    route and no masquerading: nothing leaves it.
+ * The jump to the isolation chain is BERTH-FORWARD's first rule and the
+ * per-network rules are appended after it, so no network's ACCEPT can come
+ * before the isolation check. The chains are shared by every berthd on the
+ * host (as dockerd's are by its networks) and stay when empty.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +34,7 @@ import { cniAdd, cniDel, CniError, CNI_VERSION, execPlugin, type CniResult, type
 import { leaseRange, parseCidr, formatCidr } from './ipam.js';
 import type { NetworkRecord } from './store.js';
 import type { PortBinding } from './bridge.js';
+import { addRules, ensureForwardChains, FORWARD_CHAIN, isolationRules } from './isolation.js';
 
 /** What a container got on one user-defined network; kept in its record so a later daemon can undo it. */
 export interface UserEndpoint {
@@ -64,13 +75,13 @@ function rules(n: NetworkRecord): string[][] {
   const br = n.BridgeName;
   const tag = ['-m', 'comment', '--comment', `berth:${n.Id.slice(0, 12)}`];
   const subnet = parseCidr(n.IPAM.Config[0]!.Subnet)!;
-  const out: string[][] = [['filter', 'FORWARD', '-i', br, '-o', br, ...tag, '-j', 'ACCEPT']];
+  const out: string[][] = [...isolationRules(br, tag), ['filter', FORWARD_CHAIN, '-i', br, '-o', br, ...tag, '-j', 'ACCEPT']];
   if (n.Internal) {
-    out.push(['filter', 'FORWARD', '-i', br, '!', '-o', br, ...tag, '-j', 'DROP']);
-    out.push(['filter', 'FORWARD', '-o', br, '!', '-i', br, ...tag, '-j', 'DROP']);
+    out.push(['filter', FORWARD_CHAIN, '-i', br, '!', '-o', br, ...tag, '-j', 'DROP']);
+    out.push(['filter', FORWARD_CHAIN, '-o', br, '!', '-i', br, ...tag, '-j', 'DROP']);
   } else {
-    out.push(['filter', 'FORWARD', '-i', br, ...tag, '-j', 'ACCEPT']);
-    out.push(['filter', 'FORWARD', '-o', br, ...tag, '-j', 'ACCEPT']);
+    out.push(['filter', FORWARD_CHAIN, '-i', br, ...tag, '-j', 'ACCEPT']);
+    out.push(['filter', FORWARD_CHAIN, '-o', br, ...tag, '-j', 'ACCEPT']);
     if (n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false') {
       out.push(['nat', 'POSTROUTING', '-s', formatCidr(subnet.network, subnet.prefix), '!', '-o', br, ...tag, '-j', 'MASQUERADE']);
     }
@@ -91,12 +102,8 @@ export async function bridgeUp(n: NetworkRecord, useIptables: boolean): Promise<
   await run('ip', ['addr', 'replace', `${pool.Gateway}/${prefix}`, 'dev', br]);
   await run('ip', ['link', 'set', 'dev', br, 'up']);
   if (useIptables) {
-    // Inserted last-first so that they stand at the top of their chains in order.
-    for (const r of rules(n).reverse()) {
-      const [table, chain, ...spec] = r as [string, string, ...string[]];
-      const present = await run('iptables', ['-w', '-t', table, '-C', chain, ...spec], { allowFailure: true });
-      if (present.code !== 0) await iptables(['-t', table, '-I', chain, ...spec]);
-    }
+    await ensureForwardChains();
+    await addRules(rules(n));
   }
 }
 

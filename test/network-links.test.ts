@@ -89,3 +89,79 @@ test('--mac-address, --link-local-ip and sysctl DriverOpts on the default bridge
   await ok(docker(bed.d, ['rm', '-f', 'm1', 'm2']));
   await ok(docker(bed.d, ['network', 'rm', 'macnet']));
 });
+
+/** The address nslookup got for `name`, or undefined (no answer). */
+async function lookup(c: string, name: string): Promise<string | undefined> {
+  const r = await docker(bed.d, ['exec', c, 'nslookup', name]);
+  return /Name:\s*\S+\s*\nAddress(?: \d+)?:\s*(\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+}
+
+test('--link on a user network: a name only the linking container resolves, no legacy variables or /etc/hosts line', async () => {
+  await bed.createNet(['--subnet', '10.239.50.0/24', 'linknet']);
+  // Names aardvark does not know go to --dns: an address nothing answers on, so no query leaves the machine.
+  const quiet = ['--dns', '127.0.0.154'];
+  await ok(docker(bed.d, ['run', '-d', '--name', 'ldb', '--network', 'linknet', ...quiet, 'busybox', 'sh', '-c', 'mkdir -p /w && echo from-db > /w/index.html && exec httpd -f -p 80 -h /w']));
+  await ok(docker(bed.d, ['run', '-d', '--name', 'lapp', '--network', 'linknet', '--link', 'ldb:store', ...quiet, 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['run', '-d', '--name', 'lother', '--network', 'linknet', ...quiet, 'busybox', 'sleep', '600']));
+  const dbIp = await ok(docker(bed.d, ['inspect', '-f', '{{.NetworkSettings.Networks.linknet.IPAddress}}', 'ldb']));
+  let got: string | undefined;
+  for (let i = 0; i < 30 && got === undefined; i++) got = await lookup('lapp', 'store');
+  assert.equal(got, dbIp);
+  assert.equal(await ok(docker(bed.d, ['exec', 'lapp', 'wget', '-q', '-O-', 'http://store/'])), 'from-db');
+  // Another container on the network does not have the link's name; the container's own name still resolves.
+  assert.equal(await lookup('lother', 'store'), undefined);
+  assert.equal(await lookup('lother', 'ldb'), dbIp);
+  // No legacy link: neither /etc/hosts nor variables, and HostConfig.Links as given.
+  assert.doesNotMatch(await ok(docker(bed.d, ['exec', 'lapp', 'cat', '/etc/hosts'])), /store/);
+  assert.doesNotMatch(await ok(docker(bed.d, ['exec', 'lapp', 'sh', '-c', "tr '\\0' '\\n' < /proc/1/environ"])), /^STORE_/m);
+  assert.deepEqual(JSON.parse(await ok(docker(bed.d, ['inspect', '-f', '{{json .HostConfig.Links}}', 'lapp']))), ['ldb:store']);
+  // The child restarted elsewhere on the network: the link follows it.
+  await ok(docker(bed.d, ['rm', '-f', 'ldb']));
+  assert.equal(await lookup('lapp', 'store'), undefined);
+  await ok(docker(bed.d, ['run', '-d', '--name', 'ldb', '--network', 'linknet', '--ip', '10.239.50.77', ...quiet, 'busybox', 'sleep', '600']));
+  got = undefined;
+  for (let i = 0; i < 30 && got === undefined; i++) got = await lookup('lapp', 'store');
+  assert.equal(got, '10.239.50.77');
+  await ok(docker(bed.d, ['rm', '-f', 'ldb', 'lapp', 'lother']));
+  await ok(docker(bed.d, ['network', 'rm', 'linknet']));
+});
+
+test('network connect/disconnect bridge: a further interface on the default bridge, running or stopped; dockerd\'s refusals', async () => {
+  await bed.createNet(['--subnet', '10.239.51.0/24', 'firstnet']);
+  await ok(docker(bed.d, ['run', '-d', '--name', 'u1', '--network', 'firstnet', 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['run', '-d', '--name', 'b1', 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['network', 'connect', 'bridge', 'u1']));
+  const nets = JSON.parse(await ok(docker(bed.d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'u1'])));
+  assert.deepEqual(Object.keys(nets).sort(), ['bridge', 'firstnet']);
+  const bridgeIp = nets.bridge.IPAddress as string;
+  assert.ok(bridgeIp.startsWith(`${NET}.`), bridgeIp);
+  assert.equal(nets.bridge.Gateway, `${NET}.1`);
+  assert.match(await ok(docker(bed.d, ['exec', 'u1', 'ip', '-4', 'addr', 'show', 'eth1'])), new RegExp(`inet ${bridgeIp.replace(/\./g, '\\.')}/24`));
+  // Its first network keeps the default route.
+  assert.match(await ok(docker(bed.d, ['exec', 'u1', 'ip', 'route'])), /^default via 10\.239\.51\.1 dev eth0/m);
+  // A container on the default bridge reaches it there; the bridge network lists it.
+  assert.match(await ok(docker(bed.d, ['exec', 'b1', 'ping', '-c', '1', '-W', '2', bridgeIp])), /1 packets received/);
+  const u1 = await ok(docker(bed.d, ['inspect', '-f', '{{.Id}}', 'u1']));
+  const members = JSON.parse(await ok(docker(bed.d, ['network', 'inspect', '-f', '{{json .Containers}}', 'bridge'])));
+  assert.equal(members[u1].IPv4Address, `${bridgeIp}/24`);
+
+  let r = await docker(bed.d, ['network', 'connect', 'bridge', 'u1']);
+  assert.match(r.stderr, /endpoint with name u1 already exists in network bridge/);
+  r = await docker(bed.d, ['network', 'connect', '--alias', 'x', 'bridge', 'b1']);
+  assert.match(r.stderr, /network-scoped alias is supported only for containers in user defined networks/);
+
+  await ok(docker(bed.d, ['network', 'disconnect', 'bridge', 'u1']));
+  assert.equal(await ok(docker(bed.d, ['exec', 'u1', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "'])), 'eth0 lo');
+  assert.equal(JSON.parse(await ok(docker(bed.d, ['network', 'inspect', '-f', '{{json .Containers}}', 'bridge'])))[u1], undefined);
+  r = await docker(bed.d, ['network', 'disconnect', 'bridge', 'u1']);
+  assert.match(r.stderr, /is not connected to the network bridge/);
+
+  // Stopped: wired at the next start.
+  await ok(docker(bed.d, ['create', '--name', 'u2', '--network', 'firstnet', 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['network', 'connect', 'bridge', 'u2']));
+  await ok(docker(bed.d, ['start', 'u2']));
+  const ip2 = await ok(docker(bed.d, ['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'u2']));
+  assert.match(await ok(docker(bed.d, ['exec', 'u2', 'ip', '-4', 'addr', 'show', 'eth1'])), new RegExp(`inet ${ip2.replace(/\./g, '\\.')}/`));
+  await ok(docker(bed.d, ['rm', '-f', 'u1', 'u2', 'b1']));
+  await ok(docker(bed.d, ['network', 'rm', 'firstnet']));
+});

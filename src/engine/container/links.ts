@@ -6,8 +6,15 @@
  * (`ip alias hostname [name]`) and the environment variables dockerd
  * injects (ALIAS_PORT…, ALIAS_NAME, ALIAS_ENV_…). `rm --link
  * /parent/alias` removes one.
+ *
+ * On a user-defined network dockerd keeps none of that: a link there is a
+ * name the linking container alone resolves (the child's address on the
+ * network, under the alias), given per network in EndpointsConfig.Links or,
+ * for the network the container is created on, by `--link`; HostConfig.Links
+ * is then stored as given (../network/link-aliases.ts lists them for the DNS server).
  */
 import { conflict, invalid, notFound } from '../errors.js';
+import { isUserDefinedMode } from '../network/link-aliases.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord } from './types.js';
 
@@ -15,6 +22,8 @@ import type { ContainerRecord } from './types.js';
 export function normalizeLinks(links: string[] | null | undefined, parentName: string, store: ContainerStore, mode: string): string[] | null {
   if (!links?.length) return links ?? null;
   if (mode === 'host') throw invalid("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  // dockerd registers no legacy link on a user-defined network (its DNS serves them): kept as given.
+  if (isUserDefinedMode(mode)) return links;
   return links.map((l) => {
     const [name, alias] = parseLink(l);
     const child = store.find(name);
@@ -81,6 +90,8 @@ export function linkEnv(linkName: string, childIp: string, childEnv: string[], e
 export function linkSetup(c: ContainerRecord, store: ContainerStore): { env: string[]; hosts: string[] } {
   const env: string[] = [];
   const hosts: string[] = [];
+  // Only the default bridge has legacy links (dockerd's setupLinkedContainers).
+  if (isUserDefinedMode(c.HostConfig.NetworkMode ?? '')) return { env, hosts };
   for (const l of c.HostConfig.Links ?? []) {
     const i = l.indexOf(':');
     const childName = l.slice(0, i);
@@ -109,3 +120,4 @@ export function removeLink(name: string, store: ContainerStore): ContainerRecord
   parent.HostConfig = { ...parent.HostConfig, Links: links.length ? links : null };
   return parent;
 }
+

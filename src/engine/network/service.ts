@@ -438,7 +438,8 @@ export class NetworkService {
     const out: Wired = { endpoints: {} };
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
     try {
-      if (mode === 'bridge') {
+      // A container made on the bridge and disconnected from it since (`network disconnect bridge`) stays off it.
+      if (mode === 'bridge' && (!c.EndpointsConfig || c.EndpointsConfig.bridge)) {
         const cfg = c.EndpointsConfig?.bridge;
         out.endpoint = await this.bridge!.connect(c.Id, netns, ports, cfg?.MacAddress || undefined);
         await endpointExtras(netns, 'eth0', cfg);
@@ -455,6 +456,13 @@ export class NetworkService {
       for (const n of nets) {
         const first = n === primary;
         out.endpoints[n.Id] = await this.addEndpoint(c, n, netns, `eth${index++}`, first, first ? resolved : []);
+      }
+      // On a user network first and on the default bridge too (`network connect bridge` while stopped).
+      const bridgeCfg = c.EndpointsConfig?.bridge;
+      if (mode !== 'bridge' && bridgeCfg && this.bridge) {
+        const ifName = `eth${index++}`;
+        out.endpoint = await this.bridge.connect(c.Id, netns, [], bridgeCfg.MacAddress || undefined, { ifName });
+        await endpointExtras(netns, ifName, bridgeCfg);
       }
       // /etc/resolv.conf says 127.0.0.11 (dnsServerFor()): carry it to aardvark on the first user network.
       if (this.dnsServerFor(c) === EMBEDDED_DNS) {
@@ -538,6 +546,40 @@ export class NetworkService {
       a.dnsNetwork = n.Id;
     }
     await this.user!.refreshDns(n.Id);
+  }
+
+  /**
+   * `network connect bridge` of a running container on user networks: an
+   * interface on the default bridge, without the default route (its first
+   * network keeps it), as dockerd adds one.
+   */
+  async connectBridgeLive(c: NetworkedContainer): Promise<void> {
+    const a = c.NetworkAttachment;
+    if (a?.mode !== 'bridge' || !a.netns || !this.bridge) throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
+    if (a.endpoint) return;
+    const used = new Set(Object.values(a.endpoints ?? {}).map((e) => e.ifName));
+    let i = 0;
+    while (used.has(`eth${i}`)) i++;
+    const cfg = c.EndpointsConfig?.bridge;
+    const ifName = `eth${i}`;
+    a.endpoint = await this.bridge.connect(c.Id, a.netns, [], cfg?.MacAddress || undefined, { ifName });
+    try {
+      await endpointExtras(a.netns, ifName, cfg);
+    } catch (err) {
+      await this.bridge.disconnect(c.Id, a.netns, a.endpoint, true).catch(() => undefined);
+      a.endpoint = undefined;
+      throw err;
+    }
+  }
+
+  /** `network disconnect bridge` of a running container: its default-bridge interface removed (ports it published there too). */
+  async disconnectBridgeLive(c: NetworkedContainer): Promise<void> {
+    const a = c.NetworkAttachment;
+    if (!a?.endpoint || !this.bridge) return;
+    if (!a.netns) throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
+    await this.bridge.disconnect(c.Id, a.netns, a.endpoint, true).catch(() => undefined);
+    for (const p of a.endpoint.ports) this.published.delete(`${p.hostIP}:${p.hostPort}/${p.protocol}`);
+    a.endpoint = undefined;
   }
 
   /** `network disconnect` of a running container: its interface on `n` removed. */

@@ -106,7 +106,7 @@ test('127.0.0.11 follows the container when the network it went through is disco
   const rules = (await execFileP('nsenter', [`--net=/proc/${pid}/ns/net`, 'iptables-save'])).stdout;
   assert.match(rules, /-A OUTPUT -d 127\.0\.0\.11\/32 -p udp .*--to-destination 10\.239\.42\.1:53/);
   assert.doesNotMatch(rules, /10\.239\.41\.1/);
-  assert.match(rules, /-A PREROUTING ! -i lo -d 127\.0\.0\.0\/8 -j DROP/);
+  assert.match(rules, /-A PREROUTING -d 127\.0\.0\.0\/8 ! -i lo -j DROP/);
   await ok(docker(bed.d, ['rm', '-f', 'roamer', 'target']));
 });
 

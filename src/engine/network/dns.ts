@@ -91,8 +91,9 @@ export class DnsServer {
         await this.writeFile(`links-${l.containerId}${suffix}`, lines);
       }
       const file = path.join(this.dir, networkId);
-      // A network without containers needs no file: aardvark then runs only while some container can ask it.
-      if (gateway === undefined || entries.length === 0) {
+      // A network's file lives as long as the network, containers or not: aardvark is then up before
+      // the first container starts, rather than spawned on that start's path.
+      if (gateway === undefined) {
         await fsp.rm(file, { force: true });
       } else {
         const lines = [gateway, ...entries.map((e) => line(e.id, e.ip, e.names, e.servers))];

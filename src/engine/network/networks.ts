@@ -129,6 +129,8 @@ export class UserNetworks {
       await this.store.remove(rec.Id).catch(() => undefined);
       throw err;
     }
+    // Its DNS server up now, not on the first container's start (a failure shows when names do not resolve).
+    await this.refreshDns(rec.Id).catch(() => undefined);
     return { Id: id, Warning: '' };
   }
 

@@ -437,6 +437,12 @@ export class NetworkService {
   private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[]): Promise<Wired> {
     const out: Wired = { endpoints: {} };
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
+    // /etc/resolv.conf says 127.0.0.11 (dnsServerFor()): its rules, to aardvark on the first user
+    // network's gateway, are set while CNI works (they need no address of the container's).
+    const dnsVia = this.dnsServerFor(c) === EMBEDDED_DNS ? this.dnsNetworkOf(c) : undefined;
+    const dnsRules = dnsVia ? pointEmbeddedDns(netns, dnsVia.IPAM.Config[0]!.Gateway) : Promise.resolve();
+    dnsRules.catch(() => undefined);
+    let loopback: Promise<unknown> = Promise.resolve();
     try {
       // A container made on the bridge and disconnected from it since (`network disconnect bridge`) stays off it.
       if (mode === 'bridge' && (!c.EndpointsConfig || c.EndpointsConfig.bridge)) {
@@ -444,8 +450,11 @@ export class NetworkService {
         out.endpoint = await this.bridge!.connect(c.Id, netns, ports, cfg?.MacAddress || undefined);
         await endpointExtras(netns, 'eth0', cfg);
       }
-      // The default bridge's connect brings lo up; on a user network it is done here.
-      else await cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
+      // The default bridge's connect brings lo up; on a user network it is done here, beside the interfaces.
+      else {
+        loopback = cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
+        loopback.catch(() => undefined);
+      }
       const primary = mode === 'bridge' ? undefined : this.user!.get(mode);
       const nets = this.configuredNetworks(c).filter((n) => n.Id !== primary?.Id);
       if (primary) nets.unshift(primary);
@@ -464,14 +473,12 @@ export class NetworkService {
         out.endpoint = await this.bridge.connect(c.Id, netns, [], bridgeCfg.MacAddress || undefined, { ifName });
         await endpointExtras(netns, ifName, bridgeCfg);
       }
-      // /etc/resolv.conf says 127.0.0.11 (dnsServerFor()): carry it to aardvark on the first user network.
-      if (this.dnsServerFor(c) === EMBEDDED_DNS) {
-        const ep = Object.values(out.endpoints)[0];
-        await pointEmbeddedDns(netns, ep && { gateway: ep.gateway, ip: ep.ip });
-        out.dnsNetwork = ep?.networkId ?? null;
-      }
+      await loopback;
+      await dnsRules;
+      if (dnsVia) out.dnsNetwork = dnsVia.Id;
       return out;
     } catch (err) {
+      await Promise.allSettled([loopback, dnsRules]);
       if (out.endpoint) await this.bridge!.disconnect(c.Id, netns, out.endpoint).catch(() => undefined);
       for (const ep of Object.values(out.endpoints)) await endpointDel(this.user!.get(ep.networkId), this.ipamDir, c.Id, netns, ep, false).catch(() => undefined);
       throw err;
@@ -519,9 +526,13 @@ export class NetworkService {
    * resolvers (or its --dns servers) directly, as on dockerd's default bridge.
    */
   dnsServerFor(c: NetworkedContainer): string | undefined {
+    return this.dnsNetworkOf(c) && this.user?.dnsAvailable ? EMBEDDED_DNS : undefined;
+  }
+
+  /** The user network whose aardvark a container's 127.0.0.11 goes to: its first. */
+  private dnsNetworkOf(c: NetworkedContainer): NetworkRecord | undefined {
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
-    const n = mode === 'bridge' ? this.configuredNetworks(c)[0] : this.userNetwork(mode);
-    return n && this.user?.dnsAvailable ? EMBEDDED_DNS : undefined;
+    return mode === 'bridge' ? this.configuredNetworks(c)[0] : this.userNetwork(mode);
   }
 
   /** Rewrites the DNS entries of every user network the container is on. */
@@ -542,7 +553,7 @@ export class NetworkService {
     a.endpoints[n.Id] = await this.addEndpoint(c, n, a.netns, `eth${i}`, !a.endpoint && used.size === 0, []);
     // 127.0.0.11 had nowhere to go (the container had left its user networks): it goes here now.
     if (a.dnsNetwork === null) {
-      await pointEmbeddedDns(a.netns, { gateway: a.endpoints[n.Id]!.gateway, ip: a.endpoints[n.Id]!.ip });
+      await pointEmbeddedDns(a.netns, a.endpoints[n.Id]!.gateway);
       a.dnsNetwork = n.Id;
     }
     await this.user!.refreshDns(n.Id);
@@ -592,7 +603,7 @@ export class NetworkService {
     // 127.0.0.11 went through this network's gateway: through another's now, if any is left.
     if (a.dnsNetwork === n.Id && a.netns) {
       const next = Object.values(a.endpoints!)[0];
-      await pointEmbeddedDns(a.netns, next && { gateway: next.gateway, ip: next.ip }).catch(() => undefined);
+      await pointEmbeddedDns(a.netns, next?.gateway).catch(() => undefined);
       a.dnsNetwork = next?.networkId ?? null;
     }
     await this.user!.refreshDns(n.Id);

@@ -11,6 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { berth, docker } from './helpers/daemon.js';
 import { NetworkTestBed, ok } from './helpers/network.js';
@@ -228,4 +229,36 @@ test('isolation: a container on one network cannot reach one on another, through
   } finally {
     await execFileP('sysctl', ['-qw', `net.ipv4.ip_forward=${forward}`]);
   }
+});
+
+test('--ipv6 --subnet fd…/64: containers get an IPv6 address, shown by inspect, reachable and resolvable (AAAA)', async (t) => {
+  if (readFileSync('/proc/sys/net/ipv6/conf/all/disable_ipv6', 'utf8').trim() !== '0') {
+    t.skip('the kernel has IPv6 disabled (net.ipv6.conf.all.disable_ipv6=1)');
+    return;
+  }
+  const n = await createNet(['--ipv6', '--subnet', '10.239.12.0/24', '--subnet', 'fd00:b3:1::/64', 'v6net']);
+  assert.equal(n.EnableIPv6, true);
+  assert.deepEqual(n.IPAM.Config, [
+    { Subnet: '10.239.12.0/24', Gateway: '10.239.12.1' },
+    { Subnet: 'fd00:b3:1::/64', Gateway: 'fd00:b3:1::1' },
+  ]);
+  const id = await ok(docker(bed.d, ['run', '-d', '--name', 'six1', '--network', 'v6net', '--ip6', 'fd00:b3:1::10', 'busybox', ...HTTPD('over-v6')]));
+  await ok(docker(bed.d, ['run', '-d', '--name', 'six2', '--network', 'v6net', 'busybox', 'sleep', '600']));
+  const ep = JSON.parse(await ok(docker(bed.d, ['inspect', '-f', '{{json .NetworkSettings.Networks.v6net}}', 'six1'])));
+  assert.equal(ep.GlobalIPv6Address, 'fd00:b3:1::10');
+  assert.equal(ep.GlobalIPv6PrefixLen, 64);
+  assert.equal(ep.IPv6Gateway, 'fd00:b3:1::1');
+  assert.equal(ep.IPAMConfig.IPv6Address, 'fd00:b3:1::10');
+  assert.equal((await inspectNet('v6net')).Containers[id]!.IPv6Address, 'fd00:b3:1::10/64');
+  assert.match(await ok(exec('six1', 'ip -6 addr show dev eth0')), /inet6 fd00:b3:1::10\/64/);
+  assert.match(await ok(exec('six2', 'ip -6 route')), /default via fd00:b3:1::1/);
+  assert.equal(await fetchSoon('six2', 'http://[fd00:b3:1::10]/'), 'over-v6');
+  assert.match(await ok(exec('six2', 'nslookup -type=AAAA six1 2>&1')), /fd00:b3:1::10/);
+  // An overlapping IPv6 pool and an --ip6 outside the pool: dockerd's refusals.
+  let r = await docker(bed.d, ['network', 'create', '--ipv6', '--subnet', 'fd00:b3:1:0:8000::/80', 'v6overlap']);
+  assert.match(r.stderr, /Pool overlaps with other one on this address space/);
+  r = await docker(bed.d, ['create', '--network', 'v6net', '--ip6', 'fd00:ffff::1', 'busybox', 'true']);
+  assert.match(r.stderr, /no configured subnet contains IP address fd00:ffff::1/);
+  await ok(docker(bed.d, ['rm', '-f', 'six1', 'six2']));
+  await ok(docker(bed.d, ['network', 'rm', 'v6net']));
 });

@@ -25,6 +25,7 @@ export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
 export interface DnsEntry {
   id: string;
   ip: string;
+  ipv6?: string;
   names: string[];
   /** The container's --dns servers: aardvark forwards its other names there rather than to the host's resolvers. */
   servers?: string[];
@@ -51,10 +52,10 @@ export interface LinkScope {
 }
 
 /** One container line: `<id> <ipv4> <ipv6> <names> [<servers>]`. */
-function line(id: string, ip: string, names: string[], servers: string[] | undefined): string {
+function line(id: string, ip: string, names: string[], servers: string[] | undefined, ipv6 = ''): string {
   // aardvark refuses the whole file for one address it cannot parse.
   const valid = (servers ?? []).filter((x) => isIP(x) !== 0);
-  return `${id} ${ip}  ${[...new Set(names)].join(',')}${valid.length ? ` ${valid.join(',')}` : ''}`;
+  return `${id} ${ip} ${ipv6} ${[...new Set(names)].join(',')}${valid.length ? ` ${valid.join(',')}` : ''}`;
 }
 
 /** aardvark's files berth writes: a network's (its ID), a container's links on one (`links-<id>-<network12>`). */
@@ -96,7 +97,7 @@ export class DnsServer {
       if (gateway === undefined) {
         await fsp.rm(file, { force: true });
       } else {
-        const lines = [gateway, ...entries.map((e) => line(e.id, e.ip, e.names, e.servers))];
+        const lines = [gateway, ...entries.map((e) => line(e.id, e.ip, e.names, e.servers, e.ipv6))];
         await this.writeFile(networkId, lines);
       }
       await this.reload();

@@ -501,6 +501,7 @@ export class NetworkService {
       const ep = await endpointAdd(n, this.ipamDir, c.Id, netns, {
         ifName,
         ip: cfg?.IPAMConfig?.IPv4Address || undefined,
+        ip6: cfg?.IPAMConfig?.IPv6Address || undefined,
         mac: cfg?.MacAddress || undefined,
         defaultRoute,
         ports,

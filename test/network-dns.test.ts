@@ -10,14 +10,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { docker } from './helpers/daemon.js';
-import { NetworkTestBed, ok } from './helpers/network.js';
+import { NetworkTestBed, ok, startResolver, type TestResolver } from './helpers/network.js';
 
 const execFileP = promisify(execFile);
 const BRIDGE = `bd${randomBytes(3).toString('hex')}`;
@@ -26,33 +23,14 @@ const bed = new NetworkTestBed(['--bridge', BRIDGE, '--bip', `${NET}.1/24`, '--i
 /** The upstream resolver: on host loopback (for aardvark) and on the default bridge's gateway (for containers there). */
 const UPSTREAM = '127.0.0.153';
 const ANSWER = '10.99.1.2';
-let dnsmasq: ChildProcess | undefined;
-let queryLog = '';
+let upstream: TestResolver;
 
 before(async () => {
-  queryLog = path.join(await fsp.mkdtemp(path.join(os.tmpdir(), 'bt-dns-')), 'queries.log');
-  dnsmasq = spawn('dnsmasq', [
-    '--keep-in-foreground', '--no-resolv', '--no-hosts', '--bind-dynamic', '-u', 'root',
-    `--listen-address=${UPSTREAM},${NET}.1`, '--port=53', `--address=/upstream.test/${ANSWER}`,
-    // Answered NXDOMAIN (search-domain tries come here first, as they would to a real resolver).
-    '--local=/example.test/',
-    '--log-queries', `--log-facility=${queryLog}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  dnsmasq.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<void>((res) => dnsmasq!.once('exit', () => res()));
-  // Up once it has logged its start; a failure to bind shows at once. --bind-dynamic: the gateway's
-  // address may come after (berthd sets the bridge up in the background).
-  for (let i = 0; i < 50; i++) {
-    if ((await fsp.readFile(queryLog, 'utf8').catch(() => '')).includes('cleared cache')) return;
-    if (await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))])) break;
-  }
-  throw new Error(`dnsmasq did not start: ${stderr}${await fsp.readFile(queryLog, 'utf8').catch(() => '')}`);
+  upstream = await startResolver([UPSTREAM, `${NET}.1`], { 'upstream.test': ANSWER }, ['example.test']);
 });
 
 after(async () => {
-  if (dnsmasq?.pid && dnsmasq.exitCode === null) process.kill(dnsmasq.pid, 'SIGTERM');
-  if (queryLog) await fsp.rm(path.dirname(queryLog), { recursive: true, force: true });
+  await upstream?.stop();
 });
 
 async function sh(c: string, cmd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -96,10 +74,10 @@ test('user network: nameserver 127.0.0.11, --dns servers get what is not a conta
   assert.match(await ok(sh('custom', 'nslookup plain. 2>&1')), /Server:\s+127\.0\.0\.11/);
   // --dns-search at work: a bare name is asked with the search domain, which goes to the --dns server.
   assert.match((await sh('custom', 'nslookup plain 2>&1')).stdout, /plain\.example\.test: NXDOMAIN/);
-  assert.match(await fsp.readFile(queryLog, 'utf8'), /query\[A\] plain\.example\.test from 127\.0\.0\.1/);
+  assert.match(await upstream.log(), /query\[A\] plain\.example\.test from 127\.0\.0\.1/);
   // Any other name goes to the --dns server, which the query log shows asked by the host (aardvark).
   assert.equal(await lookup('custom', 'upstream.test'), ANSWER);
-  assert.match(await fsp.readFile(queryLog, 'utf8'), /query\[A\] upstream\.test from 127\.0\.0\.1/);
+  assert.match(await upstream.log(), /query\[A\] upstream\.test from 127\.0\.0\.1/);
   await ok(docker(bed.d, ['rm', '-f', 'plain', 'custom']));
 });
 
@@ -131,6 +109,6 @@ test('default bridge: the --dns servers themselves, --dns-search and --dns-optio
   assert.deepEqual([hc.Dns, hc.DnsSearch, hc.DnsOptions], [[`${NET}.1`], ['s.test'], ['ndots:3']]);
   // The container asks dnsmasq on the gateway itself.
   assert.equal(await lookup('onbridge', 'upstream.test.'), ANSWER);
-  assert.match(await fsp.readFile(queryLog, 'utf8'), new RegExp(`query\\[A\\] upstream\\.test from ${NET.replace(/\./g, '\\.')}\\.\\d+`));
+  assert.match(await upstream.log(), new RegExp(`query\\[A\\] upstream\\.test from ${NET.replace(/\./g, '\\.')}\\.\\d+`));
   await ok(docker(bed.d, ['rm', '-f', 'onbridge']));
 });

@@ -9,7 +9,10 @@
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { docker, startDaemonWithBusybox, type TestDaemon } from './daemon.js';
 
@@ -146,4 +149,47 @@ export class NetworkTestBed {
     this.bridges.add(br);
     await execFileP('iptables', ['-w', '-I', 'FORWARD', '-i', br, '!', '-o', toBridges ? 'br+' : br, '-j', 'DROP']);
   }
+}
+
+/** A DNS server on test addresses (Debian's dnsmasq), so that no test query leaves the machine. */
+export interface TestResolver {
+  /** Its query log (`query[A] NAME from ADDRESS` lines). */
+  log(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * dnsmasq listening on `addresses` (:53), answering `answers` (name → IPv4),
+ * NXDOMAIN for names under `nxDomains`, REFUSED (at once) for anything else.
+ * --bind-dynamic: an address may appear after it starts (a bridge berthd is
+ * setting up).
+ */
+export async function startResolver(addresses: string[], answers: Record<string, string>, nxDomains: string[] = []): Promise<TestResolver> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bt-dns-'));
+  const logFile = path.join(dir, 'queries.log');
+  const proc = spawn('dnsmasq', [
+    '--keep-in-foreground', '--no-resolv', '--no-hosts', '--bind-dynamic', '-u', 'root', '--port=53',
+    `--listen-address=${addresses.join(',')}`,
+    ...Object.entries(answers).map(([name, ip]) => `--address=/${name}/${ip}`),
+    ...nxDomains.map((d) => `--local=/${d}/`),
+    '--log-queries', `--log-facility=${logFile}`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<boolean>((res) => proc.once('exit', () => res(true)));
+  const log = () => fsp.readFile(logFile, 'utf8').catch(() => '');
+  const stop = async () => {
+    if (proc.exitCode === null && proc.pid) {
+      process.kill(proc.pid, 'SIGTERM');
+      await exited;
+    }
+    await fsp.rm(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 50; i++) {
+    if ((await log()).includes('cleared cache')) return { log, stop };
+    if (await Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), 100))])) break;
+  }
+  const why = `${stderr}${await log()}`;
+  await stop();
+  throw new Error(`dnsmasq did not start: ${why}`);
 }

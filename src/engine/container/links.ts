@@ -11,10 +11,10 @@
  * name the linking container alone resolves (the child's address on the
  * network, under the alias), given per network in EndpointsConfig.Links or,
  * for the network the container is created on, by `--link`; HostConfig.Links
- * is then stored as given (../network/link-aliases.ts lists them for the DNS server).
+ * is then stored as given; ../network/link-aliases.ts says how they resolve.
  */
 import { conflict, invalid, notFound } from '../errors.js';
-import { isUserDefinedMode } from '../network/link-aliases.js';
+import { isUserDefinedMode, networkLinks } from '../network/link-aliases.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord } from './types.js';
 
@@ -90,8 +90,18 @@ export function linkEnv(linkName: string, childIp: string, childEnv: string[], e
 export function linkSetup(c: ContainerRecord, store: ContainerStore): { env: string[]; hosts: string[] } {
   const env: string[] = [];
   const hosts: string[] = [];
-  // Only the default bridge has legacy links (dockerd's setupLinkedContainers).
-  if (isUserDefinedMode(c.HostConfig.NetworkMode ?? '')) return { env, hosts };
+  // Only the default bridge has legacy links (dockerd's setupLinkedContainers); on user networks a
+  // link is a name for the child's address there, for this container only (../network/link-aliases.ts).
+  if (isUserDefinedMode(c.HostConfig.NetworkMode ?? '')) {
+    for (const [name, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+      if (!cfg.NetworkID || name === 'bridge') continue;
+      for (const { child, alias } of networkLinks(c, { Name: name, Id: cfg.NetworkID })) {
+        const ip = store.find(child)?.NetworkAttachment?.endpoints?.[cfg.NetworkID]?.ip;
+        if (ip) hosts.push(`${ip}\t${alias}`);
+      }
+    }
+    return { env, hosts };
+  }
   for (const l of c.HostConfig.Links ?? []) {
     const i = l.indexOf(':');
     const childName = l.slice(0, i);

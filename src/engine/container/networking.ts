@@ -57,9 +57,10 @@ export class ContainerNetworking {
         throw invalid('container sharing network namespace with another container or host cannot be connected to any other network');
       }
       if (c.State.Status === 'removing' || c.State.Dead) throw conflict(`Marked for removal - container ${c.Id} is already in progress`);
-      if (c.EndpointsConfig?.bridge) throw new EngineError('forbidden', `endpoint with name ${c.Name.slice(1)} already exists in network bridge`);
+      // dockerd checks the settings before it looks for an endpoint.
       if (cfg.Aliases?.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
       if (cfg.IPAMConfig?.IPv4Address || cfg.IPAMConfig?.IPv6Address) throw invalid('user specified IP address is supported on user defined networks only');
+      if (c.EndpointsConfig?.bridge) throw new EngineError('forbidden', `endpoint with name ${c.Name.slice(1)} already exists in network bridge`);
       const before = c.EndpointsConfig;
       c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), bridge: { ...normalize(cfg), NetworkID: id } };
       try {

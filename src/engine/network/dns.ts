@@ -31,26 +31,6 @@ export interface DnsEntry {
   servers?: string[];
 }
 
-/**
- * The names one container alone resolves on a network: its links there
- * (dockerd: an alias for the child, in the linking container's resolver only).
- * aardvark scopes names by network, so each becomes a small network of its
- * own (`links-<container>-<network12>`) whose only member is the linking
- * container; its listening address is the real network's gateway, whose
- * socket the real network's listener already holds (aardvark logs the
- * second bind's failure and goes on: one listener answers for every network,
- * by who asks). The child's address appears there under another entry ID,
- * so the child, asking from that address, resolves the alias too: the one
- * way this differs from dockerd.
- */
-export interface LinkScope {
-  containerId: string;
-  ip: string;
-  /** The --dns servers of the container and of each child: aardvark keeps them by address, the last line read wins. */
-  servers?: string[];
-  aliases: { name: string; childId: string; ip: string; servers?: string[] }[];
-}
-
 /** One container line: `<id> <ipv4> <ipv6> <names> [<servers>]`. */
 function line(id: string, ip: string, names: string[], servers: string[] | undefined, ipv6 = ''): string {
   // aardvark refuses the whole file for one address it cannot parse.
@@ -58,8 +38,8 @@ function line(id: string, ip: string, names: string[], servers: string[] | undef
   return `${id} ${ip} ${ipv6} ${[...new Set(names)].join(',')}${valid.length ? ` ${valid.join(',')}` : ''}`;
 }
 
-/** aardvark's files berth writes: a network's (its ID), a container's links on one (`links-<id>-<network12>`). */
-const FILE = /^[0-9a-f]{64}$|^links-[0-9a-f]{64}-([0-9a-f]{12})$/;
+/** aardvark's files berth writes: one per network, named by its ID. */
+const FILE = /^[0-9a-f]{64}$/;
 
 export class DnsServer {
   private readonly lock = new Mutex();
@@ -74,23 +54,11 @@ export class DnsServer {
     return existsSync(this.binary);
   }
 
-  /**
-   * Writes a network's file and its containers' link files (or removes them
-   * when `gateway` is undefined) and has aardvark re-read them all.
-   */
-  async update(networkId: string, gateway: string | undefined, entries: DnsEntry[], links: LinkScope[] = []): Promise<void> {
+  /** Writes a network's file (or removes it when `gateway` is undefined) and has aardvark re-read them all. */
+  async update(networkId: string, gateway: string | undefined, entries: DnsEntry[]): Promise<void> {
     if (!this.available) return;
     await this.lock.run(async () => {
       await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const suffix = `-${networkId.slice(0, 12)}`;
-      const keep = new Set(gateway === undefined ? [] : links.filter((l) => l.aliases.length).map((l) => `links-${l.containerId}${suffix}`));
-      for (const f of await fsp.readdir(this.dir).catch(() => [] as string[])) {
-        if (f.startsWith('links-') && f.endsWith(suffix) && !keep.has(f)) await fsp.rm(path.join(this.dir, f), { force: true });
-      }
-      for (const l of gateway === undefined ? [] : links.filter((x) => x.aliases.length)) {
-        const lines = [gateway!, line(l.containerId, l.ip, [l.containerId.slice(0, 12)], l.servers), ...l.aliases.map((a) => line(`link-${a.childId}`, a.ip, [a.name], a.servers))];
-        await this.writeFile(`links-${l.containerId}${suffix}`, lines);
-      }
       const file = path.join(this.dir, networkId);
       // A network's file lives as long as the network, containers or not: aardvark is then up before
       // the first container starts, rather than spawned on that start's path.
@@ -116,10 +84,7 @@ export class DnsServer {
     if (!this.available) return;
     await this.lock.run(async () => {
       for (const f of await fsp.readdir(this.dir).catch(() => [] as string[])) {
-        const m = FILE.exec(f);
-        if (!m) continue;
-        const owner = m[1] ? [...networkIds].some((id) => id.startsWith(m[1]!)) : networkIds.has(f);
-        if (!owner) await fsp.rm(path.join(this.dir, f), { force: true });
+        if (FILE.test(f) && !networkIds.has(f)) await fsp.rm(path.join(this.dir, f), { force: true });
       }
       await this.reload();
     });

@@ -137,7 +137,9 @@ export function networkResource(name: 'bridge' | 'host' | 'none', nets: Predefin
   const b = name === 'bridge' ? nets.bridge : undefined;
   const containers: Record<string, EndpointResource> = {};
   for (const c of members ?? []) {
-    if (!c.State.Running || (c.HostConfig.NetworkMode ?? 'none') !== name) continue;
+    // On the bridge: whoever has an endpoint there (made there, or connected to it after create).
+    if (!c.State.Running) continue;
+    if (name === 'bridge' ? !c.NetworkAttachment?.endpoint : (c.HostConfig.NetworkMode ?? 'none') !== name) continue;
     const ep = c.NetworkAttachment?.endpoint;
     containers[c.Id] = {
       Name: c.Name.replace(/^\//, ''),

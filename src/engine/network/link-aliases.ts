@@ -1,11 +1,20 @@
 /**
  * @module engine/network/link-aliases
  * `--link child:alias` on a user-defined network, as dockerd has it: not a
- * legacy link (no /etc/hosts line, no variables) but a name that only the
- * linking container resolves, to the child's address on that network. The
- * links come per network from EndpointsConfig.Links (`network connect
- * --link`) and, for the network the container was created on, from
- * HostConfig.Links (`run --network N --link`). ./dns.ts serves them.
+ * legacy link (no variables, no refusal when the child is not running) but a
+ * name that only the linking container resolves, to the child's address on
+ * that network. The links come per network from EndpointsConfig.Links
+ * (`network connect --link`; the docker CLI also puts `run --link` there) and,
+ * for the network the container was created on, from HostConfig.Links.
+ *
+ * dockerd's resolver answers them for the linking container alone. aardvark
+ * 1.4 scopes names by network only; a network of its own per linking
+ * container works until aardvark reloads while a query is in flight, after
+ * which it answers nothing at all (its extra listener's thread does not
+ * stop). So berth writes the names into the linking container's /etc/hosts
+ * at its start (../container/links.ts), which only it reads: they resolve
+ * through the C library as dockerd's do (not through nslookup), and follow a
+ * child that moved at the linking container's next start.
  */
 /** A NetworkMode naming a user-defined network (not bridge/default/host/none/container:). */
 export function isUserDefinedMode(mode: string): boolean {

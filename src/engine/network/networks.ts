@@ -15,8 +15,7 @@ import { choosePool6, contains6, parseCidr6 } from './ipam6.js';
 import { choosePool, contains, ipToInt, isIPv4, parseCidr, validatePool, type Cidr } from './ipam.js';
 import { NetworkStore, type NetworkRecord } from './store.js';
 import { bridgeDown, bridgeNameFor, bridgeUp, sweepBridges, sweepLeases, type UserEndpoint } from './user-bridge.js';
-import type { DnsServer, LinkScope } from './dns.js';
-import { networkLinks } from './link-aliases.js';
+import type { DnsServer } from './dns.js';
 
 /** A container's settings for one network (NetworkingConfig.EndpointsConfig[name], `network connect`'s EndpointConfig). */
 export interface EndpointConfig {
@@ -34,7 +33,7 @@ export interface NetworkUser {
   Id: string;
   Name: string;
   Config: { Hostname?: string };
-  HostConfig?: { Dns?: string[] | null; NetworkMode?: string; Links?: string[] | null };
+  HostConfig?: { Dns?: string[] | null };
   EndpointsConfig?: Record<string, EndpointConfig>;
   NetworkAttachment?: { endpoints?: Record<string, UserEndpoint> };
 }
@@ -230,18 +229,7 @@ export class UserNetworks {
       names: this.dnsNames(c, n),
       servers: c.HostConfig?.Dns ?? undefined,
     }));
-    // Links: the child (a running container on this network, by name) under the alias, for the linking container only.
-    const members = this.members(n);
-    const links: LinkScope[] = members.map((c) => ({
-      containerId: c.Id,
-      ip: c.NetworkAttachment!.endpoints![n.Id]!.ip,
-      servers: c.HostConfig?.Dns ?? undefined,
-      aliases: networkLinks(c, n).flatMap(({ child, alias }) => {
-        const to = members.find((m) => m.Name === `/${child}` || m.Id === child || (child.length >= 12 && m.Id.startsWith(child)));
-        return to ? [{ name: alias, childId: to.Id, ip: to.NetworkAttachment!.endpoints![n.Id]!.ip, servers: to.HostConfig?.Dns ?? undefined }] : [];
-      }),
-    }));
-    await this.dns.update(n.Id, n.IPAM.Config[0]!.Gateway, entries, links);
+    await this.dns.update(n.Id, n.IPAM.Config[0]!.Gateway, entries);
   }
 
   /**

@@ -8,7 +8,7 @@
  * up when it starts again. Test bridges get an egress DROP, so nothing
  * leaves the machine.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
@@ -20,7 +20,6 @@ import { NetworkTestBed, ok } from './helpers/network.js';
 
 const execFileP = promisify(execFile);
 const bed = new NetworkTestBed();
-let client: Docker;
 
 async function makeNet(name: string, subnet: string): Promise<{ id: string; br: string }> {
   const n = await bed.createNet(['--subnet', subnet, name]);
@@ -46,11 +45,8 @@ async function iptablesSave(): Promise<string> {
   return (await execFileP('iptables-save')).stdout;
 }
 
-before(() => {
-  client = new Docker({ socketPath: bed.d.socket });
-});
-
 test('100 run/connect/rm cycles leave no veth, lease, namespace, rule or DNS entry; network rm leaves nothing', async () => {
+  const client = new Docker({ socketPath: bed.d.socket });
   const a = await makeNet('leak-a', '10.239.30.0/24');
   const b = await makeNet('leak-b', '10.239.31.0/24');
   const ids: string[] = [];

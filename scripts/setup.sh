@@ -23,10 +23,11 @@ fi
 #   skopeo openssl          interoperability (OCI layouts) and TLS tests
 #   aardvark-dns            DNS by name on user-defined networks (podman's resolver, driven as netavark does)
 #   wrk                     bench/network (published-port throughput)
+#   dnsmasq-base            the DNS tests' upstream resolver on a test address (forwarding from aardvark and --dns)
 #   docker-registry apache2-utils   the distribution registry the pull/push tests run (and the registry server's benchmark peer), htpasswd for its Basic auth
 PKGS=(runc conmon containernetworking-plugins iptables nftables golang-github-containers-common busybox-static
       xz-utils zstd bzip2 attr tini iproute2 util-linux tmux skopeo openssl ca-certificates aardvark-dns wrk
-      docker-registry apache2-utils)
+      docker-registry apache2-utils dnsmasq-base)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,35 +8,22 @@
  * up when it starts again. Test bridges get an egress DROP, so nothing
  * leaves the machine.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { docker, startDaemonWithBusybox, type TestDaemon } from './helpers/daemon.js';
-import { restoreHostNet, snapshotHostNet, type HostNetSnapshot } from './helpers/network.js';
+import { docker } from './helpers/daemon.js';
+import { NetworkTestBed, ok } from './helpers/network.js';
 
 const execFileP = promisify(execFile);
-let hostNet: HostNetSnapshot;
-let d: TestDaemon;
-let client: Docker;
-const bridges = new Set<string>();
-
-async function ok(r: Promise<{ code: number; stdout: string; stderr: string }>): Promise<string> {
-  const x = await r;
-  assert.equal(x.code, 0, x.stderr);
-  return x.stdout.trim();
-}
+const bed = new NetworkTestBed();
 
 async function makeNet(name: string, subnet: string): Promise<{ id: string; br: string }> {
-  await ok(docker(d, ['network', 'create', '--subnet', subnet, name]));
-  const id = await ok(docker(d, ['network', 'inspect', '-f', '{{.Id}}', name]));
-  const br = `br-${id.slice(0, 12)}`;
-  bridges.add(br);
-  await execFileP('iptables', ['-w', '-I', 'FORWARD', '-i', br, '!', '-o', br, '-j', 'DROP']);
-  return { id, br };
+  const n = await bed.createNet(['--subnet', subnet, name]);
+  return { id: n.Id, br: `br-${n.Id.slice(0, 12)}` };
 }
 
 async function veths(br: string): Promise<string> {
@@ -44,13 +31,13 @@ async function veths(br: string): Promise<string> {
 }
 
 function leases(id: string): string[] {
-  return readdirSync(path.join(d.execRoot, 'ipam', `berth-${id.slice(0, 12)}`), { withFileTypes: true })
+  return readdirSync(path.join(bed.d.execRoot, 'ipam', `berth-${id.slice(0, 12)}`), { withFileTypes: true })
     .filter((e) => /^\d+\.\d+\.\d+\.\d+$/.test(e.name))
     .map((e) => e.name);
 }
 
 function dnsLines(id: string): string[] {
-  const f = path.join(d.execRoot, 'aardvark', id);
+  const f = path.join(bed.d.execRoot, 'aardvark', id);
   return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').slice(1) : [];
 }
 
@@ -58,25 +45,8 @@ async function iptablesSave(): Promise<string> {
   return (await execFileP('iptables-save')).stdout;
 }
 
-before(async () => {
-  hostNet = await snapshotHostNet();
-  d = await startDaemonWithBusybox();
-  client = new Docker({ socketPath: d.socket });
-});
-
-after(async () => {
-  if (d) {
-    const ids = (await docker(d, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (ids.length) await docker(d, ['rm', '-f', ...ids]);
-    const nets = (await docker(d, ['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean);
-    if (nets.length) await docker(d, ['network', 'rm', ...nets]);
-    await d.cleanup();
-  }
-  for (const br of bridges) await execFileP('ip', ['link', 'del', br]).catch(() => undefined);
-  if (hostNet) await restoreHostNet(hostNet, 'none');
-});
-
 test('100 run/connect/rm cycles leave no veth, lease, namespace, rule or DNS entry; network rm leaves nothing', async () => {
+  const client = new Docker({ socketPath: bed.d.socket });
   const a = await makeNet('leak-a', '10.239.30.0/24');
   const b = await makeNet('leak-b', '10.239.31.0/24');
   const ids: string[] = [];
@@ -99,50 +69,50 @@ test('100 run/connect/rm cycles leave no veth, lease, namespace, rule or DNS ent
   assert.deepEqual(leases(b.id), []);
   assert.deepEqual(dnsLines(a.id), []);
   assert.deepEqual(dnsLines(b.id), []);
-  assert.deepEqual(readdirSync(path.join(d.execRoot, 'netns')), []);
+  assert.deepEqual(readdirSync(path.join(bed.d.execRoot, 'netns')), []);
   const rules = await iptablesSave();
   for (const id of ids) assert.ok(!rules.includes(id), `a rule of ${id} is left`);
 
-  await ok(docker(d, ['network', 'rm', 'leak-a', 'leak-b']));
+  await ok(docker(bed.d, ['network', 'rm', 'leak-a', 'leak-b']));
   for (const br of [a.br, b.br]) assert.notEqual((await execFileP('ip', ['link', 'show', br]).catch((e: { code: number }) => e) as { code?: number }).code ?? 0, 0);
   const after = await iptablesSave();
   assert.ok(!after.includes(`berth:${a.id.slice(0, 12)}`) && !after.includes(`berth:${b.id.slice(0, 12)}`), 'berth rules are gone');
-  assert.ok(!existsSync(path.join(d.execRoot, 'ipam', `berth-${a.id.slice(0, 12)}`)));
+  assert.ok(!existsSync(path.join(bed.d.execRoot, 'ipam', `berth-${a.id.slice(0, 12)}`)));
   // No network left: the DNS server is stopped and its files are gone.
-  assert.deepEqual(readdirSync(path.join(d.execRoot, 'aardvark')).filter((f) => f !== 'aardvark.pid'), []);
-  assert.equal(existsSync(path.join(d.execRoot, 'aardvark', 'aardvark.pid')), false);
+  assert.deepEqual(readdirSync(path.join(bed.d.execRoot, 'aardvark')).filter((f) => f !== 'aardvark.pid'), []);
+  assert.equal(existsSync(path.join(bed.d.execRoot, 'aardvark', 'aardvark.pid')), false);
 });
 
 test('after a SIGKILL of berthd: exited containers\' state and a half-made network are cleaned up at the next start', async () => {
   const n = await makeNet('crash', '10.239.32.0/24');
-  await ok(docker(d, ['run', '-d', '--name', 'keep', '--network', 'crash', 'busybox', 'sleep', '600']));
-  await ok(docker(d, ['run', '-d', '--name', 'dies', '--network', 'crash', '-p', '127.0.0.1::80', 'busybox', 'sleep', '600']));
-  const diesId = await ok(docker(d, ['inspect', '-f', '{{.Id}}', 'dies']));
+  await ok(docker(bed.d, ['run', '-d', '--name', 'keep', '--network', 'crash', 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['run', '-d', '--name', 'dies', '--network', 'crash', '-p', '127.0.0.1::80', 'busybox', 'sleep', '600']));
+  const diesId = await ok(docker(bed.d, ['inspect', '-f', '{{.Id}}', 'dies']));
   assert.equal(leases(n.id).length, 2);
-  await d.stop('SIGKILL');
+  await bed.d.stop('SIGKILL');
   // While the daemon is down: one container exits, and a network create is "interrupted" half-way
   // (a bridge with berth's mark and a tagged rule, but no record).
-  await execFileP('runc', ['--root', path.join(d.execRoot, 'runc'), 'kill', diesId, 'KILL']);
+  await execFileP('runc', ['--root', path.join(bed.d.execRoot, 'runc'), 'kill', diesId, 'KILL']);
   const ghost = 'f'.repeat(64);
   await execFileP('ip', ['link', 'add', 'name', 'br-ffffffffffff', 'type', 'bridge']);
-  bridges.add('br-ffffffffffff');
+  bed.bridges.add('br-ffffffffffff');
   await execFileP('ip', ['link', 'set', 'dev', 'br-ffffffffffff', 'alias', `berth:${ghost}`]);
   await execFileP('iptables', ['-w', '-I', 'FORWARD', '-i', 'br-ffffffffffff', '-m', 'comment', '--comment', 'berth:ffffffffffff', '-j', 'ACCEPT']);
-  await fsp.mkdir(path.join(d.execRoot, 'ipam', 'berth-ffffffffffff'), { recursive: true });
-  await d.restart();
+  await fsp.mkdir(path.join(bed.d.execRoot, 'ipam', 'berth-ffffffffffff'), { recursive: true });
+  await bed.d.restart();
 
-  assert.equal(await ok(docker(d, ['inspect', '-f', '{{.State.Running}}', 'dies'])), 'false');
+  assert.equal(await ok(docker(bed.d, ['inspect', '-f', '{{.State.Running}}', 'dies'])), 'false');
   assert.equal(leases(n.id).length, 1, 'only the running container holds a lease');
   assert.equal((await veths(n.br)).split('\n').filter(Boolean).length, 1);
   assert.ok(!(await iptablesSave()).includes(diesId), 'its port rules are gone');
-  assert.deepEqual(dnsLines(n.id).map((l) => l.split(' ')[0]), [await ok(docker(d, ['inspect', '-f', '{{.Id}}', 'keep']))]);
+  assert.deepEqual(dnsLines(n.id).map((l) => l.split(' ')[0]), [await ok(docker(bed.d, ['inspect', '-f', '{{.Id}}', 'keep']))]);
   // The half-made network is gone.
   assert.notEqual((await execFileP('ip', ['link', 'show', 'br-ffffffffffff']).catch((e: { code: number }) => e) as { code?: number }).code ?? 0, 0);
   assert.ok(!(await iptablesSave()).includes('berth:ffffffffffff'));
-  assert.ok(!existsSync(path.join(d.execRoot, 'ipam', 'berth-ffffffffffff')));
+  assert.ok(!existsSync(path.join(bed.d.execRoot, 'ipam', 'berth-ffffffffffff')));
   // The survivor still resolves and is reachable by name from a new container.
-  const r = await docker(d, ['run', '--rm', '--network', 'crash', 'busybox', 'ping', '-c', '1', '-W', '2', 'keep']);
+  const r = await docker(bed.d, ['run', '--rm', '--network', 'crash', 'busybox', 'ping', '-c', '1', '-W', '2', 'keep']);
   assert.equal(r.code, 0, r.stderr);
-  await ok(docker(d, ['rm', '-f', 'keep', 'dies']));
-  await ok(docker(d, ['network', 'rm', 'crash']));
+  await ok(docker(bed.d, ['rm', '-f', 'keep', 'dies']));
+  await ok(docker(bed.d, ['network', 'rm', 'crash']));
 });

@@ -8,10 +8,12 @@ import type { ContainerRecord } from './types.js';
 
 /**
  * /etc/hostname, /etc/hosts, /etc/resolv.conf, bind-mounted into the container like dockerd's.
- * `embeddedDns`: on a user-defined network, the address of the network's DNS
- * server (aardvark on the gateway), which resolves containers by name and
- * forwards the rest to the host's resolvers. dockerd shows 127.0.0.11 (its
- * resolver inside the namespace) where berth shows the gateway.
+ * `embeddedDns`: on a user-defined network, 127.0.0.11 (dockerd's embedded
+ * resolver's address, which berth carries to aardvark-dns: see
+ * engine/network/embedded-dns.ts); the host's servers, or --dns, are then
+ * where it forwards names that are not containers', and the file says so
+ * in a comment as dockerd's does. `options ndots:0` unless --dns-option sets
+ * ndots, as dockerd writes it for its resolver.
  */
 export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string, linkHosts: string[] = []): Promise<void> {
   await fsp.writeFile(c.HostnamePath, `${c.Config.Hostname ?? ''}\n`);
@@ -27,17 +29,18 @@ export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string, li
   const hostServers = host.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]!).filter((s) => !/^(127\.|::1$)/.test(s));
   const servers = h.Dns?.length ? h.Dns : hostServers;
   const search = h.DnsSearch?.length ? h.DnsSearch : host.filter((l) => /^\s*(search|domain)\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
-  const options = h.DnsOptions?.length ? h.DnsOptions : host.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const options = h.DnsOptions?.length ? [...h.DnsOptions] : host.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   const lines: string[] = [];
   if (embeddedDns) {
     lines.push(`nameserver ${embeddedDns}`);
-    // As dockerd notes the servers its resolver forwards to.
-    lines.push(`# ExtServers: [${servers.join(' ')}]`);
+    if (!options.some((o) => o.startsWith('ndots:'))) options.push('ndots:0');
   } else {
     for (const s of servers) lines.push(`nameserver ${s}`);
   }
   if (search.length && !(search.length === 1 && search[0] === '.')) lines.push(`search ${search.join(' ')}`);
   if (options.length) lines.push(`options ${options.join(' ')}`);
+  // As dockerd notes the servers its resolver forwards to.
+  if (embeddedDns) lines.push('', `# ExtServers: [${servers.map((s) => (h.Dns?.length ? s : `host(${s})`)).join(' ')}]`);
   await fsp.writeFile(c.ResolvConfPath, lines.length ? `${lines.join('\n')}\n` : '');
 }
 

@@ -6,8 +6,15 @@
  * (`ip alias hostname [name]`) and the environment variables dockerd
  * injects (ALIAS_PORT…, ALIAS_NAME, ALIAS_ENV_…). `rm --link
  * /parent/alias` removes one.
+ *
+ * On a user-defined network dockerd keeps none of that: a link there is a
+ * name the linking container alone resolves (the child's address on the
+ * network, under the alias), given per network in EndpointsConfig.Links or,
+ * for the network the container is created on, by `--link`; HostConfig.Links
+ * is then stored as given; ../network/link-aliases.ts says how they resolve.
  */
 import { conflict, invalid, notFound } from '../errors.js';
+import { isUserDefinedMode, networkLinks } from '../network/link-aliases.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord } from './types.js';
 
@@ -15,6 +22,8 @@ import type { ContainerRecord } from './types.js';
 export function normalizeLinks(links: string[] | null | undefined, parentName: string, store: ContainerStore, mode: string): string[] | null {
   if (!links?.length) return links ?? null;
   if (mode === 'host') throw invalid("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  // dockerd registers no legacy link on a user-defined network (its DNS serves them): kept as given.
+  if (isUserDefinedMode(mode)) return links;
   return links.map((l) => {
     const [name, alias] = parseLink(l);
     const child = store.find(name);
@@ -81,6 +90,18 @@ export function linkEnv(linkName: string, childIp: string, childEnv: string[], e
 export function linkSetup(c: ContainerRecord, store: ContainerStore): { env: string[]; hosts: string[] } {
   const env: string[] = [];
   const hosts: string[] = [];
+  // Only the default bridge has legacy links (dockerd's setupLinkedContainers); on user networks a
+  // link is a name for the child's address there, for this container only (../network/link-aliases.ts).
+  if (isUserDefinedMode(c.HostConfig.NetworkMode ?? '')) {
+    for (const [name, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+      if (!cfg.NetworkID || name === 'bridge') continue;
+      for (const { child, alias } of networkLinks(c, { Name: name, Id: cfg.NetworkID })) {
+        const ip = store.find(child)?.NetworkAttachment?.endpoints?.[cfg.NetworkID]?.ip;
+        if (ip) hosts.push(`${ip}\t${alias}`);
+      }
+    }
+    return { env, hosts };
+  }
   for (const l of c.HostConfig.Links ?? []) {
     const i = l.indexOf(':');
     const childName = l.slice(0, i);
@@ -109,3 +130,4 @@ export function removeLink(name: string, store: ContainerStore): ContainerRecord
   parent.HostConfig = { ...parent.HostConfig, Links: links.length ? links : null };
   return parent;
 }
+

@@ -3,7 +3,9 @@
  * `docker network connect` and `disconnect`: a container's list of networks
  * (its record's EndpointsConfig) changed under its lock, and, while it runs,
  * the interface added to or removed from its namespace at once, as dockerd
- * does. A stopped container is wired to its networks at its next start.
+ * does. A stopped container is wired to its networks at its next start. The
+ * default bridge takes a container after create too (as a further interface
+ * when it is on a user network first); host and none never do.
  */
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
 import type { EndpointConfig } from '../network/networks.js';
@@ -16,9 +18,10 @@ export class ContainerNetworking {
     const target = this.ctx.networks.resolveForEndpoint(network);
     const c = this.resolve(container);
     if (typeof target === 'string') {
-      // The predefined networks: only the default bridge takes endpoints, and berth wires it as a container's first network only.
+      // The predefined networks: only the default bridge takes endpoints.
       if (target === 'host' || target === 'none') throw invalid('container cannot be disconnected from host network or connected to host network');
-      throw new EngineError('notimplemented', 'berth cannot connect a container to the default bridge after create');
+      await this.connectBridge(c, cfg);
+      return;
     }
     const n = target;
     await this.ctx.lock(c.Id).run(async () => {
@@ -45,6 +48,32 @@ export class ContainerNetworking {
     this.ctx.eventLog.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
   }
 
+  /** `network connect bridge`: dockerd's checks (no alias, no fixed address there), then as for a user network. */
+  private async connectBridge(c: ReturnType<ContainerNetworking['resolve']>, cfg: EndpointConfig): Promise<void> {
+    const id = this.ctx.networks.bridge!.id;
+    await this.ctx.lock(c.Id).run(async () => {
+      const mode = c.HostConfig.NetworkMode ?? '';
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
+        throw invalid('container sharing network namespace with another container or host cannot be connected to any other network');
+      }
+      if (c.State.Status === 'removing' || c.State.Dead) throw conflict(`Marked for removal - container ${c.Id} is already in progress`);
+      // dockerd checks the settings before it looks for an endpoint.
+      if (cfg.Aliases?.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
+      if (cfg.IPAMConfig?.IPv4Address || cfg.IPAMConfig?.IPv6Address) throw invalid('user specified IP address is supported on user defined networks only');
+      if (c.EndpointsConfig?.bridge) throw new EngineError('forbidden', `endpoint with name ${c.Name.slice(1)} already exists in network bridge`);
+      const before = c.EndpointsConfig;
+      c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), bridge: { ...normalize(cfg), NetworkID: id } };
+      try {
+        if (c.State.Running) await this.ctx.networks.connectBridgeLive(c);
+        await this.ctx.store.save(c);
+      } catch (err) {
+        c.EndpointsConfig = before;
+        throw err;
+      }
+    });
+    this.ctx.eventLog.publish('network', 'connect', id, { container: c.Id, name: 'bridge', type: 'bridge' });
+  }
+
   async disconnect(network: string, container: string, force = false): Promise<void> {
     const c = this.resolve(container);
     let n: ReturnType<ContainerContext['networks']['resolveForEndpoint']> | undefined;
@@ -53,6 +82,18 @@ export class ContainerNetworking {
     } catch (err) {
       // dockerd: a forced disconnect from a network that is gone just forgets it.
       if (!force || !c.EndpointsConfig?.[network]) throw err;
+    }
+    if (n === 'bridge') {
+      await this.ctx.lock(c.Id).run(async () => {
+        if (!c.EndpointsConfig?.bridge) throw new EngineError('system', `container ${c.Id} is not connected to the network bridge`);
+        if (c.State.Running) await this.ctx.networks.disconnectBridgeLive(c);
+        const rest = { ...c.EndpointsConfig };
+        delete rest.bridge;
+        c.EndpointsConfig = rest;
+        await this.ctx.store.save(c);
+      });
+      this.ctx.eventLog.publish('network', 'disconnect', this.ctx.networks.bridge!.id, { container: c.Id, name: 'bridge', type: 'bridge' });
+      return;
     }
     if (typeof n === 'string') throw invalid(`container cannot be disconnected from ${n} network`);
     const name = n?.Name ?? network;
@@ -119,6 +160,12 @@ export function endpointsAtCreate(
     out[n.Name] = { ...normalize({ ...cfg, MacAddress: cfg.MacAddress || containerMac }), NetworkID: n.Id };
   }
   for (const [name, cfg] of Object.entries(given)) {
+    // The default bridge beside a user network (API 1.44+ lets several networks be given at create).
+    if ((name === 'bridge' || name === networks.bridge?.id) && networks.bridge) {
+      if (cfg.Aliases?.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
+      out.bridge = { ...normalize(cfg), NetworkID: networks.bridge.id };
+      continue;
+    }
     const n = networks.userNetwork(name);
     if (!n) throw invalid(`network ${name} not found`);
     networks.user!.validateEndpoint(n, cfg);

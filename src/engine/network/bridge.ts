@@ -24,6 +24,7 @@ import { leaseLeftovers } from './user-bridge.js';
 import type { Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
+import { addRules, ensureForwardChains, isolationRules } from './isolation.js';
 
 export interface BridgeOptions {
   /** Bridge interface name (dockerd --bridge); "none" disables the network. */
@@ -49,6 +50,8 @@ export interface PortBinding {
 /** What a container got on the bridge; kept in its record so a later daemon can undo it. */
 export interface BridgeEndpoint {
   endpointId: string;
+  /** The container's interface: eth0, or ethN when connected after a user network (`network connect bridge`). */
+  ifName?: string;
   ip: string;
   prefixLen: number;
   gateway: string;
@@ -184,10 +187,19 @@ export class BridgeNetwork {
       const present = await run('iptables', ['-w', '-t', 'nat', '-C', ...rule.slice(2)], { allowFailure: true });
       if (present.code !== 0) await run('iptables', ['-w', '-t', 'nat', '-A', ...rule.slice(2)]);
     }
+    if (this.opts.iptables) {
+      // Isolated from the user-defined networks, as docker0 is from dockerd's. The tag is not
+      // `berth:<id12>`, which the user networks' sweep would take for a removed network's.
+      await ensureForwardChains();
+      await addRules(isolationRules(name, ['-m', 'comment', '--comment', `berth-bridge:${name}`]));
+    }
   }
 
-  /** `withPorts`: portmap is left out when nothing is published, sparing its iptables runs on every start and exit. */
-  private configList(withPorts: boolean, mac?: string): NetworkConfigList {
+  /**
+   * `withPorts`: portmap is left out when nothing is published, sparing its iptables runs on every start and exit.
+   * `defaultRoute`: false when the bridge is not the container's first network (that one has the route).
+   */
+  private configList(withPorts: boolean, mac?: string, defaultRoute = true): NetworkConfigList {
     const { ip, network } = parseCidr(this.gatewayCidr);
     const plugins: Record<string, unknown>[] = [
       {
@@ -199,7 +211,7 @@ export class BridgeNetwork {
         ipam: {
           type: 'host-local',
           ranges: [[{ subnet: network, gateway: ip }]],
-          routes: [{ dst: '0.0.0.0/0' }],
+          routes: defaultRoute ? [{ dst: '0.0.0.0/0' }] : [],
           dataDir: this.opts.ipamDir,
         },
       },
@@ -214,8 +226,13 @@ export class BridgeNetwork {
     return { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
   }
 
-  /** Wires a container's namespace onto the bridge and publishes its ports. */
-  async connect(containerId: string, netns: string, ports: PortBinding[], mac?: string): Promise<BridgeEndpoint> {
+  /**
+   * Wires a container's namespace onto the bridge and publishes its ports.
+   * `secondary`: the container is on a user network first (`network connect
+   * bridge`): the interface is `ifName`, without the default route, and lo is up already.
+   */
+  async connect(containerId: string, netns: string, ports: PortBinding[], mac?: string, secondary?: { ifName: string }): Promise<BridgeEndpoint> {
+    const ifName = secondary?.ifName ?? 'eth0';
     if (ports.length > 0 && !this.opts.iptables) {
       throw new Error('publishing ports needs iptables, which the daemon was told not to use (--iptables=false)');
     }
@@ -223,25 +240,26 @@ export class BridgeNetwork {
     for (const p of ports) resolved.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIP)) });
     // lo and eth0 are independent: wire them at once (this is on the path of every start).
     const [lo, main] = await Promise.allSettled([
-      cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }),
-      cniAdd(this.configList(resolved.length > 0, mac), {
+      secondary ? Promise.resolve() : cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }),
+      cniAdd(this.configList(resolved.length > 0, mac, !secondary), {
         containerId,
         netns,
-        ifName: 'eth0',
+        ifName,
         runtimeConfig: { portMappings: resolved.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
       }),
     ]);
     if (lo.status === 'rejected' || main.status === 'rejected') {
-      if (main.status === 'fulfilled') await this.disconnect(containerId, netns, { ports: resolved }).catch(() => undefined);
+      if (main.status === 'fulfilled') await this.disconnect(containerId, netns, { ports: resolved, ifName }, !!secondary).catch(() => undefined);
       throw lo.status === 'rejected' ? lo.reason : (main as PromiseRejectedResult).reason;
     }
     const result: CniResult = main.value;
     const addr = result.ips?.[0];
     if (!addr) throw new Error('the bridge plugin gave the container no address');
     const [ip, prefix] = addr.address.split('/');
-    const eth0 = result.interfaces?.find((i) => i.name === 'eth0' && i.sandbox);
+    const eth0 = result.interfaces?.find((i) => i.name === ifName && i.sandbox);
     return {
       endpointId: randomBytes(32).toString('hex'),
+      ...(secondary ? { ifName } : {}),
       ip: ip!,
       prefixLen: Number(prefix),
       gateway: addr.gateway ?? this.gateway,
@@ -280,16 +298,22 @@ export class BridgeNetwork {
   /**
    * Undoes connect() for a namespace about to be destroyed: published ports
    * (portmap) and the address lease (host-local); the veth pair goes with the
-   * namespace. Safe to repeat; works after a daemon restart.
+   * namespace. `live`: the namespace stays (`network disconnect bridge`), so
+   * the bridge plugin removes the interface too. Safe to repeat; works after
+   * a daemon restart.
    */
-  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports'>): Promise<void> {
+  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports' | 'ifName'>, live = false): Promise<void> {
     const list = this.configList(ep.ports.length > 0);
     const req = {
       containerId,
       netns,
-      ifName: 'eth0',
+      ifName: ep.ifName ?? 'eth0',
       runtimeConfig: { portMappings: ep.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
     };
+    if (live) {
+      await cniDel(list, req);
+      return;
+    }
     const portmap = { ...list, plugins: list.plugins.filter((p) => p.type === 'portmap') };
     const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
     await Promise.all([

@@ -4,7 +4,7 @@
  * podman's DNS server, driven the way netavark drives it: one process for all
  * networks, reading a directory with one file per network (first line: the
  * addresses to listen on, the network's gateway; then one line per container:
- * `<id> <ipv4s> <ipv6s> <names>`), re-read on SIGHUP. It answers a container
+ * `<id> <ipv4s> <ipv6s> <names> [<upstream servers>]`), re-read on SIGHUP. It answers a container
  * only with the containers of the networks the asking address belongs to,
  * which is dockerd's scoping, and forwards every other name to the host's
  * resolvers. It daemonizes itself and writes `aardvark.pid` in the directory.
@@ -14,6 +14,7 @@
  * and it keeps answering while berthd restarts.
  */
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { run } from '../../util/exec.js';
 import { Mutex } from '../../util/mutex.js';
@@ -24,8 +25,21 @@ export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
 export interface DnsEntry {
   id: string;
   ip: string;
+  ipv6?: string;
   names: string[];
+  /** The container's --dns servers: aardvark forwards its other names there rather than to the host's resolvers. */
+  servers?: string[];
 }
+
+/** One container line: `<id> <ipv4> <ipv6> <names> [<servers>]`. */
+function line(id: string, ip: string, names: string[], servers: string[] | undefined, ipv6 = ''): string {
+  // aardvark refuses the whole file for one address it cannot parse.
+  const valid = (servers ?? []).filter((x) => isIP(x) !== 0);
+  return `${id} ${ip} ${ipv6} ${[...new Set(names)].join(',')}${valid.length ? ` ${valid.join(',')}` : ''}`;
+}
+
+/** aardvark's files berth writes: one per network, named by its ID. */
+const FILE = /^[0-9a-f]{64}$/;
 
 export class DnsServer {
   private readonly lock = new Mutex();
@@ -46,18 +60,23 @@ export class DnsServer {
     await this.lock.run(async () => {
       await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
       const file = path.join(this.dir, networkId);
-      // A network without containers needs no file: aardvark then runs only while some container can ask it.
-      if (gateway === undefined || entries.length === 0) {
+      // A network's file lives as long as the network, containers or not: aardvark is then up before
+      // the first container starts, rather than spawned on that start's path.
+      if (gateway === undefined) {
         await fsp.rm(file, { force: true });
       } else {
-        const lines = [gateway, ...entries.map((e) => `${e.id} ${e.ip}  ${[...new Set(e.names)].join(',')}`)];
-        // Written beside the directory: aardvark reads every file in it, a temp file too.
-        const tmp = `${this.dir}.${networkId}.tmp`;
-        await fsp.writeFile(tmp, `${lines.join('\n')}\n`);
-        await fsp.rename(tmp, file);
+        const lines = [gateway, ...entries.map((e) => line(e.id, e.ip, e.names, e.servers, e.ipv6))];
+        await this.writeFile(networkId, lines);
       }
       await this.reload();
     });
+  }
+
+  private async writeFile(name: string, lines: string[]): Promise<void> {
+    // Written beside the directory: aardvark reads every file in it, a temp file too.
+    const tmp = `${this.dir}.${name}.tmp`;
+    await fsp.writeFile(tmp, `${lines.join('\n')}\n`);
+    await fsp.rename(tmp, path.join(this.dir, name));
   }
 
   /** Keeps only the files of `networkIds` (daemon start); the caller then writes them. */
@@ -65,7 +84,7 @@ export class DnsServer {
     if (!this.available) return;
     await this.lock.run(async () => {
       for (const f of await fsp.readdir(this.dir).catch(() => [] as string[])) {
-        if (/^[0-9a-f]{64}$/.test(f) && !networkIds.has(f)) await fsp.rm(path.join(this.dir, f), { force: true });
+        if (FILE.test(f) && !networkIds.has(f)) await fsp.rm(path.join(this.dir, f), { force: true });
       }
       await this.reload();
     });
@@ -85,7 +104,7 @@ export class DnsServer {
 
   /** SIGHUP to a running aardvark, a new one when there is none; stopped when no network is left. */
   private async reload(): Promise<void> {
-    const files = (await fsp.readdir(this.dir).catch(() => [] as string[])).filter((f) => /^[0-9a-f]{64}$/.test(f));
+    const files = (await fsp.readdir(this.dir).catch(() => [] as string[])).filter((f) => FILE.test(f));
     const pid = this.pid();
     if (files.length === 0) {
       if (pid) process.kill(pid, 'SIGTERM');

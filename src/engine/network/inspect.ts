@@ -39,6 +39,8 @@ function endpointSettings(c: Networked, name: string, bridgeId: string | undefin
   const cfg = c.EndpointsConfig?.[name];
   const user = cfg?.NetworkID && name !== 'bridge' ? cfg.NetworkID : undefined;
   const ep = !c.State.Running ? undefined : user ? c.NetworkAttachment?.endpoints?.[user] : c.NetworkAttachment?.endpoint;
+  // Only user networks' endpoints have IPv6 (`--ipv6`).
+  const v6 = user && ep ? c.NetworkAttachment?.endpoints?.[user] : undefined;
   const dnsNames = user && ep ? [...new Set([c.Name.replace(/^\//, ''), ...(cfg?.Aliases ?? []), c.Id.slice(0, 12), ...(c.Config.Hostname ? [c.Config.Hostname] : [])])] : null;
   return {
     IPAMConfig: cfg?.IPAMConfig ?? null,
@@ -52,9 +54,9 @@ function endpointSettings(c: Networked, name: string, bridgeId: string | undefin
     Gateway: ep?.gateway ?? '',
     IPAddress: ep?.ip ?? '',
     IPPrefixLen: ep?.prefixLen ?? 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: v6?.gateway6 ?? '',
+    GlobalIPv6Address: v6?.ipv6 ?? '',
+    GlobalIPv6PrefixLen: v6?.prefixLen6 ?? 0,
     DNSNames: dnsNames,
   };
 }
@@ -135,7 +137,9 @@ export function networkResource(name: 'bridge' | 'host' | 'none', nets: Predefin
   const b = name === 'bridge' ? nets.bridge : undefined;
   const containers: Record<string, EndpointResource> = {};
   for (const c of members ?? []) {
-    if (!c.State.Running || (c.HostConfig.NetworkMode ?? 'none') !== name) continue;
+    // On the bridge: whoever has an endpoint there (made there, or connected to it after create).
+    if (!c.State.Running) continue;
+    if (name === 'bridge' ? !c.NetworkAttachment?.endpoint : (c.HostConfig.NetworkMode ?? 'none') !== name) continue;
     const ep = c.NetworkAttachment?.endpoint;
     containers[c.Id] = {
       Name: c.Name.replace(/^\//, ''),

@@ -10,6 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
 import { run } from '../../util/exec.js';
 import type { EndpointResource, Network, NetworkCreateRequest } from '../../common/api/index.js';
+import { isIPv6 } from 'node:net';
+import { choosePool6, contains6, parseCidr6 } from './ipam6.js';
 import { choosePool, contains, ipToInt, isIPv4, parseCidr, validatePool, type Cidr } from './ipam.js';
 import { NetworkStore, type NetworkRecord } from './store.js';
 import { bridgeDown, bridgeLeftovers, bridgeNameFor, bridgeUp, leaseDir, leaseLeftovers, type UserEndpoint } from './user-bridge.js';
@@ -32,6 +34,7 @@ export interface NetworkUser {
   Id: string;
   Name: string;
   Config: { Hostname?: string };
+  HostConfig?: { Dns?: string[] | null };
   EndpointsConfig?: Record<string, EndpointConfig>;
   NetworkAttachment?: { endpoints?: Record<string, UserEndpoint> };
 }
@@ -97,10 +100,13 @@ export class UserNetworks {
     if (v4.length > 1) throw new EngineError('notimplemented', 'berth supports one IPv4 subnet per network');
     const want = v4[0];
     if (want) validatePool(want);
+    const v6 = (req.IPAM?.Config ?? []).filter((c) => c.Subnet?.includes(':'));
+    if (v6.length > 1) throw new EngineError('notimplemented', 'berth supports one IPv6 subnet per network');
     const others: Cidr[] = [...this.reserved(), ...this.store.list().map((n) => n.IPAM.Config[0]!.Subnet)].map((s) => parseCidr(s)!).filter(Boolean);
     // A subnet the user did not give must also stay clear of the host's routes.
     const taken = want?.Subnet ? others : [...others, ...(await hostRoutes())];
     const pool = choosePool(want, taken);
+    const pool6 = req.EnableIPv6 ? choosePool6(v6[0], this.store.list().flatMap((n) => n.IPAM.Config.slice(1).map((c) => c.Subnet))) : undefined;
     const id = randomBytes(32).toString('hex');
     const options = { ...(req.Options ?? {}) };
     const rec: NetworkRecord = {
@@ -111,7 +117,8 @@ export class UserNetworks {
       Internal: !!req.Internal,
       Attachable: !!req.Attachable,
       EnableIPv6: !!req.EnableIPv6,
-      IPAM: { Driver: 'default', Options: req.IPAM?.Options ?? {}, Config: [pool] },
+      // The IPv4 pool first (everything reads Config[0] as it), the IPv6 one second.
+      IPAM: { Driver: 'default', Options: req.IPAM?.Options ?? {}, Config: pool6 ? [pool, pool6] : [pool] },
       Options: options,
       Labels: req.Labels ?? {},
       BridgeName: bridgeNameFor(id, options),
@@ -131,6 +138,8 @@ export class UserNetworks {
       await this.store.remove(rec.Id).catch(() => undefined);
       throw err;
     }
+    // Its DNS server up now, not on the first container's start (a failure shows when names do not resolve).
+    await this.refreshDns(rec.Id).catch(() => undefined);
     return { Id: id, Warning: '' };
   }
 
@@ -159,7 +168,13 @@ export class UserNetworks {
     if (withContainers) {
       for (const c of this.members(n)) {
         const ep = c.NetworkAttachment!.endpoints![n.Id]!;
-        containers[c.Id] = { Name: c.Name.replace(/^\//, ''), EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${ep.prefixLen}`, IPv6Address: '' };
+        containers[c.Id] = {
+          Name: c.Name.replace(/^\//, ''),
+          EndpointID: ep.endpointId,
+          MacAddress: ep.mac,
+          IPv4Address: `${ep.ip}/${ep.prefixLen}`,
+          IPv6Address: ep.ipv6 ? `${ep.ipv6}/${ep.prefixLen6}` : '',
+        };
       }
     }
     return {
@@ -190,6 +205,12 @@ export class UserNetworks {
       if (!isIPv4(ip)) errs.push(`invalid IPv4 address: ${ip}`);
       else if (!contains(parseCidr(n.IPAM.Config[0]!.Subnet)!, ipToInt(ip))) errs.push(`no configured subnet contains IP address ${ip}`);
     }
+    const ip6 = cfg?.IPAMConfig?.IPv6Address;
+    if (ip6) {
+      const pool6 = n.IPAM.Config[1] && parseCidr6(n.IPAM.Config[1].Subnet);
+      if (!isIPv6(ip6)) errs.push(`invalid IPv6 address: ${ip6}`);
+      else if (!pool6 || !contains6(pool6, ip6)) errs.push(`no configured subnet contains IP address ${ip6}`);
+    }
     for (const a of cfg?.IPAMConfig?.LinkLocalIPs ?? []) if (!/^[\d.]+$|:/.test(a)) errs.push(`invalid link-local IP address: ${a}`);
     if (cfg?.MacAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(cfg.MacAddress)) errs.push(`invalid MAC address: ${cfg.MacAddress}`);
     if (errs.length) throw invalid(`invalid endpoint settings:\n${errs.join('\n')}`);
@@ -205,7 +226,13 @@ export class UserNetworks {
   async refreshDns(networkId: string): Promise<void> {
     const n = this.store.get(networkId);
     if (!n) return;
-    const entries = this.members(n).map((c) => ({ id: c.Id, ip: c.NetworkAttachment!.endpoints![n.Id]!.ip, names: this.dnsNames(c, n) }));
+    const entries = this.members(n).map((c) => ({
+      id: c.Id,
+      ip: c.NetworkAttachment!.endpoints![n.Id]!.ip,
+      ipv6: c.NetworkAttachment!.endpoints![n.Id]!.ipv6,
+      names: this.dnsNames(c, n),
+      servers: c.HostConfig?.Dns ?? undefined,
+    }));
     await this.dns.update(n.Id, n.IPAM.Config[0]!.Gateway, entries);
   }
 

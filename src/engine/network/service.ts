@@ -23,6 +23,7 @@ import { labelsExclude, labelsMatch } from '../filters.js';
 import type { EndpointConfig, UserNetworks } from './networks.js';
 import { endpointAdd, endpointDel, type UserEndpoint } from './user-bridge.js';
 import { cniAdd, CNI_VERSION } from './cni.js';
+import { EMBEDDED_DNS, pointEmbeddedDns } from './embedded-dns.js';
 import type { NetworkRecord } from './store.js';
 
 /** The predefined networks. */
@@ -78,6 +79,11 @@ export interface NetworkAttachment {
   pendingPorts?: PortBinding[];
   /** container: the container whose namespace is shared. */
   container?: string;
+  /**
+   * The user network whose aardvark 127.0.0.11 is carried to (./embedded-dns.ts);
+   * null: the container uses 127.0.0.11 but is on no user network now; absent: it does not use it.
+   */
+  dnsNetwork?: string | null;
 }
 
 /** The slice of a container record networking reads. */
@@ -95,6 +101,7 @@ export interface NetworkedContainer {
 interface Wired {
   endpoint?: BridgeEndpoint;
   endpoints: Record<string, UserEndpoint>;
+  dnsNetwork?: string | null;
 }
 
 /** Resolves `container:<x>` to a running container's ID and PID. */
@@ -447,14 +454,24 @@ export class NetworkService {
   private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[]): Promise<Wired> {
     const out: Wired = { endpoints: {} };
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
+    // /etc/resolv.conf says 127.0.0.11 (dnsServerFor()): its rules, to aardvark on the first user
+    // network's gateway, are set while CNI works (they need no address of the container's).
+    const dnsVia = this.dnsServerFor(c) === EMBEDDED_DNS ? this.dnsNetworkOf(c) : undefined;
+    const dnsRules = dnsVia ? pointEmbeddedDns(netns, dnsVia.IPAM.Config[0]!.Gateway) : Promise.resolve();
+    dnsRules.catch(() => undefined);
+    let loopback: Promise<unknown> = Promise.resolve();
     try {
-      if (mode === 'bridge') {
+      // A container made on the bridge and disconnected from it since (`network disconnect bridge`) stays off it.
+      if (mode === 'bridge' && (!c.EndpointsConfig || c.EndpointsConfig.bridge)) {
         const cfg = c.EndpointsConfig?.bridge;
         out.endpoint = await this.bridge!.connect(c.Id, netns, ports, cfg?.MacAddress || undefined);
         await endpointExtras(netns, 'eth0', cfg);
       }
-      // The default bridge's connect brings lo up; on a user network it is done here.
-      else await cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
+      // The default bridge's connect brings lo up; on a user network it is done here, beside the interfaces.
+      else {
+        loopback = cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
+        loopback.catch(() => undefined);
+      }
       const primary = mode === 'bridge' ? undefined : this.user!.get(mode);
       const nets = this.configuredNetworks(c).filter((n) => n.Id !== primary?.Id);
       if (primary) nets.unshift(primary);
@@ -466,8 +483,19 @@ export class NetworkService {
         const first = n === primary;
         out.endpoints[n.Id] = await this.addEndpoint(c, n, netns, `eth${index++}`, first, first ? resolved : []);
       }
+      // On a user network first and on the default bridge too (`network connect bridge` while stopped).
+      const bridgeCfg = c.EndpointsConfig?.bridge;
+      if (mode !== 'bridge' && bridgeCfg && this.bridge) {
+        const ifName = `eth${index++}`;
+        out.endpoint = await this.bridge.connect(c.Id, netns, [], bridgeCfg.MacAddress || undefined, { ifName });
+        await endpointExtras(netns, ifName, bridgeCfg);
+      }
+      await loopback;
+      await dnsRules;
+      if (dnsVia) out.dnsNetwork = dnsVia.Id;
       return out;
     } catch (err) {
+      await Promise.allSettled([loopback, dnsRules]);
       if (out.endpoint) await this.bridge!.disconnect(c.Id, netns, out.endpoint).catch(() => undefined);
       for (const ep of Object.values(out.endpoints)) await endpointDel(this.user!.get(ep.networkId), this.ipamDir, c.Id, netns, ep, false).catch(() => undefined);
       throw err;
@@ -490,6 +518,7 @@ export class NetworkService {
       const ep = await endpointAdd(n, this.ipamDir, c.Id, netns, {
         ifName,
         ip: cfg?.IPAMConfig?.IPv4Address || undefined,
+        ip6: cfg?.IPAMConfig?.IPv6Address || undefined,
         mac: cfg?.MacAddress || undefined,
         defaultRoute,
         ports,
@@ -507,11 +536,21 @@ export class NetworkService {
     }
   }
 
-  /** The DNS server a container on a user-defined network asks: its first network's gateway, where aardvark listens. */
+  /**
+   * The DNS server a container on a user-defined network asks: 127.0.0.11, as
+   * with dockerd, carried to aardvark on a network's gateway by rules in the
+   * container's namespace (./embedded-dns.ts). Undefined when the container
+   * is on no user network (or aardvark is missing): it then asks the host's
+   * resolvers (or its --dns servers) directly, as on dockerd's default bridge.
+   */
   dnsServerFor(c: NetworkedContainer): string | undefined {
+    return this.dnsNetworkOf(c) && this.user?.dnsAvailable ? EMBEDDED_DNS : undefined;
+  }
+
+  /** The user network whose aardvark a container's 127.0.0.11 goes to: its first. */
+  private dnsNetworkOf(c: NetworkedContainer): NetworkRecord | undefined {
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
-    const n = mode === 'bridge' ? this.configuredNetworks(c)[0] : this.userNetwork(mode);
-    return n && this.user?.dnsAvailable ? n.IPAM.Config[0]!.Gateway : undefined;
+    return mode === 'bridge' ? this.configuredNetworks(c)[0] : this.userNetwork(mode);
   }
 
   /** Rewrites the DNS entries of every user network the container is on. */
@@ -530,7 +569,46 @@ export class NetworkService {
     let i = 0;
     while (used.has(`eth${i}`)) i++;
     a.endpoints[n.Id] = await this.addEndpoint(c, n, a.netns, `eth${i}`, !a.endpoint && used.size === 0, []);
+    // 127.0.0.11 had nowhere to go (the container had left its user networks): it goes here now.
+    if (a.dnsNetwork === null) {
+      await pointEmbeddedDns(a.netns, a.endpoints[n.Id]!.gateway);
+      a.dnsNetwork = n.Id;
+    }
     await this.user!.refreshDns(n.Id);
+  }
+
+  /**
+   * `network connect bridge` of a running container on user networks: an
+   * interface on the default bridge, without the default route (its first
+   * network keeps it), as dockerd adds one.
+   */
+  async connectBridgeLive(c: NetworkedContainer): Promise<void> {
+    const a = c.NetworkAttachment;
+    if (a?.mode !== 'bridge' || !a.netns || !this.bridge) throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
+    if (a.endpoint) return;
+    const used = new Set(Object.values(a.endpoints ?? {}).map((e) => e.ifName));
+    let i = 0;
+    while (used.has(`eth${i}`)) i++;
+    const cfg = c.EndpointsConfig?.bridge;
+    const ifName = `eth${i}`;
+    a.endpoint = await this.bridge.connect(c.Id, a.netns, [], cfg?.MacAddress || undefined, { ifName });
+    try {
+      await endpointExtras(a.netns, ifName, cfg);
+    } catch (err) {
+      await this.bridge.disconnect(c.Id, a.netns, a.endpoint, true).catch(() => undefined);
+      a.endpoint = undefined;
+      throw err;
+    }
+  }
+
+  /** `network disconnect bridge` of a running container: its default-bridge interface removed (ports it published there too). */
+  async disconnectBridgeLive(c: NetworkedContainer): Promise<void> {
+    const a = c.NetworkAttachment;
+    if (!a?.endpoint || !this.bridge) return;
+    if (!a.netns) throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
+    await this.bridge.disconnect(c.Id, a.netns, a.endpoint, true).catch(() => undefined);
+    for (const p of a.endpoint.ports) this.published.delete(`${p.hostIP}:${p.hostPort}/${p.protocol}`);
+    a.endpoint = undefined;
   }
 
   /** `network disconnect` of a running container: its interface on `n` removed. */
@@ -540,6 +618,12 @@ export class NetworkService {
     if (!a || !ep) return;
     await endpointDel(n, this.ipamDir, c.Id, a.netns ?? '', ep, true).catch(() => undefined);
     delete a.endpoints![n.Id];
+    // 127.0.0.11 went through this network's gateway: through another's now, if any is left.
+    if (a.dnsNetwork === n.Id && a.netns) {
+      const next = Object.values(a.endpoints!)[0];
+      await pointEmbeddedDns(a.netns, next?.gateway).catch(() => undefined);
+      a.dnsNetwork = next?.networkId ?? null;
+    }
     await this.user!.refreshDns(n.Id);
   }
 }

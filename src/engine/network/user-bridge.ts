@@ -10,11 +10,21 @@
  * the alias `berth:<id>`, so a daemon restarted after a SIGKILL can find and
  * remove what belongs to networks that no longer exist (sweep()).
  *
- * FORWARD rules: berth inserts its own ACCEPT rules for its bridges at the top
- * of the chain, because other software on the host (dockerd among them) sets
- * the FORWARD policy to DROP, which would cut the containers off. An
- * `--internal` network gets DROP rules instead for anything crossing its
- * bridge, no default route and no masquerading: nothing leaves it.
+ * FORWARD rules, in chains of berth's own that FORWARD jumps to first:
+ *  - BERTH-ISOLATION-STAGE-1/-2, dockerd's DOCKER-ISOLATION-STAGE-1/-2
+ *    under berth's name: a packet that comes in on one berth bridge and goes
+ *    out on another is dropped, so a container on network A cannot reach one
+ *    on network B (nor on the default bridge) through the host, while a
+ *    container on both networks has an interface on each and reaches both.
+ *  - BERTH-FORWARD: ACCEPT for what enters and leaves each bridge, because
+ *    other software on the host (dockerd among them) sets the FORWARD policy
+ *    to DROP, which would cut the containers off. An `--internal` network
+ *    gets DROP rules instead for anything crossing its bridge, no default
+ *    route and no masquerading: nothing leaves it.
+ * The jump to the isolation chain is BERTH-FORWARD's first rule and the
+ * per-network rules are appended after it, so no network's ACCEPT can come
+ * before the isolation check. The chains are shared by every berthd on the
+ * host (as dockerd's are by its networks) and stay when empty.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +35,7 @@ import { leaseRange, parseCidr, formatCidr } from './ipam.js';
 import type { NetworkRecord } from './store.js';
 import type { PortBinding } from './bridge.js';
 import type { Finding } from '../check/finding.js';
+import { addRules, ensureForwardChains, FORWARD_CHAIN, isolationRules } from './isolation.js';
 
 /** What a container got on one user-defined network; kept in its record so a later daemon can undo it. */
 export interface UserEndpoint {
@@ -34,14 +45,19 @@ export interface UserEndpoint {
   ip: string;
   prefixLen: number;
   gateway: string;
+  /** On a network with IPv6 (`--ipv6`): the container's global address there. */
+  ipv6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
   mac: string;
   ports: PortBinding[];
 }
 
 export interface EndpointRequest {
   ifName: string;
-  /** A fixed address (`--ip`); host-local refuses it when taken. */
+  /** A fixed address (`--ip`, `--ip6`); host-local refuses it when taken. */
   ip?: string;
+  ip6?: string;
   mac?: string;
   /** Only the container's first network gives it its default route, as dockerd picks one gateway. */
   defaultRoute: boolean;
@@ -65,13 +81,13 @@ function rules(n: NetworkRecord): string[][] {
   const br = n.BridgeName;
   const tag = ['-m', 'comment', '--comment', `berth:${n.Id.slice(0, 12)}`];
   const subnet = parseCidr(n.IPAM.Config[0]!.Subnet)!;
-  const out: string[][] = [['filter', 'FORWARD', '-i', br, '-o', br, ...tag, '-j', 'ACCEPT']];
+  const out: string[][] = [...isolationRules(br, tag), ['filter', FORWARD_CHAIN, '-i', br, '-o', br, ...tag, '-j', 'ACCEPT']];
   if (n.Internal) {
-    out.push(['filter', 'FORWARD', '-i', br, '!', '-o', br, ...tag, '-j', 'DROP']);
-    out.push(['filter', 'FORWARD', '-o', br, '!', '-i', br, ...tag, '-j', 'DROP']);
+    out.push(['filter', FORWARD_CHAIN, '-i', br, '!', '-o', br, ...tag, '-j', 'DROP']);
+    out.push(['filter', FORWARD_CHAIN, '-o', br, '!', '-i', br, ...tag, '-j', 'DROP']);
   } else {
-    out.push(['filter', 'FORWARD', '-i', br, ...tag, '-j', 'ACCEPT']);
-    out.push(['filter', 'FORWARD', '-o', br, ...tag, '-j', 'ACCEPT']);
+    out.push(['filter', FORWARD_CHAIN, '-i', br, ...tag, '-j', 'ACCEPT']);
+    out.push(['filter', FORWARD_CHAIN, '-o', br, ...tag, '-j', 'ACCEPT']);
     if (n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false') {
       out.push(['nat', 'POSTROUTING', '-s', formatCidr(subnet.network, subnet.prefix), '!', '-o', br, ...tag, '-j', 'MASQUERADE']);
     }
@@ -90,14 +106,16 @@ export async function bridgeUp(n: NetworkRecord, useIptables: boolean): Promise<
   }
   await run('ip', ['link', 'set', 'dev', br, 'alias', `berth:${n.Id}`]);
   await run('ip', ['addr', 'replace', `${pool.Gateway}/${prefix}`, 'dev', br]);
+  const pool6 = n.IPAM.Config[1];
+  if (pool6) {
+    // A bridge may start with IPv6 off (a sysctl default); nodad: the gateway is usable at once.
+    await fsp.writeFile(`/proc/sys/net/ipv6/conf/${br}/disable_ipv6`, '0').catch(() => undefined);
+    await run('ip', ['-6', 'addr', 'replace', `${pool6.Gateway}/${pool6.Subnet.split('/')[1]}`, 'dev', br, 'nodad']);
+  }
   await run('ip', ['link', 'set', 'dev', br, 'up']);
   if (useIptables) {
-    // Inserted last-first so that they stand at the top of their chains in order.
-    for (const r of rules(n).reverse()) {
-      const [table, chain, ...spec] = r as [string, string, ...string[]];
-      const present = await run('iptables', ['-w', '-t', table, '-C', chain, ...spec], { allowFailure: true });
-      if (present.code !== 0) await iptables(['-t', table, '-I', chain, ...spec]);
-    }
+    await ensureForwardChains();
+    await addRules(rules(n));
   }
 }
 
@@ -165,7 +183,8 @@ export async function bridgeLeftovers(known: NetworkRecord[], useIptables: boole
 export async function leaseLeftovers(dir: string, live: Set<string>): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+    // host-local's lease files are named by address (IPv4, or IPv6 with colons).
+    if (!/^\d+\.\d+\.\d+\.\d+$|^[0-9a-f]*:[0-9a-f:]+$/.test(f)) continue;
     // host-local's lease file: "<container ID>\r\n<interface>".
     const owner = (await fsp.readFile(path.join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!;
     if (live.has(owner)) continue;
@@ -191,8 +210,11 @@ function configList(n: NetworkRecord, ipamDir: string, req: Pick<EndpointRequest
       hairpinMode: true,
       ipam: {
         type: 'host-local',
-        ranges: [[{ subnet: pool.Subnet, gateway: pool.Gateway, rangeStart: start, rangeEnd: end }]],
-        routes: req.defaultRoute && !n.Internal ? [{ dst: '0.0.0.0/0' }] : [],
+        ranges: [
+          [{ subnet: pool.Subnet, gateway: pool.Gateway, rangeStart: start, rangeEnd: end }],
+          ...n.IPAM.Config.slice(1).map((p) => [{ subnet: p.Subnet, gateway: p.Gateway }]),
+        ],
+        routes: req.defaultRoute && !n.Internal ? [{ dst: '0.0.0.0/0' }, ...(n.IPAM.Config[1] ? [{ dst: '::/0' }] : [])] : [],
         dataDir: ipamDir,
       },
     },
@@ -216,7 +238,7 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
       netns,
       ifName: req.ifName,
       runtimeConfig: portMappings(req.ports),
-      ...(req.ip ? { args: `IgnoreUnknown=1;IP=${req.ip}` } : {}),
+      ...(req.ip || req.ip6 ? { args: `IgnoreUnknown=1;IP=${[req.ip, req.ip6].filter(Boolean).join(',')}` } : {}),
     });
   } catch (err) {
     // host-local's words for a requested address another container holds: dockerd's.
@@ -225,9 +247,11 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
     }
     throw err;
   }
-  const addr = result.ips?.[0];
+  const addr = result.ips?.find((a) => !a.address.includes(':'));
   if (!addr) throw new Error('the bridge plugin gave the container no address');
   const [ip, prefix] = addr.address.split('/');
+  const addr6 = result.ips?.find((a) => a.address.includes(':'));
+  const [ip6, prefix6] = addr6 ? addr6.address.split('/') : [];
   const iface = result.interfaces?.find((i) => i.name === req.ifName && i.sandbox);
   return {
     networkId: n.Id,
@@ -236,6 +260,7 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
     ip: ip!,
     prefixLen: Number(prefix),
     gateway: n.IPAM.Config[0]!.Gateway,
+    ...(ip6 ? { ipv6: ip6, prefixLen6: Number(prefix6), gateway6: n.IPAM.Config[1]!.Gateway } : {}),
     mac: req.mac || iface?.mac || '',
     ports: req.ports,
   };

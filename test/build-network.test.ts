@@ -68,3 +68,31 @@ test('--network none and RUN --network=none: loopback only; --network host: the 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /network nosuchnet not found/);
 });
+
+test('RUN sees /etc/hostname, /etc/hosts and /etc/resolv.conf as a container on its network does; its layer keeps none of them', async () => {
+  const ctx = await makeContext({ Dockerfile: 'FROM busybox\nRUN (cat /etc/hostname; echo --; cat /etc/hosts; echo --; cat /etc/resolv.conf) > /seen\n' });
+  let r = await docker(d, ['build', '--no-cache', '-t', 'etcprobe', ctx]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  r = await docker(d, ['run', '--rm', '--network', 'none', 'etcprobe', 'cat', '/seen']);
+  assert.equal(r.code, 0, r.stderr);
+  const [hostname, hosts, resolv] = r.stdout.split('--\n');
+  assert.match(hostname!, /^[0-9a-f]{12}\n$/);
+  assert.match(hosts!, /^127\.0\.0\.1\tlocalhost$/m);
+  // The step's own address and name, as a container's /etc/hosts ends.
+  assert.match(hosts!, new RegExp(`^${NET.replace(/\./g, '\\.')}\\.\\d+\\t${hostname!.trim()}$`, 'm'));
+  // The same resolv.conf a container on the default bridge gets.
+  const own = await docker(d, ['run', '--rm', 'busybox', 'cat', '/etc/resolv.conf']);
+  assert.equal(resolv, own.stdout);
+  // The mounts' placeholders are not in the step's layer (the image had none of the three files).
+  const dir = await fsp.mkdtemp(path.join(d.dir, 'save-'));
+  r = await docker(d, ['save', '-o', path.join(dir, 'img.tar'), 'etcprobe']);
+  assert.equal(r.code, 0, r.stderr);
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  await run('tar', ['-xf', path.join(dir, 'img.tar'), '-C', dir]);
+  const manifest = JSON.parse(await fsp.readFile(path.join(dir, 'manifest.json'), 'utf8')) as { Layers: string[] }[];
+  const top = manifest[0]!.Layers.at(-1)!;
+  const entries = (await run('tar', ['-tf', path.join(dir, top)])).stdout.split('\n').filter(Boolean);
+  assert.deepEqual(entries.sort(), ['seen'], entries.join(' '));
+});

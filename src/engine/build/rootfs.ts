@@ -36,8 +36,16 @@ function topOf(diffIds: Digest[]): Digest | undefined {
   return chain[chain.length - 1];
 }
 
-/** Runs `fn` on a mounted writable root filesystem over `diffIds`; returns the layer it made, or null. */
-export async function withStepRootfs<T>(fs: StepFs, diffIds: Digest[], fn: (rootfs: string) => Promise<T>): Promise<{ value: T; layer: LayerInfo | null }> {
+/** Work on the step's upper directory once its root is unmounted, before the layer is taken from it. */
+export type UpperTidy = (upper: string) => Promise<void>;
+
+/**
+ * Runs `fn` on a mounted writable root filesystem over `diffIds`; returns
+ * the layer it made, or null. `fn` may register tidies: they run on the
+ * upper directory after the unmount (what the step's mount points left
+ * there, which is not the step's work).
+ */
+export async function withStepRootfs<T>(fs: StepFs, diffIds: Digest[], fn: (rootfs: string, tidy: (t: UpperTidy) => void) => Promise<T>): Promise<{ value: T; layer: LayerInfo | null }> {
   const sn = fs.images.snapshots;
   const key = workKey('build');
   fs.lease.addSnapshot(key);
@@ -48,12 +56,14 @@ export async function withStepRootfs<T>(fs: StepFs, diffIds: Digest[], fn: (root
   await fsp.mkdir(target, { recursive: true });
   await mountAll(mounts, target);
   let value: T;
+  const tidies: UpperTidy[] = [];
   try {
-    value = await fn(target);
+    value = await fn(target, (t) => tidies.push(t));
   } finally {
     await unmount(target);
   }
   const upper = upperDirOf(await sn.mounts(key));
+  for (const t of tidies) await t(upper);
   if ((await fsp.readdir(upper)).length === 0) return { value, layer: null };
   const layer = await fs.images.lock.run(async () => {
     const l = await commitLayer(sn, key, parent ?? null, { mode: 'move', idMap: fs.images.idMap });

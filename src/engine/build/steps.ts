@@ -30,7 +30,8 @@ import type { BuildRequest } from './builder.js';
 import { parseDockerfile } from './parser.js';
 import { toInstruction, type Instruction, type Stage } from './instructions.js';
 import type { StageWriter } from './output.js';
-import { withStepRootfs, openStateView, type StepFs } from './rootfs.js';
+import { withStepRootfs, openStateView, type StepFs, type UpperTidy } from './rootfs.js';
+import { stepEtcFiles } from './etc-files.js';
 import { span } from '../trace.js';
 import { copyInto, parseChmod, resolveSources, scopedPath } from './copy.js';
 import { addSource, unpackArchive } from './add.js';
@@ -352,7 +353,7 @@ export class StepRunner {
       key: unknown[];
       createdBy: string;
       config: ImageRunConfig;
-      run?: (rootfs: string, stepId: string) => Promise<void>;
+      run?: (rootfs: string, stepId: string, tidy: (t: UpperTidy) => void) => Promise<void>;
       /** dockerd runs COPY and ADD without a container, so prints no "Running in". */
       noContainer?: boolean;
     },
@@ -388,7 +389,7 @@ export class StepRunner {
     let size = 0;
     try {
       if (o.run) {
-        const { layer } = await withStepRootfs(this.fs, state.config.rootfs.diff_ids, (rootfs) => o.run!(rootfs, stepId));
+        const { layer } = await withStepRootfs(this.fs, state.config.rootfs.diff_ids, (rootfs, tidy) => o.run!(rootfs, stepId, tidy));
         if (layer) {
           diffId = layer.diffId;
           size = layer.size;
@@ -452,7 +453,7 @@ export class StepRunner {
       key: ['run', mounts, network, bindSums, [...fromStates.values()].map((f) => f.id)],
       createdBy: saveCmd.join(' '),
       config: rc,
-      run: async (rootfs, stepId) => {
+      run: async (rootfs, stepId, tidy) => {
         const cleanups: (() => Promise<void> | void)[] = [];
         try {
           const specMounts: { source: string; destination: string; type?: string; options?: string[] }[] = [];
@@ -479,7 +480,12 @@ export class StepRunner {
               specMounts.push({ source: src, destination: target, options: ['rbind', 'ro'] });
             }
           }
-          const netns = await this.attachNetwork(network, stepId, cleanups);
+          const attached = await this.attachNetwork(network, stepId, cleanups);
+          const etc = await stepEtcFiles(rootfs, path.join(this.d.tmp, `etc-${stepId.slice(0, 12)}`), stepId.slice(0, 12), attached.step?.NetworkAttachment ?? { mode: network === 'host' ? 'host' : 'none' }, attached.step ? this.d.networks?.dnsServerFor(attached.step) : undefined);
+          cleanups.push(etc.done);
+          tidy(etc.tidyUpper);
+          specMounts.push(...etc.mounts);
+          const netns = attached.netns;
           let spec;
           try {
             spec = await buildSpec(
@@ -530,9 +536,9 @@ export class StepRunner {
    * bridge's rules); the release goes into `cleanups`. Returns what the spec
    * joins: a namespace path, "host", or undefined for a new empty one.
    */
-  private async attachNetwork(mode: string, stepId: string, cleanups: (() => Promise<void> | void)[]): Promise<string | undefined> {
-    if (mode === 'none') return undefined;
-    if (mode === 'host') return 'host';
+  private async attachNetwork(mode: string, stepId: string, cleanups: (() => Promise<void> | void)[]): Promise<{ netns: string | undefined; step?: NetworkedContainer }> {
+    if (mode === 'none') return { netns: undefined };
+    if (mode === 'host') return { netns: 'host' };
     const networks = this.d.networks;
     if (!networks) throw invalid(`network mode "${mode}" not supported by this builder`);
     if (mode.startsWith('container:')) throw invalid(`network mode "${mode}" is not supported for a build`);
@@ -544,7 +550,7 @@ export class StepRunner {
       const netns = await networks.attach(step, noContainers);
       cleanups.push(() => networks.release(step));
       await networks.ready(step, 0);
-      return netns;
+      return { netns, step };
     } catch (err) {
       await networks.release(step).catch(() => undefined);
       throw err;

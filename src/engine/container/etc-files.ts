@@ -7,6 +7,16 @@ import { promises as fsp } from 'node:fs';
 import type { ContainerRecord } from './types.js';
 
 /**
+ * What the files are written from: a container's record, or anything shaped
+ * like its parts (a build's RUN step, which has no record but gets the same
+ * files as dockerd's step containers do).
+ */
+export type EtcFilesOwner = Pick<ContainerRecord, 'HostnamePath' | 'HostsPath' | 'ResolvConfPath' | 'NetworkAttachment'> & {
+  Config: Pick<ContainerRecord['Config'], 'Hostname'>;
+  HostConfig: Pick<ContainerRecord['HostConfig'], 'Dns' | 'DnsSearch' | 'DnsOptions' | 'ExtraHosts'>;
+};
+
+/**
  * /etc/hostname, /etc/hosts, /etc/resolv.conf, bind-mounted into the container like dockerd's.
  * `embeddedDns`: on a user-defined network, 127.0.0.11 (dockerd's embedded
  * resolver's address, which berth carries to aardvark-dns: see
@@ -15,7 +25,7 @@ import type { ContainerRecord } from './types.js';
  * in a comment as dockerd's does. `options ndots:0` unless --dns-option sets
  * ndots, as dockerd writes it for its resolver.
  */
-export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string, linkHosts: string[] = []): Promise<void> {
+export async function writeEtcFiles(c: EtcFilesOwner, embeddedDns?: string, linkHosts: string[] = []): Promise<void> {
   await fsp.writeFile(c.HostnamePath, `${c.Config.Hostname ?? ''}\n`);
   await writeHosts(c, linkHosts);
   let host: string[];
@@ -49,7 +59,7 @@ export async function writeEtcFiles(c: ContainerRecord, embeddedDns?: string, li
  * own address (rewritten in place once the bridge has given it one); a
  * host-network container gets the host's file plus its --add-host entries.
  */
-export async function writeHosts(c: ContainerRecord, linkHosts: string[] = []): Promise<void> {
+export async function writeHosts(c: EtcFilesOwner, linkHosts: string[] = []): Promise<void> {
   const extra = (c.HostConfig.ExtraHosts ?? []).map((h) => {
     const i = h.indexOf(':');
     return `${h.slice(i + 1)}\t${h.slice(0, i)}`;

@@ -616,8 +616,9 @@ export class ContainerLifecycle {
       if (!labelsMatch(c.Config.Labels, filters.label)) continue;
       if (!labelsExclude(c.Config.Labels, filters['label!'])) continue;
       if (until !== undefined && Date.parse(c.Created) >= until) continue;
-      // Its writable and init layers (dockerd reports SizeRw alone; the few bytes of the init layer leave the disk too).
-      space += await this.ctx.rootfs.sizeOnDisk(c.Id);
+      // SizeRw, as dockerd reports it (docker's own report of a never-started container says 0B). The
+      // init layer goes too, unreported as by dockerd: its only bytes are /etc/mtab's 12-byte link target.
+      space += await this.ctx.rootfs.sizeRw(c.Id);
       // The layers of an image deleted meanwhile (rmi -f) go with its last container: counted too.
       space += await this.ctx.images.measureFreed(() => this.remove(c.Id, {}));
       deleted.push(c.Id);

@@ -80,13 +80,6 @@ export class ContainerRootfs {
     return (await this.snapshots.usage(id)).size;
   }
 
-  /** Bytes of both the container's snapshots (writable and init layer): what its removal frees. */
-  async sizeOnDisk(id: string): Promise<number> {
-    let n = await this.sizeRw(id);
-    if (await this.snapshots.stat(initKey(id))) n += (await this.snapshots.usage(initKey(id))).size;
-    return n;
-  }
-
   /** `docker diff`: the writable layer against everything below it (init layer, then the image's). */
   async changes(id: string): Promise<Change[]> {
     const mounts = await this.snapshots.mounts(id);

@@ -51,7 +51,7 @@ async function inspect(ref: string): Promise<InspectedImage> {
 }
 
 async function noContainers(): Promise<void> {
-  const ps = await docker(d, ['ps', '-aq']);
+  const ps = await docker(d, ['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Image}} {{.Command}} {{.Status}} {{.Names}}']);
   assert.equal(ps.stdout.trim(), '', 'a build left a container');
 }
 

@@ -13,6 +13,8 @@ import { crashPoint } from '../../util/crash.js';
 
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
+  /** IDs removed in this daemon's life (IDs are never reused): saves of them are dropped. */
+  private readonly removed = new Set<string>();
   private readonly byName = new Map<string, string>();
 
   /**
@@ -129,15 +131,23 @@ export class ContainerStore {
   }
 
   async save(rec: ContainerRecord): Promise<void> {
+    // A late writer (a healthcheck result, say) must not bring a removed container back.
+    if (this.removed.has(rec.Id)) return;
     const made = await fsp.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
     if (made !== undefined && this.group !== 0) await fsp.chown(this.dir(rec.Id), 0, this.group);
     await atomicWriteJson(path.join(this.dir(rec.Id), 'config.v2.json'), rec, 0o600);
+    if (this.removed.has(rec.Id)) {
+      // Removed while this write was on its way: undo it.
+      await fsp.rm(this.dir(rec.Id), { recursive: true, force: true });
+      return;
+    }
     this.byId.set(rec.Id, rec);
     this.byName.set(rec.Name, rec.Id);
   }
 
   async delete(id: string): Promise<void> {
     const rec = this.byId.get(id);
+    this.removed.add(id);
     // Drop the record first: a crash after this leaves a dir without a record, which open() cleans.
     await fsp.rm(path.join(this.dir(id), 'config.v2.json'), { force: true });
     crashPoint('container.record-removed');

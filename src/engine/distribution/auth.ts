@@ -127,6 +127,11 @@ export class Authorizer {
     return !known || known.scheme !== 'bearer' || had;
   }
 
+  /** The scopes the last Bearer challenge named (its `scope` parameter), for requests whose scope the client cannot know (search). */
+  challengedScopes(): string[] {
+    return this.challenge?.scheme === 'bearer' ? (this.challenge.params.scope ?? '').split(' ').filter(Boolean) : [];
+  }
+
   /** The token for `scopes` (cached until it expires; fetched from the realm otherwise). */
   private async token(scopes: string[]): Promise<string> {
     const key = scopeKey(scopes);

@@ -45,11 +45,16 @@ export async function searchRegistry(rawTerm: string, limit: number, auth: AuthC
     url.searchParams.set('n', String(limit));
     const authz = new Authorizer(auth ?? {}, ep);
     try {
+      // No repository scope fits a search: whatever the registry's challenge asks for (berth's registry: registry:catalog:search).
+      let scopes: string[] = [];
       for (let attempt = 0; ; attempt++) {
-        const h = await authz.header([]);
+        const h = await authz.header(scopes);
         const res = await send(url, { endpoint: ep, headers: h ? { Authorization: h } : {} });
         const body = await readBody(res, 8 << 20);
-        if (res.statusCode === 401 && attempt === 0 && authz.onUnauthorized(res.headers['www-authenticate'], [])) continue;
+        if (res.statusCode === 401 && attempt < 2 && authz.onUnauthorized(res.headers['www-authenticate'], scopes)) {
+          scopes = authz.challengedScopes();
+          continue;
+        }
         if (res.statusCode !== 200) throw new Error(`Unexpected status code ${res.statusCode}`);
         const j = JSON.parse(body.toString()) as { results?: Partial<SearchResult>[] };
         return (j.results ?? []).map((r) => ({

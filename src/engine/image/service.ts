@@ -173,9 +173,14 @@ export class ImageService {
         // same repository (a pull's) do not count as others, as in dockerd (they go with the last tag).
         const others = refs.filter((r) => r !== byRef && !(r.includes('@') && repoOf(r) === repoOf(byRef)));
         if (others.length > 0 || (users.length > 0 && force)) {
-          await this.store.untag(byRef);
-          out.push({ Untagged: familiarString(parseDockerRef(byRef)) });
-          this.eventLog?.publish('image', 'untag', img.id, { name: familiarString(parseDockerRef(byRef)) });
+          // As dockerd: a repository's last tag takes that repository's digest references with it.
+          const sameRepoTagLeft = refs.some((r) => r !== byRef && !r.includes('@') && repoOf(r) === repoOf(byRef));
+          const digestRefs = !byRef.includes('@') && !sameRepoTagLeft ? refs.filter((r) => r.includes('@') && repoOf(r) === repoOf(byRef)) : [];
+          for (const r of [byRef, ...digestRefs]) {
+            await this.store.untag(r);
+            out.push({ Untagged: familiarString(parseDockerRef(r)) });
+            this.eventLog?.publish('image', 'untag', img.id, { name: familiarString(parseDockerRef(r)) });
+          }
           return out;
         }
         if (users.length > 0) {

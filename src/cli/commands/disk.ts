@@ -5,7 +5,7 @@
  * the per-resource prunes one after another and adds up what each freed.
  */
 import type { Command } from 'commander';
-import type { ContainerPruneResponse, Filters, ImagePruneResponse, NetworkPruneResponse, SystemDataUsageResponse, VolumePruneResponse } from '../../common/api/index.js';
+import type { BuildCache, ContainerPruneResponse, Filters, ImagePruneResponse, NetworkPruneResponse, SystemDataUsageResponse, VolumePruneResponse } from '../../common/api/index.js';
 import { humanDuration, humanSize, humanSizeWithPrecision } from '../../common/units.js';
 import type { Cli } from '../cli.js';
 import { defineCommand, defineGroup } from '../command.js';
@@ -20,23 +20,10 @@ interface BuildCachePruneResponse {
   SpaceReclaimed: number;
 }
 
-/** A build cache record as GET /system/df gives it. */
-interface CacheRecord {
-  ID: string;
-  Type: string;
-  Description: string;
-  InUse: boolean;
-  Shared: boolean;
-  Size: number;
-  CreatedAt: string;
-  LastUsedAt?: string;
-  UsageCount: number;
-}
-
 const pct = (part: number, total: number) => (total > 0 ? `${humanSize(part)} (${Math.floor((part * 100) / total)}%)` : humanSize(part));
 
 /** docker's BuilderSize: the cache records not shared with images. */
-function builderSize(cache: CacheRecord[]): number {
+function builderSize(cache: BuildCache[]): number {
   return cache.filter((c) => !c.Shared).reduce((n, c) => n + c.Size, 0);
 }
 
@@ -49,7 +36,7 @@ function summaryRows(du: SystemDataUsageResponse): Record<string, string>[] {
   const vols = du.Volumes.filter((v) => (v.UsageData?.Size ?? -1) !== -1);
   const volSize = vols.reduce((n, v) => n + v.UsageData!.Size, 0);
   const volReclaimable = vols.filter((v) => v.UsageData!.RefCount === 0).reduce((n, v) => n + v.UsageData!.Size, 0);
-  const cache = du.BuildCache as CacheRecord[];
+  const cache = du.BuildCache;
   const bsz = builderSize(cache);
   const cacheInUse = cache.filter((c) => c.InUse && !c.Shared).reduce((n, c) => n + c.Size, 0);
   return [
@@ -75,7 +62,7 @@ function verboseTables(du: SystemDataUsageResponse): string {
   const containers = du.Containers.map((c) => containerRow({ ...c, SizeRootFs: 0 }, true, now));
   const volumes = du.Volumes.map((v) => ({ Name: v.Name, Links: String(v.UsageData?.RefCount ?? 'N/A'), Size: v.UsageData && v.UsageData.Size !== -1 ? humanSize(v.UsageData.Size) : 'N/A' }));
   // buildCacheSort: in use first, then by last use, newest first.
-  const cache = [...(du.BuildCache as CacheRecord[])].sort((a, b) => (a.InUse !== b.InUse ? (a.InUse ? -1 : 1) : Date.parse(b.LastUsedAt ?? '') - Date.parse(a.LastUsedAt ?? '') || (a.ID < b.ID ? -1 : 1)));
+  const cache = [...(du.BuildCache)].sort((a, b) => (a.InUse !== b.InUse ? (a.InUse ? -1 : 1) : Date.parse(b.LastUsedAt ?? '') - Date.parse(a.LastUsedAt ?? '') || (a.ID < b.ID ? -1 : 1)));
   const cacheRows = cache.map((c) => ({
     ID: c.InUse ? `${c.ID}*` : c.ID,
     CacheType: c.Type,
@@ -93,7 +80,7 @@ function verboseTables(du: SystemDataUsageResponse): string {
     formatWithTemplate('table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}', containers, containerHeaders, opts),
     '\nLocal Volumes space usage:\n\n',
     formatWithTemplate('table {{.Name}}\t{{.Links}}\t{{.Size}}', volumes, { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' }),
-    `\nBuild cache usage: ${humanSize(builderSize(du.BuildCache as CacheRecord[]))}\n\n`,
+    `\nBuild cache usage: ${humanSize(builderSize(du.BuildCache))}\n\n`,
     formatWithTemplate('table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}', cacheRows, {
       ID: 'CACHE ID', CacheType: 'CACHE TYPE', Size: 'SIZE', CreatedSince: 'CREATED', LastUsedSince: 'LAST USED', UsageCount: 'USAGE', Shared: 'SHARED',
     }),

@@ -39,7 +39,22 @@ export interface SystemDataUsageResponse {
   Images: (ImageSummary & { Containers: number; SharedSize: number })[];
   Containers: ContainerSummary[];
   Volumes: Volume[];
-  BuildCache: unknown[];
+  BuildCache: BuildCache[];
+}
+
+/** One build cache record of GET /system/df (the API's BuildCache type). */
+export interface BuildCache {
+  ID: string;
+  Parent?: string;
+  Parents: string[] | null;
+  Type: string;
+  Description: string;
+  InUse: boolean;
+  Shared: boolean;
+  Size: number;
+  CreatedAt: string;
+  LastUsedAt: string;
+  UsageCount: number;
 }
 
 /** One message of GET /events. */

@@ -13,16 +13,15 @@
  * A name that is an image ID never pulls.
  */
 import {
-  InvalidReferenceError,
-  parseNormalizedNamed,
   referenceString,
   type Reference,
 } from '../../common/reference/reference.js';
-import { EngineError, invalid } from '../errors.js';
+import { EngineError } from '../errors.js';
 import type { ImageService } from '../image/service.js';
 import type { ImageRecord } from '../image/types.js';
 import type { AuthConfig } from '../distribution/auth.js';
 import { DEFAULT_REGISTRY } from '../distribution/hosts.js';
+import { parseRemoteName } from '../distribution/service.js';
 import type { ProgressSink } from '../distribution/progress.js';
 
 /** What the builder needs of the registry client: a pull with dockerd's progress (DistributionService.pull). */
@@ -60,13 +59,7 @@ export class BaseImages {
       if (local) return local;
       if (isId) throw new EngineError('notfound', `No such image: ${name}`);
     }
-    let ref: Reference;
-    try {
-      ref = parseNormalizedNamed(name);
-    } catch (err) {
-      if (err instanceof InvalidReferenceError) throw invalid(err.message);
-      throw err;
-    }
+    let ref: Reference = parseRemoteName(name);
     if (!ref.tag && !ref.digest) ref = { ...ref, tag: 'latest' };
     const key = referenceString(ref);
     let p = this.pulls.get(key);

@@ -14,6 +14,7 @@
  * directories live beside them (builder/mounts/<hash of id>/) and are
  * records of their own (type exec.cachemount).
  */
+import type { BuildCache as ApiBuildCache } from '../../common/api/system.js';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -47,20 +48,8 @@ export interface CacheMountRecord {
   usageCount: number;
 }
 
-/** docker system df's BuildCache entries (the API's BuildCache type). */
-export interface BuildCacheUsage {
-  ID: string;
-  Parent?: string;
-  Parents: string[] | null;
-  Type: string;
-  Description: string;
-  InUse: boolean;
-  Shared: boolean;
-  Size: number;
-  CreatedAt: string;
-  LastUsedAt: string;
-  UsageCount: number;
-}
+/** docker system df's BuildCache entries: the API's type. */
+export type BuildCacheUsage = ApiBuildCache;
 
 export function cacheKey(parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');

@@ -34,6 +34,8 @@ export function fuzz(data: Buffer): void {
     const familiar = familiarString(r);
     const first = familiar.split('/')[0]!;
     if (familiar.includes('/') && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase())) continue;
+    // docker.io/library/<64 hex> prints as the bare hex, which Docker reads as an image ID, not a name.
+    if (/^[a-f0-9]{64}(?:[:@]|$)/.test(familiar)) continue;
     assert.equal(referenceString(parseNormalizedNamed(familiar)), str, `familiar form ${familiar} of ${str} names another reference`);
   }
   isDigest(s);

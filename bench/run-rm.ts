@@ -13,6 +13,10 @@
  * - berthd's breakdown: the trace lines --debug logs (engine/trace.ts),
  *   phases averaged per run.
  *
+ * - N detached containers (`run -d … sleep`, BENCH_DETACHED, default 50; 0
+ *   skips it) started one CLI call after another, on berth and on the peer:
+ *   the total, then they are removed (not timed).
+ *
  *   npm run build && node dist/bench/run-rm.js [runs]
  *
  * BENCH_NETWORK=bridge runs both on their default bridge network (berth with
@@ -52,6 +56,22 @@ async function measure(host: string, runs: number, extra: string[] = []): Promis
     if (i >= 2) times.push(dt); // two warm-up runs
   }
   return times;
+}
+
+/** N detached `sleep` containers started one CLI call after another; the total time. They are removed afterwards. */
+async function detached(host: string, n: number, extra: string[]): Promise<number> {
+  const ids: string[] = [];
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const r = await docker({ host }, ['run', '-d', ...extra, 'busybox', 'sleep', '3600']);
+      if (r.code !== 0) throw new Error(`run -d failed on ${host}: ${r.stderr}`);
+      ids.push(r.stdout.trim());
+    }
+    return performance.now() - t0;
+  } finally {
+    if (ids.length) await docker({ host }, ['rm', '-f', ...ids]);
+  }
 }
 
 /** The parts of an OCI spec the floor changes. */
@@ -149,6 +169,7 @@ function breakdown(log: string, runs: number): Map<string, { total: number; coun
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 20);
+  const nDetached = Number(process.env.BENCH_DETACHED ?? 50);
   const bridge = process.env.BENCH_NETWORK === 'bridge';
   const hostNet = await snapshotHostNet();
   const d = await startDaemon(bridge ? ['--bridge', 'btbench0', '--bip', '10.239.0.1/24', '--ip-masq=false', '--ip-forward=false'] : []);
@@ -199,7 +220,16 @@ async function main(): Promise<void> {
       const p = await measure(peer, runs, ['--network', net]);
       console.log(`peer    run --rm --network ${net} busybox true: ${fmt(p)}`);
       console.log(`ratio berth/peer: ${(median(berth) / median(p)).toFixed(2)}; peer/floor: ${(median(p) / median(floor)).toFixed(2)}`);
-    } else {
+    }
+    if (nDetached > 0) {
+      const b = await detached(d.host, nDetached, ['--network', net]);
+      console.log(`berth   ${nDetached} × run -d --network ${net}, one after another: ${(b / 1000).toFixed(2)} s`);
+      if (peer) {
+        const p = await detached(peer, nDetached, ['--network', net]);
+        console.log(`peer    ${nDetached} × run -d --network ${net}, one after another: ${(p / 1000).toFixed(2)} s; ratio berth/peer ${(b / p).toFixed(2)}`);
+      }
+    }
+    if (!peer) {
       console.log('(set DOCKER_PEER_HOST to compare with a real dockerd)');
     }
     console.log(`berthd's time per run, from its trace lines (ms, mean of ${runs + 2} runs; a phase is its own time, other = not in a span):`);

@@ -60,6 +60,8 @@ const OPAQUE_XATTR = 'trusted.overlay.opaque';
 const MAX_SYMLINK_HOPS = 40;
 /** Files up to this size go through the worker batches; larger ones are streamed to disk inline. */
 const SMALL_FILE = 256 * 1024;
+/** A large file's data is written in writev calls of about this many bytes. */
+const BIG_WRITE = 1024 * 1024;
 /** A batch is sent when it reaches this many operations or bytes of file data. */
 const BATCH_OPS = 256;
 const BATCH_BYTES = 1024 * 1024;
@@ -174,9 +176,22 @@ function isNotFound(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+/** Writes every byte of `bufs` (writev may write less than asked). */
+async function writevAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length) {
+    let skip = (await fh.writev(rest)).bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    rest = next;
+  }
 }
 
 class Applier {
@@ -506,7 +521,20 @@ class Applier {
     // 'wx' = O_CREAT|O_EXCL: never follows or reuses whatever might be at the path.
     const fh = await fsp.open(p, 'wx', 0o600);
     try {
-      for (let c = await r.read(); c !== null; c = await r.read()) await writeAll(fh, c);
+      // Pieces gathered into ~1 MiB writev calls: each write is a thread-pool round trip, and the
+      // pieces (views into the decompressor's chunks) may be small.
+      let pending: Buffer[] = [];
+      let bytes = 0;
+      for (let c = await r.read(); c !== null; c = await r.read()) {
+        pending.push(c);
+        bytes += c.length;
+        if (bytes >= BIG_WRITE) {
+          await writevAll(fh, pending);
+          pending = [];
+          bytes = 0;
+        }
+      }
+      if (pending.length) await writevAll(fh, pending);
       // chown before chmod: chown clears setuid/setgid.
       await fh.chown(e.uid, e.gid);
       await fh.chmod(mode);

@@ -18,6 +18,9 @@ import { createGunzip } from 'node:zlib';
 
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
 
+/** Output chunk of the gzip decompressor (see decompressStream). */
+const GUNZIP_CHUNK = 256 * 1024;
+
 /** Longest signature we look at (bzip2 header + block magic). */
 const SNIFF_BYTES = 10;
 
@@ -178,7 +181,10 @@ export async function decompressStream(input: Readable): Promise<{ compression: 
       return { compression, stream: source };
     case 'gzip': {
       // pipeline passes errors both ways: input errors reach the consumer and destroying the output destroys the input.
-      const gunzip = pipeline(source, createGunzip(), () => {});
+      // 256 KiB output chunks instead of zlib's 16 KiB: each chunk is a thread-pool round trip, a
+      // stream callback and, for a big file, a write; a 40 MiB layer made 2 560 of each (profile of a
+      // cold pull: zlib callbacks, fs writes and the GC of their buffers were a third of the main thread).
+      const gunzip = pipeline(source, createGunzip({ chunkSize: GUNZIP_CHUNK }), () => {});
       return { compression, stream: gunzip };
     }
     case 'xz':

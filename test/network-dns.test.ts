@@ -112,3 +112,76 @@ test('default bridge: the --dns servers themselves, --dns-search and --dns-optio
   assert.match(await upstream.log(), new RegExp(`query\\[A\\] upstream\\.test from ${NET.replace(/\./g, '\\.')}\\.\\d+`));
   await ok(docker(bed.d, ['rm', '-f', 'onbridge']));
 });
+
+/**
+ * A DNS query over TCP (RFC 1035 4.2.2: a two-byte length, then the message) to 127.0.0.11:53, sent
+ * by node in the container's network namespace (busybox's nslookup has no TCP). Gives the reply's
+ * ID, response code and IPv4 answers, or the error.
+ */
+const TCP_CLIENT = `
+const net = require('node:net');
+const labels = process.argv[1].split('.').filter(Boolean).flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
+const q = Buffer.concat([Buffer.from([0x4b, 0x1d, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+const s = net.connect(53, '127.0.0.11', () => { const f = Buffer.alloc(2); f.writeUInt16BE(q.length); s.write(Buffer.concat([f, q])); });
+let b = Buffer.alloc(0);
+s.on('data', (d) => {
+  b = Buffer.concat([b, d]);
+  if (b.length < 2 || b.length < 2 + b.readUInt16BE(0)) return;
+  const m = b.subarray(2);
+  let o = 12;
+  while (m[o] !== 0) o += m[o] + 1;
+  o += 5;
+  const ips = [];
+  for (let i = 0; i < m.readUInt16BE(6); i++) {
+    o += (m[o] & 0xc0) === 0xc0 ? 2 : (() => { let p = o; while (m[p] !== 0) p += m[p] + 1; return p + 1 - o; })();
+    const type = m.readUInt16BE(o), len = m.readUInt16BE(o + 8);
+    if (type === 1) ips.push([...m.subarray(o + 10, o + 14)].join('.'));
+    o += 10 + len;
+  }
+  console.log(JSON.stringify({ id: m.readUInt16BE(0), rcode: m[3] & 15, ips }));
+  process.exit(0);
+});
+s.on('error', (e) => { console.log(JSON.stringify({ error: e.code || e.message })); process.exit(0); });
+setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(0); }, 8000);
+`;
+
+async function tcpQuery(c: string, name: string): Promise<{ id?: number; rcode?: number; ips?: string[]; error?: string }> {
+  const pid = await ok(docker(bed.d, ['inspect', '-f', '{{.State.Pid}}', c]));
+  const { stdout } = await execFileP('nsenter', ['-n', '-t', pid, process.execPath, '-e', TCP_CLIENT, name]);
+  return JSON.parse(stdout) as { id?: number; rcode?: number; ips?: string[]; error?: string };
+}
+
+/** The TCP listener is made just after the start: retry while it is not there yet. */
+async function tcpQuerySoon(c: string, name: string): Promise<{ id?: number; rcode?: number; ips?: string[]; error?: string }> {
+  let r = await tcpQuery(c, name);
+  for (let i = 0; i < 50 && r.error === 'ECONNREFUSED'; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    r = await tcpQuery(c, name);
+  }
+  return r;
+}
+
+test('DNS over TCP on 127.0.0.11: containers\' names and forwarded names as over UDP, again after berthd is killed and restarted', async () => {
+  await bed.createNet(['--subnet', '10.239.43.0/24', 'tcpnet']);
+  await ok(docker(bed.d, ['run', '-d', '--name', 'tcpa', '--network', 'tcpnet', '--dns', UPSTREAM, 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['run', '-d', '--name', 'tcpb', '--network', 'tcpnet', '--dns', UPSTREAM, 'busybox', 'sleep', '600']));
+  const ipB = await ok(docker(bed.d, ['inspect', '-f', '{{.NetworkSettings.Networks.tcpnet.IPAddress}}', 'tcpb']));
+  // The asker's ID comes back; the answer is aardvark's, scoped by the asker's address.
+  assert.deepEqual(await tcpQuerySoon('tcpa', 'tcpb'), { id: 0x4b1d, rcode: 0, ips: [ipB] });
+  // A name that is no container's goes to the asker's --dns server, which only aardvark knowing the
+  // asker (its address, not the relay's) can choose; the log shows aardvark (the host) asking.
+  assert.deepEqual(await tcpQuery('tcpa', 'upstream.test'), { id: 0x4b1d, rcode: 0, ips: [ANSWER] });
+  assert.equal((await upstream.log()).split('\n').filter((l) => l.includes('query[A] upstream.test from 127.0.0.1')).length >= 1, true);
+  // No longer a member: the name is gone over TCP too.
+  await ok(docker(bed.d, ['rm', '-f', 'tcpb']));
+  // (Only once aardvark answers over UDP again: a query arriving while aardvark 1.4 reloads, TCP-relayed or
+  // not, can leave it answering nothing at all, a bug of aardvark's that this test is not about.)
+  for (let i = 0; i < 50 && !/NXDOMAIN/.test((await sh('tcpa', 'nslookup tcpb. 2>&1')).stdout); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.deepEqual(await tcpQuery('tcpa', 'tcpb.'), { id: 0x4b1d, rcode: 3, ips: [] });
+  // berthd dies; the container lives on, and the next berthd listens in its namespace again.
+  await bed.d.stop('SIGKILL');
+  await bed.d.restart();
+  assert.deepEqual(await tcpQuerySoon('tcpa', 'tcpa'), { id: 0x4b1d, rcode: 0, ips: [await ok(docker(bed.d, ['inspect', '-f', '{{.NetworkSettings.Networks.tcpnet.IPAddress}}', 'tcpa']))] });
+  await ok(docker(bed.d, ['rm', '-f', 'tcpa']));
+  await ok(docker(bed.d, ['network', 'rm', 'tcpnet']));
+});

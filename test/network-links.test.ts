@@ -113,13 +113,45 @@ test('--link on a user network: a name only the linking container resolves, no l
   assert.doesNotMatch(await ok(docker(bed.d, ['exec', 'lapp', 'sh', '-c', "tr '\\0' '\\n' < /proc/1/environ"])), /^STORE_/m);
   assert.deepEqual(JSON.parse(await ok(docker(bed.d, ['inspect', '-f', '{{json .HostConfig.Links}}', 'lapp']))), ['ldb:store']);
   assert.deepEqual(JSON.parse(await ok(docker(bed.d, ['inspect', '-f', '{{json .NetworkSettings.Networks.linknet.Links}}', 'lapp']))), ['ldb:store']);
-  // A child that moved is followed at the linking container's next start; a missing one does not refuse it.
+  // The alias follows the child while the linking container runs on: gone with it, at its new
+  // address when it comes back, gone when it is renamed away or disconnected.
+  const hostsOf = async () => ok(docker(bed.d, ['exec', 'lapp', 'cat', '/etc/hosts']));
+  /** The store line once it is what `want` says (a stop's network teardown may finish just after the API answered). */
+  const storeLine = async (want: RegExp | null) => {
+    let hosts = '';
+    for (let i = 0; i < 50; i++) {
+      hosts = await hostsOf();
+      const line = /^.*\tstore$/m.exec(hosts)?.[0];
+      if (want ? line && want.test(line) : !line) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`/etc/hosts has not ${want ? `a store line ${want}` : 'lost its store line'}:\n${hosts}`);
+  };
   await ok(docker(bed.d, ['rm', '-f', 'ldb']));
+  await storeLine(null);
+  // A missing child does not refuse the linking container's start.
   await ok(docker(bed.d, ['restart', '-t', '0', 'lapp']));
   await ok(docker(bed.d, ['run', '-d', '--name', 'ldb', '--network', 'linknet', '--ip', '10.239.50.77', ...quiet, 'busybox', 'sleep', '600']));
-  await ok(docker(bed.d, ['restart', '-t', '0', 'lapp']));
-  assert.match(await ok(docker(bed.d, ['exec', 'lapp', 'cat', '/etc/hosts'])), /^10\.239\.50\.77\tstore$/m);
-  await ok(docker(bed.d, ['rm', '-f', 'ldb', 'lapp', 'lother']));
+  await storeLine(/^10\.239\.50\.77\t/);
+  assert.match(await ok(docker(bed.d, ['exec', 'lapp', 'ping', '-c', '1', '-W', '2', 'store'])), /PING store \(10\.239\.50\.77\)/);
+  // Stopped and started again at another address (the one it had is taken meanwhile).
+  await ok(docker(bed.d, ['stop', '-t', '0', 'ldb']));
+  await storeLine(null);
+  await ok(docker(bed.d, ['run', '-d', '--name', 'squatter', '--network', 'linknet', '--ip', '10.239.50.77', ...quiet, 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['network', 'disconnect', 'linknet', 'ldb']));
+  await ok(docker(bed.d, ['network', 'connect', '--ip', '10.239.50.78', 'linknet', 'ldb']));
+  await ok(docker(bed.d, ['start', 'ldb']));
+  await storeLine(/^10\.239\.50\.78\t/);
+  assert.match(await ok(docker(bed.d, ['exec', 'lapp', 'ping', '-c', '1', '-W', '2', 'store'])), /PING store \(10\.239\.50\.78\)/);
+  await ok(docker(bed.d, ['network', 'disconnect', 'linknet', 'ldb']));
+  await storeLine(null);
+  await ok(docker(bed.d, ['network', 'connect', 'linknet', 'ldb']));
+  await storeLine(/^10\.239\.50\.\d+\t/);
+  await ok(docker(bed.d, ['rename', 'ldb', 'ldb2']));
+  await storeLine(null);
+  // The rest of the file is intact: the container's own name and the defaults.
+  assert.match(await hostsOf(), /^127\.0\.0\.1\tlocalhost$/m);
+  await ok(docker(bed.d, ['rm', '-f', 'ldb2', 'squatter', 'lapp', 'lother']));
   await ok(docker(bed.d, ['network', 'rm', 'linknet']));
 });
 

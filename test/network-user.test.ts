@@ -8,16 +8,21 @@
  * anything leaving it towards another interface, so container traffic stays
  * on this machine.
  */
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { berth, docker } from './helpers/daemon.js';
-import { NetworkTestBed, ok } from './helpers/network.js';
+import { NetworkTestBed, ok, QUIET_DNS } from './helpers/network.js';
 
 const execFileP = promisify(execFile);
 const bed = new NetworkTestBed();
+/** --dns for every container: what aardvark forwards goes to a refusing resolver here, never off the machine. */
+let Q: string[] = [];
+before(async () => {
+  Q = await bed.quietDns();
+});
 const createNet = (args: string[], cli = docker) => bed.createNet(args, cli);
 const inspectNet = (name: string) => bed.inspect(name);
 
@@ -40,6 +45,9 @@ async function fetchSoon(from: string, url: string, tries = 60): Promise<string>
 }
 
 async function resolves(from: string, name: string): Promise<boolean> {
+  // aardvark answers a one-label name it lacks with NXDOMAIN itself, but forwards the same name
+  // with the host's search domains appended: only to this container's --dns, the refusing resolver here.
+  assert.match(await ok(exec(from, 'cat /etc/resolv.conf')), new RegExp(`^# ExtServers: \\[${QUIET_DNS.replace(/\./g, '\\.')}\\]$`, 'm'));
   const r = await exec(from, `nslookup ${name} 2>&1`);
   return r.code === 0 && /Address.*\d+\.\d+\.\d+\.\d+/.test(r.stdout.split(/Name:/)[1] ?? '');
 }
@@ -87,8 +95,8 @@ test('network create, ls, inspect and dockerd\'s refusals', async () => {
 
 test('run --network --ip --network-alias; name, alias and short ID resolve; HTTP both ways', async () => {
   await createNet(['--subnet', '10.239.4.0/24', 'web']);
-  const a = await ok(docker(bed.d, ['run', '-d', '--name', 'alpha', '--network', 'web', '--ip', '10.239.4.10', '--network-alias', 'first', 'busybox', ...HTTPD('from-alpha')]));
-  await ok(docker(bed.d, ['run', '-d', '--name', 'beta', '--network', 'web', '--network-alias', 'second', 'busybox', ...HTTPD('from-beta')]));
+  const a = await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'alpha', '--network', 'web', '--ip', '10.239.4.10', '--network-alias', 'first', 'busybox', ...HTTPD('from-alpha')]));
+  await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'beta', '--network', 'web', '--network-alias', 'second', 'busybox', ...HTTPD('from-beta')]));
   const ci = JSON.parse(await ok(docker(bed.d, ['inspect', 'alpha'])))[0];
   const ep = ci.NetworkSettings.Networks.web;
   assert.equal(ep.IPAddress, '10.239.4.10');
@@ -109,7 +117,7 @@ test('run --network --ip --network-alias; name, alias and short ID resolve; HTTP
   assert.equal(n.Containers[a]!.IPv4Address, '10.239.4.10/24');
 
   // The same IP again is taken; an IP outside the subnet is refused at create.
-  let r = await docker(bed.d, ['run', '--rm', '--network', 'web', '--ip', '10.239.4.10', 'busybox', 'true']);
+  let r = await docker(bed.d, ['run', '--rm', ...Q, '--network', 'web', '--ip', '10.239.4.10', 'busybox', 'true']);
   assert.match(r.stderr, /Address already in use/);
   r = await docker(bed.d, ['create', '--network', 'web', '--ip', '10.9.9.9', 'busybox', 'true']);
   assert.match(r.stderr, /no configured subnet contains IP address 10\.9\.9\.9/);
@@ -121,6 +129,9 @@ test('run --network --ip --network-alias; name, alias and short ID resolve; HTTP
   await ok(docker(bed.d, ['rename', 'alpha', 'gamma']));
   assert.equal(await fetchSoon('beta', 'http://gamma/'), 'from-alpha');
   assert.equal(await resolves('beta', 'alpha'), false);
+  // A name with a dot that is no container's is forwarded, and reaches the resolver here.
+  assert.equal(await resolves('beta', 'alpha.elsewhere'), false);
+  assert.match(await bed.quietLog(), /query\[A\] alpha\.elsewhere from 127\.0\.0\.1/);
 
   // Stopped containers leave the DNS.
   await ok(docker(bed.d, ['stop', '-t', '0', 'gamma']));
@@ -132,8 +143,8 @@ test('run --network --ip --network-alias; name, alias and short ID resolve; HTTP
 test('connect and disconnect while running change what resolves; berth CLI', async () => {
   await createNet(['--subnet', '10.239.5.0/24', 'front'], berth);
   await createNet(['--subnet', '10.239.6.0/24', 'back'], berth);
-  await ok(berth(bed.d, ['run', '-d', '--name', 'api', '--network', 'back', 'busybox', ...HTTPD('from-api')]));
-  await ok(berth(bed.d, ['run', '-d', '--name', 'ui', '--network', 'front', 'busybox', 'sleep', '600']));
+  await ok(berth(bed.d, ['run', '-d', ...Q, '--name', 'api', '--network', 'back', 'busybox', ...HTTPD('from-api')]));
+  await ok(berth(bed.d, ['run', '-d', ...Q, '--name', 'ui', '--network', 'front', 'busybox', 'sleep', '600']));
   // Different networks: no name.
   assert.equal(await resolves('ui', 'api'), false);
   await ok(berth(bed.d, ['network', 'connect', '--alias', 'backend', 'back', 'ui']));
@@ -168,8 +179,8 @@ test('connect and disconnect while running change what resolves; berth CLI', asy
 test('--internal: no route out of the network', async () => {
   const n = await createNet(['--internal', '--subnet', '10.239.7.0/24', 'sealed']);
   assert.equal(n.Internal, true);
-  await ok(docker(bed.d, ['run', '-d', '--name', 'in1', '--network', 'sealed', 'busybox', ...HTTPD('inside')]));
-  await ok(docker(bed.d, ['run', '-d', '--name', 'in2', '--network', 'sealed', 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'in1', '--network', 'sealed', 'busybox', ...HTTPD('inside')]));
+  await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'in2', '--network', 'sealed', 'busybox', 'sleep', '600']));
   // Inside the network everything works.
   assert.equal(await fetchSoon('in2', 'http://in1/'), 'inside');
   // No default route: an address outside the subnet (this host's own uplink address) is unreachable.
@@ -185,7 +196,7 @@ test('--internal: no route out of the network', async () => {
 test('prune removes unused networks only', async () => {
   await createNet(['--subnet', '10.239.8.0/24', 'used']);
   await createNet(['--subnet', '10.239.9.0/24', 'unused']);
-  await ok(docker(bed.d, ['run', '-d', '--name', 'user', '--network', 'used', 'busybox', 'sleep', '600']));
+  await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'user', '--network', 'used', 'busybox', 'sleep', '600']));
   const out = await ok(docker(bed.d, ['network', 'prune', '-f']));
   assert.match(out, /unused/);
   assert.doesNotMatch(out, /\bused\b/);
@@ -201,8 +212,8 @@ test('isolation: a container on one network cannot reach one on another, through
   try {
     const a = await bed.createNet(['--subnet', '10.239.10.0/24', 'iso-a'], docker, true);
     const b = await bed.createNet(['--subnet', '10.239.11.0/24', 'iso-b'], docker, true);
-    await ok(docker(bed.d, ['run', '-d', '--name', 'on-a', '--network', 'iso-a', 'busybox', 'sleep', '600']));
-    await ok(docker(bed.d, ['run', '-d', '--name', 'on-b', '--network', 'iso-b', 'busybox', ...HTTPD('from-b')]));
+    await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'on-a', '--network', 'iso-a', 'busybox', 'sleep', '600']));
+    await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'on-b', '--network', 'iso-b', 'busybox', ...HTTPD('from-b')]));
     const ip = await ok(docker(bed.d, ['inspect', '-f', '{{(index .NetworkSettings.Networks "iso-b").IPAddress}}', 'on-b']));
     const brB = `br-${b.Id.slice(0, 12)}`;
     const drops = async () => {
@@ -242,8 +253,8 @@ test('--ipv6 --subnet fd…/64: containers get an IPv6 address, shown by inspect
     { Subnet: '10.239.12.0/24', Gateway: '10.239.12.1' },
     { Subnet: 'fd00:b3:1::/64', Gateway: 'fd00:b3:1::1' },
   ]);
-  const id = await ok(docker(bed.d, ['run', '-d', '--name', 'six1', '--network', 'v6net', '--ip6', 'fd00:b3:1::10', 'busybox', ...HTTPD('over-v6')]));
-  await ok(docker(bed.d, ['run', '-d', '--name', 'six2', '--network', 'v6net', 'busybox', 'sleep', '600']));
+  const id = await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'six1', '--network', 'v6net', '--ip6', 'fd00:b3:1::10', 'busybox', ...HTTPD('over-v6')]));
+  await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'six2', '--network', 'v6net', 'busybox', 'sleep', '600']));
   const ep = JSON.parse(await ok(docker(bed.d, ['inspect', '-f', '{{json .NetworkSettings.Networks.v6net}}', 'six1'])));
   assert.equal(ep.GlobalIPv6Address, 'fd00:b3:1::10');
   assert.equal(ep.GlobalIPv6PrefixLen, 64);
@@ -259,6 +270,60 @@ test('--ipv6 --subnet fd…/64: containers get an IPv6 address, shown by inspect
   assert.match(r.stderr, /Pool overlaps with other one on this address space/);
   r = await docker(bed.d, ['create', '--network', 'v6net', '--ip6', 'fd00:ffff::1', 'busybox', 'true']);
   assert.match(r.stderr, /no configured subnet contains IP address fd00:ffff::1/);
+  // dockerd's IPv4 rules in ip6tables too: isolation, forwarding, the IPv6 subnet masqueraded.
+  const tag = `berth:${n.Id.slice(0, 12)}`;
+  const br = `br-${n.Id.slice(0, 12)}`;
+  const v6rules = async (table: string) => (await execFileP('ip6tables-save', ['-t', table])).stdout.split('\n').filter((l) => l.includes(tag));
+  const filter6 = (await v6rules('filter')).join('\n');
+  assert.match(filter6, new RegExp(`^-A BERTH-ISOLATION-STAGE-1 -i ${br} ! -o ${br} .*-j BERTH-ISOLATION-STAGE-2$`, 'm'));
+  assert.match(filter6, new RegExp(`^-A BERTH-ISOLATION-STAGE-2 -o ${br} .*-j DROP$`, 'm'));
+  assert.match(filter6, new RegExp(`^-A BERTH-FORWARD -i ${br} .*-j ACCEPT$`, 'm'));
+  assert.deepEqual((await v6rules('nat')).map((l) => l.replace(/ -m comment .*? -j/, ' -j')), [`-A POSTROUTING -s fd00:b3:1::/64 ! -o ${br} -j MASQUERADE`]);
   await ok(docker(bed.d, ['rm', '-f', 'six1', 'six2']));
   await ok(docker(bed.d, ['network', 'rm', 'v6net']));
+  assert.deepEqual([...(await v6rules('filter')), ...(await v6rules('nat'))], [], 'the ip6tables rules went with the network');
+});
+
+test('--internal --ipv6: nothing crosses to another network over IPv6 either, even with a route and forwarding', async (t) => {
+  if (readFileSync('/proc/sys/net/ipv6/conf/all/disable_ipv6', 'utf8').trim() !== '0') {
+    t.skip('the kernel has IPv6 disabled (net.ipv6.conf.all.disable_ipv6=1)');
+    return;
+  }
+  const forward = readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim();
+  await execFileP('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+  try {
+    const sealed = await bed.createNet(['--internal', '--ipv6', '--subnet', '10.239.13.0/24', '--subnet', 'fd00:b3:2::/64', 'sealed6'], docker, true);
+    const open = await bed.createNet(['--ipv6', '--subnet', '10.239.14.0/24', '--subnet', 'fd00:b3:3::/64', 'open6'], docker, true);
+    const tag = `berth:${sealed.Id.slice(0, 12)}`;
+    const br = `br-${sealed.Id.slice(0, 12)}`;
+    const saved = async (table: string) => (await execFileP('ip6tables-save', ['-t', table])).stdout.split('\n').filter((l) => l.includes(tag));
+    // Internal: DROP both ways across its bridge, no masquerading.
+    const f = (await saved('filter')).join('\n');
+    assert.match(f, new RegExp(`^-A BERTH-FORWARD -i ${br} ! -o ${br} .*-j DROP$`, 'm'));
+    assert.match(f, new RegExp(`^-A BERTH-FORWARD ! -i ${br} -o ${br} .*-j DROP$`, 'm'));
+    assert.deepEqual(await saved('nat'), []);
+    await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'in6', '--network', 'sealed6', '--ip6', 'fd00:b3:2::10', 'busybox', 'sleep', '600']));
+    await ok(docker(bed.d, ['run', '-d', ...Q, '--name', 'out6', '--network', 'open6', '--ip6', 'fd00:b3:3::10', 'busybox', ...HTTPD('open')]));
+    // The internal container gets a route to the other network through its gateway (as a
+    // misconfigured or hostile container could), so that only the host's ip6tables rules stand in the way.
+    const pid = await ok(docker(bed.d, ['inspect', '-f', '{{.State.Pid}}', 'in6']));
+    await execFileP('nsenter', ['-n', '-t', pid, 'ip', '-6', 'route', 'add', 'fd00:b3:3::/64', 'via', 'fd00:b3:2::1']);
+    const drops = async () => {
+      const out = (await execFileP('ip6tables', ['-w', '-L', '-v', '-x', '-n'])).stdout;
+      // The isolation DROP is the destination network's rule; the internal network's own DROPs come after it.
+      const tags = [tag, `berth:${open.Id.slice(0, 12)}`];
+      return out.split('\n').filter((l) => tags.some((x) => l.includes(x)) && /\bDROP\b/.test(l)).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
+    };
+    const before = await drops();
+    const r = await exec('in6', 'timeout 3 wget -q -O- http://[fd00:b3:3::10]/');
+    assert.notEqual(r.code, 0, 'the internal network reached another one over IPv6');
+    assert.ok((await drops()) > before, 'an ip6tables rule of the internal network dropped it');
+    // The other way: out6 has a default route via its gateway; the host drops it on the way into sealed6.
+    assert.notEqual((await exec('out6', 'ping -c 1 -W 2 fd00:b3:2::10')).code, 0);
+    await ok(docker(bed.d, ['rm', '-f', 'in6', 'out6']));
+    await ok(docker(bed.d, ['network', 'rm', 'sealed6', 'open6']));
+    assert.deepEqual(await saved('filter'), []);
+  } finally {
+    await execFileP('sysctl', ['-qw', `net.ipv6.conf.all.forwarding=${forward}`]);
+  }
 });

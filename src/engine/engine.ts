@@ -10,6 +10,7 @@ import { ImageStore } from './image/store.js';
 import { ImageService } from './image/service.js';
 import { ContainerStore } from './container/store.js';
 import { ContainerService } from './container/service.js';
+import { followNetworkLinks } from './container/links.js';
 import { ContainerRootfs } from './container/rootfs.js';
 import { ConmonRuntime } from './runtime/conmon.js';
 import { TaskRunner } from './runtime/task.js';
@@ -132,6 +133,8 @@ export class Engine {
     const exec = new ExecService(containers, runtime, execSessions);
     // Healthchecks run as execs while a container runs (container/health.ts).
     const health = new HealthMonitor({ get: (id) => containerStore.get(id), setHealth: (c, h, changed) => containers.setHealth(c, h, changed) }, (id, cmd, timeoutMs, signal) => exec.probe(id, cmd, timeoutMs, signal));
+    // A --link alias on a user network follows its child (container/links.ts).
+    networks.user.membersChanged = (id) => followNetworkLinks(id, containerStore);
     containers.onRuns((c) => void health.started(c).catch(() => undefined), (id) => health.stopped(id));
     // The build cache's records are the collector's "build-cache" roots.
     const buildCache = await BuildCache.open(path.join(opts.dataRoot, 'builder'));

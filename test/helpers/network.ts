@@ -102,6 +102,7 @@ export class NetworkTestBed {
   private hostNet?: HostNetSnapshot;
   /** Bridges the tests made (deleted at the end even if their network was not). */
   readonly bridges = new Set<string>();
+  private refuser?: TestResolver;
 
   constructor(
     private readonly daemonArgs: string[] = [],
@@ -121,9 +122,28 @@ export class NetworkTestBed {
         if (nets.length) await docker(d, ['network', 'rm', ...nets]);
         await d.cleanup();
       }
+      await this.refuser?.stop();
       for (const br of this.bridges) await execFileP('ip', ['link', 'del', br]).catch(() => undefined);
       if (this.hostNet) await restoreHostNet(this.hostNet, this.defaultBridge);
     });
+  }
+
+  /**
+   * `--dns` arguments for containers on user networks: aardvark forwards
+   * every name that is not a container's (a name a test expects NOT to
+   * resolve, a search-domain suffix, an AAAA it has no answer for) to the
+   * asking container's --dns servers, else to the host's resolvers, which
+   * are off the machine. This is dnsmasq on a loopback address refusing
+   * everything, started at the first call and stopped after the file.
+   */
+  async quietDns(): Promise<string[]> {
+    this.refuser ??= await startResolver([QUIET_DNS], {});
+    return ['--dns', QUIET_DNS];
+  }
+
+  /** The quiet resolver's query log: a name a test saw not resolve was asked here, not elsewhere. */
+  async quietLog(): Promise<string> {
+    return (await this.refuser?.log()) ?? '';
   }
 
   async inspect(name: string): Promise<NetInspect> {
@@ -147,9 +167,12 @@ export class NetworkTestBed {
   /** The egress DROP of createNet() for a bridge made otherwise. */
   async guard(br: string, toBridges = false): Promise<void> {
     this.bridges.add(br);
-    await execFileP('iptables', ['-w', '-I', 'FORWARD', '-i', br, '!', '-o', toBridges ? 'br+' : br, '-j', 'DROP']);
+    for (const cmd of ['iptables', 'ip6tables']) await execFileP(cmd, ['-w', '-I', 'FORWARD', '-i', br, '!', '-o', toBridges ? 'br+' : br, '-j', 'DROP']);
   }
 }
+
+/** The refusing resolver's address (network-dns and network-links use .153 and .154). */
+export const QUIET_DNS = '127.0.0.155';
 
 /** A DNS server on test addresses (Debian's dnsmasq), so that no test query leaves the machine. */
 export interface TestResolver {

@@ -15,6 +15,7 @@
  */
 import { conflict, invalid, notFound } from '../errors.js';
 import { isUserDefinedMode, networkLinks } from '../network/link-aliases.js';
+import { writeHosts } from './etc-files.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord } from './types.js';
 
@@ -92,16 +93,7 @@ export function linkSetup(c: ContainerRecord, store: ContainerStore): { env: str
   const hosts: string[] = [];
   // Only the default bridge has legacy links (dockerd's setupLinkedContainers); on user networks a
   // link is a name for the child's address there, for this container only (../network/link-aliases.ts).
-  if (isUserDefinedMode(c.HostConfig.NetworkMode ?? '')) {
-    for (const [name, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
-      if (!cfg.NetworkID || name === 'bridge') continue;
-      for (const { child, alias } of networkLinks(c, { Name: name, Id: cfg.NetworkID })) {
-        const ip = store.find(child)?.NetworkAttachment?.endpoints?.[cfg.NetworkID]?.ip;
-        if (ip) hosts.push(`${ip}\t${alias}`);
-      }
-    }
-    return { env, hosts };
-  }
+  if (isUserDefinedMode(c.HostConfig.NetworkMode ?? '')) return { env, hosts: networkLinkHosts(c, store) };
   for (const l of c.HostConfig.Links ?? []) {
     const i = l.indexOf(':');
     const childName = l.slice(0, i);
@@ -115,6 +107,39 @@ export function linkSetup(c: ContainerRecord, store: ContainerStore): { env: str
     env.push(...linkEnv(linkName, ip, child.Config.Env ?? [], child.Config.ExposedPorts));
   }
   return { env, hosts };
+}
+
+/**
+ * The /etc/hosts lines of a container's links on its user-defined networks:
+ * the alias for the child's address there, while the child (by the name
+ * linked) is on that network; none for a child that is stopped, removed,
+ * renamed away or disconnected, as dockerd's resolver then has no answer.
+ */
+export function networkLinkHosts(c: ContainerRecord, store: ContainerStore): string[] {
+  const hosts: string[] = [];
+  for (const [name, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+    if (!cfg.NetworkID || name === 'bridge') continue;
+    for (const { child, alias } of networkLinks(c, { Name: name, Id: cfg.NetworkID })) {
+      const ip = store.find(child)?.NetworkAttachment?.endpoints?.[cfg.NetworkID]?.ip;
+      if (ip) hosts.push(`${ip}\t${alias}`);
+    }
+  }
+  return hosts;
+}
+
+/**
+ * After the members of user network `networkId` changed: every running
+ * container with links on it gets its /etc/hosts rewritten, so that a link
+ * alias follows its child (a restart at another address, a rename, a
+ * disconnect) as dockerd's DNS answer does, without the linking container
+ * restarting.
+ */
+export async function followNetworkLinks(networkId: string, store: ContainerStore): Promise<void> {
+  for (const c of store.list()) {
+    if (!c.State.Running || !c.HostsPath || !isUserDefinedMode(c.HostConfig.NetworkMode ?? '')) continue;
+    const linked = Object.entries(c.EndpointsConfig ?? {}).some(([name, cfg]) => cfg.NetworkID === networkId && networkLinks(c, { Name: name, Id: networkId }).length > 0);
+    if (linked) await writeHosts(c, networkLinkHosts(c, store)).catch(() => undefined);
+  }
 }
 
 /** `DELETE /containers/{parent/alias}?link=1`: removes the link `/parent/alias` from its parent. */

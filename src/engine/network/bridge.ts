@@ -24,7 +24,7 @@ import { leaseLeftovers } from './user-bridge.js';
 import type { Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
-import { addRules, ensureForwardChains, isolationRules } from './isolation.js';
+import { addRules, ensureForwardChains, FORWARD_CHAIN, isolationRules } from './isolation.js';
 
 export interface BridgeOptions {
   /** Bridge interface name (dockerd --bridge); "none" disables the network. */
@@ -191,7 +191,15 @@ export class BridgeNetwork {
       // Isolated from the user-defined networks, as docker0 is from dockerd's. The tag is not
       // `berth:<id12>`, which the user networks' sweep would take for a removed network's.
       await ensureForwardChains();
-      await addRules(isolationRules(name, ['-m', 'comment', '--comment', `berth-bridge:${name}`]));
+      const tag = ['-m', 'comment', '--comment', `berth-bridge:${name}`];
+      await addRules([
+        ...isolationRules(name, tag),
+        // dockerd's inter-container rule for docker0: containers on the bridge reach each other
+        // when br_netfilter sends bridged frames through FORWARD and its policy is DROP (as
+        // dockerd sets it on a host that runs both). dockerd's rules for traffic leaving the
+        // bridge are not added: test daemons rely on the host's policy to keep their traffic in.
+        ['filter', FORWARD_CHAIN, '-i', name, '-o', name, ...tag, '-j', 'ACCEPT'],
+      ]);
     }
   }
 

@@ -6,8 +6,9 @@
  * host, listening on each network's gateway, so the container's namespace
  * gets the address dockerd shows and rules that carry it to aardvark:
  *
- *   nat OUTPUT       127.0.0.11:53 (udp, tcp)  → DNAT to <gateway>:53 (Debian's
- *                    aardvark 1.4 answers UDP only; later ones TCP too)
+ *   nat OUTPUT       127.0.0.11:53 (udp)  → DNAT to <gateway>:53 (Debian's
+ *                    aardvark 1.4 answers UDP only: TCP on 127.0.0.11:53 is
+ *                    berthd's relay, ./embedded-dns-tcp.ts)
  *   nat POSTROUTING  from 127/8 to <gateway>:53 → MASQUERADE, i.e. the
  *                    container's address on that network: aardvark answers
  *                    by who asks (the asker's networks scope the names), and
@@ -32,10 +33,8 @@ export const EMBEDDED_DNS = '127.0.0.11';
 function ruleset(gateway: string | undefined): string {
   const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
   if (gateway) {
-    for (const proto of ['udp', 'tcp']) {
-      lines.push(`-A OUTPUT -d ${EMBEDDED_DNS}/32 -p ${proto} -m ${proto} --dport 53 -j DNAT --to-destination ${gateway}:53`);
-      lines.push(`-A POSTROUTING -s 127.0.0.0/8 -d ${gateway}/32 -p ${proto} -m ${proto} --dport 53 -j MASQUERADE`);
-    }
+    lines.push(`-A OUTPUT -d ${EMBEDDED_DNS}/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${gateway}:53`);
+    lines.push(`-A POSTROUTING -s 127.0.0.0/8 -d ${gateway}/32 -p udp -m udp --dport 53 -j MASQUERADE`);
   }
   lines.push('COMMIT', '*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A PREROUTING ! -i lo -d 127.0.0.0/8 -j DROP', 'COMMIT', '');
   return lines.join('\n');

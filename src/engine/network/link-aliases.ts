@@ -13,8 +13,11 @@
  * which it answers nothing at all (its extra listener's thread does not
  * stop). So berth writes the names into the linking container's /etc/hosts
  * at its start (../container/links.ts), which only it reads: they resolve
- * through the C library as dockerd's do (not through nslookup), and follow a
- * child that moved at the linking container's next start.
+ * through the C library as dockerd's do (not through nslookup). They follow
+ * the child as dockerd's answer does: whenever a network's members change
+ * (a start, stop, connect, disconnect, rename), the running containers with
+ * links on it get their /etc/hosts rewritten (../container/links.ts
+ * followNetworkLinks), the alias at the child's address now or absent.
  */
 /** A NetworkMode naming a user-defined network (not bridge/default/host/none/container:). */
 export function isUserDefinedMode(mode: string): boolean {

@@ -234,7 +234,15 @@ export class UserNetworks {
       servers: c.HostConfig?.Dns ?? undefined,
     }));
     await this.dns.update(n.Id, n.IPAM.Config[0]!.Gateway, entries);
+    await this.membersChanged?.(n.Id).catch(() => undefined);
   }
+
+  /**
+   * Told after a network's DNS entries were rewritten, i.e. whenever who is
+   * on it, at which address and under which name may have changed: the
+   * linking containers' /etc/hosts follow (./link-aliases.ts).
+   */
+  membersChanged?: (networkId: string) => Promise<void>;
 
   /**
    * Daemon start: leftovers removed, bridges and rules of the known networks

@@ -24,6 +24,7 @@ import type { EndpointConfig, UserNetworks } from './networks.js';
 import { endpointAdd, endpointDel, type UserEndpoint } from './user-bridge.js';
 import { cniAdd, CNI_VERSION } from './cni.js';
 import { EMBEDDED_DNS, pointEmbeddedDns } from './embedded-dns.js';
+import { EmbeddedDnsTcp } from './embedded-dns-tcp.js';
 import type { NetworkRecord } from './store.js';
 
 /** The predefined networks. */
@@ -151,6 +152,8 @@ export class NetworkService {
   private readonly published = new Map<string, string>();
   /** Bridge wiring in flight for containers being started, settled by ready(). */
   private readonly wiring = new Map<string, Promise<Wired>>();
+  /** The TCP side of 127.0.0.11 in containers on user networks. */
+  readonly dnsTcp = new EmbeddedDnsTcp();
   /** User-defined networks; set once opened (engine.ts). */
   user?: UserNetworks;
   /** Where the addresses of user networks' endpoints are leased (host-local's data dir). */
@@ -303,6 +306,13 @@ export class NetworkService {
   adopt(c: NetworkedContainer): void {
     const eps = [c.NetworkAttachment?.endpoint, ...Object.values(c.NetworkAttachment?.endpoints ?? {})];
     for (const p of eps.flatMap((e) => e?.ports ?? [])) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
+    this.listenDnsTcp(c);
+  }
+
+  /** DNS over TCP on 127.0.0.11 for a container whose 127.0.0.11 goes to aardvark (./embedded-dns-tcp.ts); off the start's path. */
+  private listenDnsTcp(c: NetworkedContainer): void {
+    const a = c.NetworkAttachment;
+    if (a?.mode === 'bridge' && a.netns && a.dnsNetwork) void this.dnsTcp.open(c.Id, a.netns).catch(() => undefined);
   }
 
   /**
@@ -431,6 +441,7 @@ export class NetworkService {
       Object.assign(a, await inFlight.catch(() => ({})));
     }
     const dnsOf = Object.keys(a?.endpoints ?? {});
+    await this.dnsTcp.close(c.Id);
     await Promise.all([
       a?.mode === 'bridge' && a.endpoint && this.bridge ? this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined) : undefined,
       ...Object.values(a?.endpoints ?? {}).map((ep) => {
@@ -573,6 +584,7 @@ export class NetworkService {
     if (a.dnsNetwork === null) {
       await pointEmbeddedDns(a.netns, a.endpoints[n.Id]!.gateway);
       a.dnsNetwork = n.Id;
+      this.listenDnsTcp(c);
     }
     await this.user!.refreshDns(n.Id);
   }

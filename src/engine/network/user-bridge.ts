@@ -21,6 +21,8 @@
  *    to DROP, which would cut the containers off. An `--internal` network
  *    gets DROP rules instead for anything crossing its bridge, no default
  *    route and no masquerading: nothing leaves it.
+ * A network with IPv6 has the same rules from ip6tables (its IPv6 subnet
+ * masqueraded), as dockerd's with ip6tables on.
  * The jump to the isolation chain is BERTH-FORWARD's first rule and the
  * per-network rules are appended after it, so no network's ACCEPT can come
  * before the isolation check. The chains are shared by every berthd on the
@@ -35,7 +37,7 @@ import { leaseRange, parseCidr, formatCidr } from './ipam.js';
 import type { NetworkRecord } from './store.js';
 import type { PortBinding } from './bridge.js';
 import type { Finding } from '../check/finding.js';
-import { addRules, ensureForwardChains, FORWARD_CHAIN, isolationRules } from './isolation.js';
+import { addRules, ensureForwardChains, FORWARD_CHAIN, isolationRules, type Iptables } from './isolation.js';
 
 /** What a container got on one user-defined network; kept in its record so a later daemon can undo it. */
 export interface UserEndpoint {
@@ -72,15 +74,20 @@ function cniName(id: string): string {
   return `berth-${id.slice(0, 12)}`;
 }
 
-async function iptables(args: string[]): Promise<void> {
-  await run('iptables', ['-w', ...args], { allowFailure: true });
+async function iptables(args: string[], cmd: Iptables): Promise<void> {
+  await run(cmd, ['-w', ...args], { allowFailure: true });
 }
 
-/** The rules one network needs, as [table, chain, …match and target]. */
-function rules(n: NetworkRecord): string[][] {
+/**
+ * The rules one network needs in one address family, as [table, chain,
+ * …match and target]: the same for IPv6 (a network with a second, IPv6
+ * pool) with its IPv6 subnet masqueraded, as dockerd's ip6tables rules are.
+ */
+function rules(n: NetworkRecord, family: Iptables = 'iptables'): string[][] {
   const br = n.BridgeName;
   const tag = ['-m', 'comment', '--comment', `berth:${n.Id.slice(0, 12)}`];
-  const subnet = parseCidr(n.IPAM.Config[0]!.Subnet)!;
+  const v4 = parseCidr(n.IPAM.Config[0]!.Subnet)!;
+  const subnet = family === 'iptables' ? formatCidr(v4.network, v4.prefix) : n.IPAM.Config[1]!.Subnet;
   const out: string[][] = [...isolationRules(br, tag), ['filter', FORWARD_CHAIN, '-i', br, '-o', br, ...tag, '-j', 'ACCEPT']];
   if (n.Internal) {
     out.push(['filter', FORWARD_CHAIN, '-i', br, '!', '-o', br, ...tag, '-j', 'DROP']);
@@ -89,7 +96,7 @@ function rules(n: NetworkRecord): string[][] {
     out.push(['filter', FORWARD_CHAIN, '-i', br, ...tag, '-j', 'ACCEPT']);
     out.push(['filter', FORWARD_CHAIN, '-o', br, ...tag, '-j', 'ACCEPT']);
     if (n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false') {
-      out.push(['nat', 'POSTROUTING', '-s', formatCidr(subnet.network, subnet.prefix), '!', '-o', br, ...tag, '-j', 'MASQUERADE']);
+      out.push(['nat', 'POSTROUTING', '-s', subnet, '!', '-o', br, ...tag, '-j', 'MASQUERADE']);
     }
   }
   return out;
@@ -116,6 +123,10 @@ export async function bridgeUp(n: NetworkRecord, useIptables: boolean): Promise<
   if (useIptables) {
     await ensureForwardChains();
     await addRules(rules(n));
+    if (pool6) {
+      await ensureForwardChains('ip6tables');
+      await addRules(rules(n, 'ip6tables'), 'ip6tables');
+    }
   }
 }
 
@@ -126,15 +137,17 @@ export async function bridgeDown(n: NetworkRecord, useIptables: boolean, ipamDir
   await fsp.rm(path.join(ipamDir, cniName(n.Id)), { recursive: true, force: true });
 }
 
-/** iptables rules tagged `berth:<id12>`, as [table, chain, spec, id12] ready for `-D`. */
-async function taggedRules(): Promise<{ table: string; chain: string; spec: string[]; id12: string }[]> {
+/** iptables and ip6tables rules tagged `berth:<id12>`, as [command, table, chain, spec, id12] ready for `-D`. */
+async function taggedRules(): Promise<{ cmd: Iptables; table: string; chain: string; spec: string[]; id12: string }[]> {
   const out = [];
-  for (const table of ['filter', 'nat']) {
-    const saved = await run('iptables-save', ['-t', table], { allowFailure: true });
-    for (const line of saved.stdout.split('\n')) {
-      const m = /^-A (\S+) (.*--comment "?berth:([0-9a-f]{12})"? .*)$/.exec(line);
-      // iptables-save quotes the comment; the argument vector must not.
-      if (m) out.push({ table, chain: m[1]!, spec: m[2]!.replace(/"(berth:[0-9a-f]{12})"/, '$1').split(' '), id12: m[3]! });
+  for (const cmd of ['iptables', 'ip6tables'] as const) {
+    for (const table of ['filter', 'nat']) {
+      const saved = await run(`${cmd}-save`, ['-t', table], { allowFailure: true });
+      for (const line of saved.stdout.split('\n')) {
+        const m = /^-A (\S+) (.*--comment "?berth:([0-9a-f]{12})"? .*)$/.exec(line);
+        // iptables-save quotes the comment; the argument vector must not.
+        if (m) out.push({ cmd, table, chain: m[1]!, spec: m[2]!.replace(/"(berth:[0-9a-f]{12})"/, '$1').split(' '), id12: m[3]! });
+      }
     }
   }
   return out;
@@ -142,7 +155,7 @@ async function taggedRules(): Promise<{ table: string; chain: string; spec: stri
 
 /** Deletes every rule tagged `berth:<id12>` for the given IDs. */
 async function removeTaggedRules(ids: Set<string>): Promise<void> {
-  for (const r of await taggedRules()) if (ids.has(r.id12)) await iptables(['-t', r.table, '-D', r.chain, ...r.spec]);
+  for (const r of await taggedRules()) if (ids.has(r.id12)) await iptables(['-t', r.table, '-D', r.chain, ...r.spec], r.cmd);
 }
 
 /**
@@ -169,7 +182,7 @@ export async function bridgeLeftovers(known: NetworkRecord[], useIptables: boole
   if (useIptables) {
     for (const r of await taggedRules()) {
       if (!ours(r.id12)) continue;
-      out.push({ kind: 'iptables-leftover', subject: `${r.table} ${r.chain} ${r.spec.join(' ')}`, message: `a rule of network ${r.id12}, which is gone`, action: 'delete the rule', fix: () => iptables(['-t', r.table, '-D', r.chain, ...r.spec]) });
+      out.push({ kind: 'iptables-leftover', subject: `${r.cmd} ${r.table} ${r.chain} ${r.spec.join(' ')}`, message: `a rule of network ${r.id12}, which is gone`, action: 'delete the rule', fix: () => iptables(['-t', r.table, '-D', r.chain, ...r.spec], r.cmd) });
     }
   }
   // The lease directory last: it is what marks the bridge and rules as this daemon's.

@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { SeqpacketSocket } from 'node-unix-socket';
-import { frame, frameHeader, STDERR, STDOUT } from '../../common/stdcopy.js';
+import { frame, STDERR, STDOUT } from '../../common/stdcopy.js';
 import { conflict, EngineError, invalid } from '../errors.js';
 import { detailsPrefix, extraAttributes } from '../logs/attributes.js';
 import { readLog, type LogReadOptions } from '../logs/k8sfile.js';
@@ -133,32 +133,43 @@ export class ContainerStreams {
     const stopped = c.State.Running ? this.waitFor(c.Id, 'not-running', signal).catch(() => undefined) : Promise.resolve();
     // --details puts the attributes the log options select (labels, env) and a space before each line, as dockerd.
     const details = o.details ? detailsPrefix(extraAttributes(c.HostConfig.LogConfig?.Config ?? {}, c.Config.Labels ?? {}, c.Config.Env ?? [])) : null;
-    // Entries go out in batches: one write per entry is most of the time of a long read.
-    let batch: Buffer[] = [];
+    // Entries go out in batches of about 64 KiB, each frame header and text copied once into the batch:
+    // one write (or one small header buffer) per entry is most of the time of a long read.
+    const BATCH = 64 * 1024;
+    let batch = Buffer.allocUnsafe(BATCH);
     let size = 0;
     let scheduled = false;
     const flush = () => {
       scheduled = false;
-      if (!batch.length) return;
-      write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size));
-      batch = [];
+      if (!size) return;
+      // The batch goes to the socket as it is: the next one is a new buffer.
+      write(batch.subarray(0, size));
+      batch = Buffer.allocUnsafe(BATCH);
       size = 0;
     };
     await readLog(
       file,
       { ...o, follow: o.follow && c.State.Running },
       (e) => {
-        // Gathered in parts, copied once by the batch's concat.
-        const stamp = o.timestamps ? Buffer.from(`${e.time} `) : undefined;
-        const length = (stamp?.length ?? 0) + (details?.length ?? 0) + e.text.length;
-        if (!tty) batch.push(frameHeader(e.stream === 'stderr' ? STDERR : STDOUT, length));
-        if (stamp) batch.push(stamp);
-        if (details) batch.push(details);
-        batch.push(e.text);
-        size += length + (tty ? 0 : 8);
+        const stamp = o.timestamps ? `${e.time} ` : '';
+        const length = stamp.length + (details?.length ?? 0) + e.text.length;
+        const need = length + (tty ? 0 : 8);
+        if (size + need > batch.length) {
+          flush();
+          if (need > batch.length) batch = Buffer.allocUnsafe(need);
+        }
+        if (!tty) {
+          batch[size] = e.stream === 'stderr' ? STDERR : STDOUT;
+          batch.fill(0, size + 1, size + 4);
+          batch.writeUInt32BE(length, size + 4);
+          size += 8;
+        }
+        // The stamp is ASCII: its length in bytes is its length in characters.
+        if (stamp) size += batch.write(stamp, size, 'latin1');
+        if (details) size += details.copy(batch, size);
+        size += e.text.copy(batch, size);
         // A follow sends what it has as soon as the read in hand is done.
-        if (size >= 64 * 1024) flush();
-        else if (!scheduled) {
+        if (!scheduled) {
           scheduled = true;
           setImmediate(flush);
         }

@@ -70,7 +70,8 @@ function reference(text: string, o: LogReadOptions, withPending: boolean): LogEn
   const all = withPending && r.pending ? [...r.entries, r.pending] : r.entries;
   const since = BigInt(Math.floor((o.since ?? 0) * 1e9));
   const until = BigInt(Math.floor((o.until ?? 0) * 1e9));
-  let out = all.filter((e) => (e.stream === 'stdout' ? o.stdout : o.stderr) && (!o.since || e.nanos >= since) && (!o.until || e.nanos <= until));
+  const nanos = (e: LogEntry) => BigInt(e.secs) * 1_000_000_000n + BigInt(e.frac);
+  let out = all.filter((e) => (e.stream === 'stdout' ? o.stdout : o.stderr) && (!o.since || nanos(e) >= since) && (!o.until || nanos(e) <= until));
   if (o.tail !== undefined) {
     const pend = withPending && r.pending && out.at(-1) === r.pending ? 1 : 0;
     // A follow emits the trailing partial entry after the tail, as the run goes on.
@@ -198,4 +199,29 @@ test('a rotated log reads as the whole: .N.gz, .N, the hold name conmon\'s cut l
     await fsp.link(file, `${file}.hold`);
     assert.deepEqual(show(await read(file, { stdout: true, stderr: true, follow: false })), show(reference(text, { stdout: true, stderr: true, follow: false }, false)));
   }
+});
+
+test('timestamps: conmon\'s +00:00 form, the Z form, short fractions and other zones give Docker\'s UTC form and the same instant', () => {
+  const cases: [string, string, number, number][] = [
+    // conmon on a UTC host
+    ['2026-12-04T10:00:01.000000007+00:00', '2026-12-04T10:00:01.000000007Z', BASE + 1, 7],
+    ['2026-12-04T10:00:01.123456789Z', '2026-12-04T10:00:01.123456789Z', BASE + 1, 123456789],
+    // Go's RFC3339Nano drops trailing zeros
+    ['2026-12-04T10:00:02.5Z', '2026-12-04T10:00:02.500000000Z', BASE + 2, 500_000_000],
+    ['2026-12-04T10:00:03Z', '2026-12-04T10:00:03.000000000Z', BASE + 3, 0],
+    // another zone: the same instant, written in UTC
+    ['2026-12-04T12:00:04.000000001+02:00', '2026-12-04T10:00:04.000000001Z', BASE + 4, 1],
+    ['2026-12-04T09:30:05.250000000-00:30', '2026-12-04T10:00:05.250000000Z', BASE + 5, 250_000_000],
+    // a 35-character stamp that is not +00:00
+    ['2026-12-04T11:00:06.000000000+01:00', '2026-12-04T10:00:06.000000000Z', BASE + 6, 0],
+  ];
+  const text = cases.map(([s], i) => `${s} stdout F line ${i}\n`).join('');
+  const { entries } = parseLog(Buffer.from(text));
+  assert.equal(entries.length, cases.length);
+  cases.forEach(([, time, secs, frac], i) => {
+    assert.deepEqual({ time: entries[i]!.time, secs: entries[i]!.secs, frac: entries[i]!.frac, text: entries[i]!.text.toString() }, { time, secs, frac, text: `line ${i}\n` }, cases[i]![0]);
+  });
+  // Not a time: the line is kept, at the epoch, as before.
+  const bad = parseLog(Buffer.from('2026-13-45T99:00:00.000000000+00:00 stdout F x\nnot-a-time stderr F y\n')).entries;
+  assert.deepEqual(bad.map((e) => [e.secs, e.frac, e.stream, e.text.toString()]), [[0, 0, 'stdout', 'x\n'], [0, 0, 'stderr', 'y\n']]);
 });

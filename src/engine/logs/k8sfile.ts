@@ -22,11 +22,34 @@ import { logSegments } from './rotate.js';
 export interface LogEntry {
   /** Docker's timestamp form: RFC3339 with 9 fraction digits, UTC, `Z`. */
   time: string;
-  /** Nanoseconds since the epoch, for since/until comparisons. */
-  nanos: bigint;
+  /**
+   * The time as whole seconds since the epoch and nanoseconds within the
+   * second, for since/until comparisons: two numbers rather than one BigInt,
+   * which cost a large part of reading a long log.
+   */
+  secs: number;
+  frac: number;
   stream: 'stdout' | 'stderr';
   /** The message, with its trailing newline when the line was complete. */
   text: Buffer;
+}
+
+/** A point in time as LogEntry keeps it. */
+export interface LogTime {
+  secs: number;
+  frac: number;
+}
+
+/** a < b: -1, a = b: 0, a > b: 1. */
+export function compareTime(a: LogTime, b: LogTime): number {
+  if (a.secs !== b.secs) return a.secs < b.secs ? -1 : 1;
+  return a.frac === b.frac ? 0 : a.frac < b.frac ? -1 : 1;
+}
+
+/** Fractional seconds since the epoch (a since/until option) as a LogTime, truncated to the nanosecond as Docker does. */
+export function logTime(seconds: number): LogTime {
+  const n = BigInt(Math.floor(seconds * 1e9));
+  return { secs: Number(n / 1_000_000_000n), frac: Number(n % 1_000_000_000n) };
 }
 
 export interface LogReadOptions {
@@ -41,40 +64,60 @@ export interface LogReadOptions {
 }
 
 // Consecutive lines mostly share their second: its parse is kept (Date.parse is most of a line's cost).
-let lastSecond = { key: '', secs: 0n };
+let lastSecond = { key: '', secs: 0 };
 
-function toNanos(iso: string): bigint {
-  return parseTime(iso).nanos;
+function secondOf(key: string): number {
+  if (lastSecond.key !== key) lastSecond = { key, secs: Math.floor(Date.parse(key) / 1000) };
+  return lastSecond.secs;
 }
+
+const ZERO_TIME = { secs: 0, frac: 0, time: '1970-01-01T00:00:00.000000000Z' };
 
 /**
- * A line's timestamp as nanoseconds and in Docker's form. Most lines are
- * already UTC (`Z` or `+00:00`, what conmon writes on a UTC host): their
- * Docker form is made from the text, without the BigInt division
- * dockerTime() needs.
+ * The timestamp at data[start, end): seconds, nanoseconds and Docker's
+ * form. conmon writes `…T15:04:05.123456789+00:00` on a UTC host (and a
+ * `Z` form is accepted too): those are read from the bytes without a
+ * regular expression, the common case of a long log. Anything else goes
+ * through parseTime().
  */
-function parseTime(iso: string): { nanos: bigint; time: string } {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(iso);
-  if (!m) return { nanos: 0n, time: dockerTime(0n) };
-  const key = `${m[1]}${m[3]}`;
-  if (lastSecond.key !== key) lastSecond = { key, secs: BigInt(Math.floor(Date.parse(key) / 1000)) };
-  const frac9 = (m[2] ?? '').padEnd(9, '0').slice(0, 9);
-  const nanos = lastSecond.secs * 1_000_000_000n + BigInt(frac9 || '0');
-  const utc = m[3] === 'Z' || m[3] === '+00:00' || m[3] === '-00:00';
-  return { nanos, time: utc ? `${m[1]}.${frac9}Z` : dockerTime(nanos) };
+function stampAt(data: Buffer, start: number, end: number): { secs: number; frac: number; time: string } {
+  const len = end - start;
+  const utcOffset = len === 35 && data[start + 29] === 0x2b /* + */ && data[start + 30] === 0x30 && data[start + 31] === 0x30 && data[start + 33] === 0x30 && data[start + 34] === 0x30;
+  if ((len === 30 && data[start + 29] === 0x5a) /* Z */ || utcOffset) {
+    if (data[start + 19] === 0x2e /* . */ && data[start + 10] === 0x54 /* T */) {
+      let frac = 0;
+      for (let i = start + 20; i < start + 29; i++) {
+        const d = data[i]! - 0x30;
+        if (d < 0 || d > 9) return parseTime(data.toString('latin1', start, end));
+        frac = frac * 10 + d;
+      }
+      const secs = secondOf(`${data.toString('latin1', start, start + 19)}Z`);
+      if (Number.isNaN(secs)) return ZERO_TIME;
+      return { secs, frac, time: utcOffset ? `${data.toString('latin1', start, start + 29)}Z` : data.toString('latin1', start, end) };
+    }
+  }
+  return parseTime(data.toString('latin1', start, end));
 }
 
-// The same for the other direction: one toISOString per second, not per entry.
+/** Any RFC3339 timestamp (fewer fraction digits, another zone) as stampAt() returns it; the zero time when it is not one. */
+function parseTime(iso: string): { secs: number; frac: number; time: string } {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(iso);
+  if (!m) return ZERO_TIME;
+  const secs = secondOf(`${m[1]}${m[3]}`);
+  if (Number.isNaN(secs)) return ZERO_TIME;
+  const frac9 = (m[2] ?? '').padEnd(9, '0').slice(0, 9);
+  const frac = Number(frac9);
+  const utc = m[3] === 'Z' || m[3] === '+00:00' || m[3] === '-00:00';
+  return { secs, frac, time: utc ? `${m[1]}.${frac9}Z` : dockerTime(secs, frac) };
+}
+
+// The other direction: one toISOString per second, not per entry.
 let lastIso = { secs: -1, text: '' };
 
-function dockerTime(nanos: bigint): string {
-  const secs = Number(nanos / 1_000_000_000n);
+function dockerTime(secs: number, frac: number): string {
   if (lastIso.secs !== secs) lastIso = { secs, text: new Date(secs * 1000).toISOString().slice(0, 19) };
-  const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
-  return `${lastIso.text}.${frac}Z`;
+  return `${lastIso.text}.${String(frac).padStart(9, '0')}Z`;
 }
-
-const NEWLINE = Buffer.from('\n');
 
 /**
  * Parses complete lines of a k8s-file log into entries, joining partial
@@ -84,29 +127,27 @@ export function parseLog(data: Buffer, pending?: LogEntry): { entries: LogEntry[
   const entries: LogEntry[] = [];
   let carry = pending;
   let start = 0;
+  // Offsets into data rather than a subarray per line: this loop runs once per line of a 1 GB log.
   while (start < data.length) {
     const nl = data.indexOf(0x0a, start);
     if (nl < 0) break;
-    const line = data.subarray(start, nl);
+    const at = start;
     start = nl + 1;
-    const s1 = line.indexOf(0x20);
-    const s2 = line.indexOf(0x20, s1 + 1);
-    const s3 = line.indexOf(0x20, s2 + 1);
-    if (s1 < 0 || s2 < 0 || s3 < 0) continue;
-    // Byte checks and latin1 (the fields are ASCII): this loop runs once per line of a 1 GB log.
-    const stream = s2 - s1 === 7 && line[s1 + 4] === 0x65 /* std"e"rr */ ? 'stderr' : 'stdout';
-    const text = line.subarray(s3 + 1);
-    const full = line[s2 + 1] === 0x46; /* F */
+    const s1 = data.indexOf(0x20, at);
+    const s2 = s1 < 0 || s1 > nl ? -1 : data.indexOf(0x20, s1 + 1);
+    const s3 = s2 < 0 || s2 > nl ? -1 : data.indexOf(0x20, s2 + 1);
+    if (s3 < 0 || s3 > nl) continue;
+    // Byte checks (the fields are ASCII).
+    const stream = s2 - s1 === 7 && data[s1 + 4] === 0x65 /* std"e"rr */ ? 'stderr' : 'stdout';
+    const full = data[s2 + 1] === 0x46; /* F */
     if (carry && carry.stream === stream) {
-      carry.text = Buffer.concat(full ? [carry.text, text, NEWLINE] : [carry.text, text]);
+      carry.text = Buffer.concat([carry.text, data.subarray(s3 + 1, full ? nl + 1 : nl)]);
     } else {
       if (carry) entries.push(carry);
-      // One copy of the text, with room for the newline a whole line gets (most lines are whole).
-      const copy = Buffer.allocUnsafe(text.length + (full ? 1 : 0));
-      text.copy(copy);
-      if (full) copy[text.length] = 0x0a;
-      const { nanos, time } = parseTime(line.toString('latin1', 0, s1));
-      carry = { time, nanos, stream, text: copy };
+      // A whole line's text is a view of data with its newline, which is the one Docker's entry ends with: no copy.
+      const text = data.subarray(s3 + 1, full ? nl + 1 : nl);
+      const { secs, frac, time } = stampAt(data, at, s1);
+      carry = { time, secs, frac, stream, text };
     }
     if (full) {
       entries.push(carry);
@@ -126,24 +167,21 @@ function wanted(e: LogEntry, o: LogReadOptions): boolean {
   if (e.stream === 'stdout' ? !o.stdout : !o.stderr) return false;
   if (!o.since && !o.until) return true;
   const b = boundsOf(o);
-  if (b.since !== undefined && e.nanos < b.since) return false;
-  if (b.until !== undefined && e.nanos > b.until) return false;
+  if (b.since && compareTime(e, b.since) < 0) return false;
+  if (b.until && compareTime(e, b.until) > 0) return false;
   return true;
 }
 
-// since/until as nanoseconds, made once per read rather than once per entry.
-const bounds = new WeakMap<LogReadOptions, { since?: bigint; until?: bigint }>();
-function boundsOf(o: LogReadOptions): { since?: bigint; until?: bigint } {
+// since/until as LogTimes, made once per read rather than once per entry.
+const bounds = new WeakMap<LogReadOptions, { since?: LogTime; until?: LogTime }>();
+function boundsOf(o: LogReadOptions): { since?: LogTime; until?: LogTime } {
   let b = bounds.get(o);
   if (!b) {
-    b = { since: o.since ? sinceNanos(o) : undefined, until: o.until ? untilNanos(o) : undefined };
+    b = { since: o.since ? logTime(o.since) : undefined, until: o.until ? logTime(o.until) : undefined };
     bounds.set(o, b);
   }
   return b;
 }
-
-const sinceNanos = (o: LogReadOptions) => BigInt(Math.floor((o.since ?? 0) * 1e9));
-const untilNanos = (o: LogReadOptions) => BigInt(Math.floor((o.until ?? 0) * 1e9));
 
 /** How much is read at a time (tests make it small to cross window edges). */
 export interface ReadTuning {
@@ -176,7 +214,8 @@ async function openSource(file: string): Promise<Source | undefined> {
 }
 
 async function readAt(fh: Source, pos: number, len: number): Promise<Buffer> {
-  const buf = Buffer.alloc(len);
+  // Unzeroed: only the bytes read are returned.
+  const buf = Buffer.allocUnsafe(len);
   let got = 0;
   while (got < len) {
     const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
@@ -217,7 +256,7 @@ function firstBoundary(buf: Buffer, from: number): number {
 }
 
 /** The nanoseconds of the first whole, well-formed line starting after `pos` (or at 0), and where it starts; undefined if none starts in the next 4 KiB. */
-async function lineTimeAfter(fh: Source, pos: number, end: number): Promise<{ at: number; nanos: bigint } | undefined> {
+async function lineTimeAfter(fh: Source, pos: number, end: number): Promise<{ at: number; time: LogTime } | undefined> {
   const buf = await readAt(fh, pos, Math.min(4096, end - pos));
   let at = pos > 0 ? buf.indexOf(0x0a) + 1 : 0;
   if (pos > 0 && at === 0) return undefined;
@@ -225,9 +264,9 @@ async function lineTimeAfter(fh: Source, pos: number, end: number): Promise<{ at
     const nl = buf.indexOf(0x0a, at);
     if (nl < 0) return undefined;
     const sp = buf.indexOf(0x20, at);
-    const nanos = sp >= 0 && sp < nl ? toNanos(buf.subarray(at, sp).toString()) : 0n;
+    const time = sp >= 0 && sp < nl ? stampAt(buf, at, sp) : ZERO_TIME;
     // A malformed line (no time parseLog would read) says nothing: the next one does.
-    if (nanos > 0n) return { at: pos + at, nanos };
+    if (time.secs > 0 || time.frac > 0) return { at: pos + at, time };
     at = nl + 1;
   }
 }
@@ -238,15 +277,15 @@ async function lineTimeAfter(fh: Source, pos: number, end: number): Promise<{ at
  * mid-entry there: the fragment carries that line's time and is dropped
  * as older than since, and the entries after it come out whole.
  */
-async function sinceStart(fh: Source, end: number, since: bigint, t: ReadTuning): Promise<number> {
+async function sinceStart(fh: Source, end: number, since: LogTime, t: ReadTuning): Promise<number> {
   const first = await lineTimeAfter(fh, 0, end);
-  if (!first || first.nanos >= since) return 0;
+  if (!first || compareTime(first.time, since) >= 0) return 0;
   let lo = 0; // invariant: the first line at or after lo is older than since
   let hi = end;
   while (hi - lo > t.window) {
     const mid = lo + Math.floor((hi - lo) / 2);
     const l = await lineTimeAfter(fh, mid, end);
-    if (!l || l.nanos >= since) hi = mid;
+    if (!l || compareTime(l.time, since) >= 0) hi = mid;
     else lo = l.at;
   }
   return lo;
@@ -278,7 +317,7 @@ async function tailEntries(fh: Source, end: number, n: number, o: LogReadOptions
   let collected: LogEntry[] = [];
   let pending: LogEntry | undefined;
   let first = true;
-  const since = o.since ? sinceNanos(o) : undefined;
+  const since = boundsOf(o).since;
   while (hi > 0 || first) {
     const lo = Math.max(0, hi - span);
     const buf = await readAt(fh, lo, hi - lo);
@@ -302,7 +341,7 @@ async function tailEntries(fh: Source, end: number, n: number, o: LogReadOptions
     hi = lo + start;
     if (collected.length >= n) break;
     // Lines are in time order: once a window starts before since, nothing earlier is wanted.
-    if (since !== undefined && entries.length && entries[0]!.nanos < since) break;
+    if (since && entries.length && compareTime(entries[0]!, since) < 0) break;
   }
   return { entries: collected, pending };
 }
@@ -318,7 +357,7 @@ async function readForward(
   signal: AbortSignal,
   t: ReadTuning,
 ): Promise<boolean> {
-  const until = o.until ? untilNanos(o) : undefined;
+  const until = boundsOf(o).until;
   const chunk = Math.max(t.window, 1 << 20);
   let offset = start;
   let past = false;
@@ -336,7 +375,7 @@ async function readForward(
     const r = parseLog(data.subarray(0, n), carry.pending);
     carry.pending = r.pending;
     for (const e of r.entries) {
-      if (until !== undefined && e.nanos > until) past = true;
+      if (until && compareTime(e, until) > 0) past = true;
       else if (wanted(e, o)) emit(e);
     }
     // Without follow, nothing after until is wanted and lines are in time order.
@@ -350,7 +389,7 @@ async function tailSegments(segments: string[], n: number, o: LogReadOptions, t:
   let out: LogEntry[] = [];
   let pending: LogEntry | undefined;
   let currentEnd = 0;
-  const since = o.since ? sinceNanos(o) : undefined;
+  const since = boundsOf(o).since;
   for (let i = segments.length - 1; i >= 0; i--) {
     const src = await openSource(segments[i]!);
     if (!src) continue;
@@ -368,9 +407,9 @@ async function tailSegments(segments: string[], n: number, o: LogReadOptions, t:
       out = entries.concat(out);
       if (out.length >= n) break;
       // Older files hold older lines: once this one starts before since, they are not wanted.
-      if (since !== undefined) {
+      if (since) {
         const first = await lineTimeAfter(src, 0, end);
-        if (first && first.nanos < since) break;
+        if (first && compareTime(first.time, since) < 0) break;
       }
     } finally {
       await src.close();
@@ -415,7 +454,7 @@ export async function readLog(
         let keep = false;
         try {
           const end = await wholeLinesEnd(src, (await src.stat()).size, tuning);
-          const start = o.since ? await sinceStart(src, end, sinceNanos(o), tuning) : 0;
+          const start = o.since ? await sinceStart(src, end, boundsOf(o).since!, tuning) : 0;
           const past = await readForward(src, start, end, o, carry, emit, signal, tuning);
           if (past && !o.follow) return;
           if (last) {

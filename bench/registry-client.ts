@@ -74,7 +74,8 @@ async function bench(label: string, host: string, src: TestRegistry): Promise<Re
   const r: Record<string, number[]> = { pullCold: [], noopCli: [], noopApi: [], pullLayersPresent: [], pushCold: [], pushWarm: [] };
   for (let i = 0; i < RUNS; i++) {
     await must(host, ['rmi', '-f', `${name}:1`, `${name}:2`]).catch(() => undefined);
-    await must(host, ['image', 'prune', '-af']).catch(() => undefined);
+    // Dangling images only: -a would also delete the busybox the peer's other benches import (and this image's base).
+    await must(host, ['image', 'prune', '-f']).catch(() => undefined);
     r.pullCold!.push(await time(() => must(host, ['pull', `${name}:1`])));
     r.noopCli!.push(await time(() => must(host, ['pull', `${name}:1`])));
     r.noopApi!.push(await time(() => apiPull(host, name, '1')));

@@ -5,6 +5,7 @@
  */
 import fs, { promises as fsp, constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from './crash.js';
 
@@ -90,4 +91,22 @@ export async function directorySize(dir: string): Promise<number> {
   };
   await walk(dir);
   return total;
+}
+
+/** Writes every byte of `bufs` at the file position (writev may write less than asked). */
+export async function writevAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length) {
+    let skip = (await fh.writev(rest)).bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    rest = next;
+  }
 }

@@ -20,6 +20,7 @@
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { writevAll } from '../../util/fs.js';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -371,7 +372,7 @@ class LocalWriter implements Writer {
 
   async write(chunk: Buffer): Promise<void> {
     this.check();
-    await writeAll(this.fh, [chunk]);
+    await writevAll(this.fh, [chunk]);
     this.hash.update(chunk);
     this.written += chunk.length;
   }
@@ -386,7 +387,7 @@ class LocalWriter implements Writer {
       const bufs = batch;
       batch = [];
       batched = 0;
-      await writeAll(this.fh, bufs);
+      await writevAll(this.fh, bufs);
       crashPoint('content.write');
       // Writeback starts while the rest still arrives, so the fsync at commit has little left to
       // wait for (a big upload otherwise pays its whole disk write at the end). One at a time.
@@ -458,27 +459,6 @@ class LocalWriter implements Writer {
     await this.flushing;
     await this.fh.close().catch(() => undefined);
     this.store.release(this.ref);
-  }
-}
-
-/** Writes every byte of `bufs` (writev may write less than asked). */
-async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
-  let rest = bufs;
-  while (rest.length) {
-    const want = rest.reduce((n, b) => n + b.length, 0);
-    const { bytesWritten } = await fh.writev(rest);
-    if (bytesWritten === want) return;
-    let skip = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      next.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    rest = next;
   }
 }
 

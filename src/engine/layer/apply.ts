@@ -36,7 +36,7 @@
  */
 
 import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { writevAll } from '../../util/fs.js';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidLayerError, LayerEscapeError } from './errors.js';
@@ -174,24 +174,6 @@ function entryTimes(e: TarEntry): { atime: number; mtime: number } {
 function isNotFound(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/** Writes every byte of `bufs` (writev may write less than asked). */
-async function writevAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
-  let rest = bufs;
-  while (rest.length) {
-    let skip = (await fh.writev(rest)).bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      next.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    rest = next;
-  }
 }
 
 class Applier {

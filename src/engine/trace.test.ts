@@ -42,3 +42,19 @@ test('a trace line: own time per phase, other, phases from elsewhere, parsed bac
   await assert.rejects(traced('GET /fail', () => span('boom', () => Promise.reject(new Error('no')))));
   assert.match(lines[1]!, /^trace GET \/fail [\d.]+ms: boom=[\d.]+ other=[\d.]+$/);
 });
+
+test('spans side by side: each counts its whole time, their parent keeps its own time, never below zero', async () => {
+  const lines: string[] = [];
+  enableTracing((l) => lines.push(l));
+  await traced('exit', async () => {
+    // As finishRun's cleanup: runc delete, unmount and CNI release together.
+    await span('cleanup', async () => {
+      await sleep(20);
+      await Promise.all([span('a', () => sleep(60)), span('b', () => sleep(60)), span('c', () => sleep(40))]);
+    });
+  });
+  const t = parseTraceLine(lines[0]!)!;
+  assert.ok(t.phases.a! >= 55 && t.phases.b! >= 55 && t.phases.c! >= 35, lines[0]);
+  // The parent loses the 60 ms any child covered, not their 160 ms sum.
+  assert.ok(t.phases.cleanup! >= 15 && t.phases.cleanup! < 50, lines[0]);
+});

@@ -10,7 +10,9 @@
  *
  * Phases hold their own time: a span inside another counts for itself, not
  * for its parent too; `other` is what no span covered (routing, JSON,
- * waiting for a lock). Spans find their trace through AsyncLocalStorage, so
+ * waiting for a lock). Spans that run side by side (a Promise.all of
+ * cleanups) each count their whole time, and their parent loses only the
+ * time any of them covered, so phases can add up to more than the total. Spans find their trace through AsyncLocalStorage, so
  * nothing is passed down; with tracing off span() is the bare call and the
  * storage is never entered.
  */
@@ -19,8 +21,20 @@ import { performance } from 'node:perf_hooks';
 
 interface Frame {
   trace: Trace;
-  /** Time spent in spans directly inside this one (ms). */
-  childMs: number;
+  /** When spans directly inside this one ran ([start, end] in ms); they may overlap. */
+  children: [number, number][];
+}
+
+/** How long any of `spans` was running: their union, not their sum (siblings may run in parallel). */
+function covered(spans: [number, number][]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
 }
 
 interface Trace {
@@ -41,9 +55,9 @@ export function tracingEnabled(): boolean {
   return sink !== undefined;
 }
 
-function record(frame: Frame | undefined, phase: string, ms: number, selfMs: number): void {
+function record(frame: Frame | undefined, phase: string, t0: number, t1: number, selfMs: number): void {
   if (!frame) return;
-  frame.childMs += ms;
+  frame.children.push([t0, t1]);
   frame.trace.phases.set(phase, (frame.trace.phases.get(phase) ?? 0) + selfMs);
 }
 
@@ -51,7 +65,7 @@ function record(frame: Frame | undefined, phase: string, ms: number, selfMs: num
 export async function traced<T>(name: string, fn: () => Promise<T>, phases?: Record<string, number>): Promise<T> {
   if (!sink) return fn();
   const trace: Trace = { name, start: performance.now(), phases: new Map(Object.entries(phases ?? {})) };
-  const frame: Frame = { trace, childMs: 0 };
+  const frame: Frame = { trace, children: [] };
   try {
     return await storage.run(frame, fn);
   } finally {
@@ -67,13 +81,13 @@ export async function traced<T>(name: string, fn: () => Promise<T>, phases?: Rec
 export async function span<T>(phase: string, fn: () => Promise<T>): Promise<T> {
   const parent = sink ? storage.getStore() : undefined;
   if (!parent) return fn();
-  const frame: Frame = { trace: parent.trace, childMs: 0 };
+  const frame: Frame = { trace: parent.trace, children: [] };
   const t0 = performance.now();
   try {
     return await storage.run(frame, fn);
   } finally {
-    const ms = performance.now() - t0;
-    record(parent, phase, ms, ms - frame.childMs);
+    const t1 = performance.now();
+    record(parent, phase, t0, t1, t1 - t0 - covered(frame.children));
   }
 }
 
@@ -104,7 +118,7 @@ export function spanSync<T>(phase: string, fn: () => T): T {
   try {
     return fn();
   } finally {
-    const ms = performance.now() - t0;
-    record(parent, phase, ms, ms);
+    const t1 = performance.now();
+    record(parent, phase, t0, t1, t1 - t0);
   }
 }

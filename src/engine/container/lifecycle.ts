@@ -71,7 +71,6 @@ export class ContainerLifecycle {
     this.sweeper.unref();
     for (const c of this.ctx.store.list()) {
       if (!c.State.Running) continue;
-      this.ctx.networks.adopt(c);
       const code = await this.ctx.runtime.exitCode(c.Id);
       if (code !== undefined) {
         await this.handleExit(c.Id);
@@ -79,7 +78,10 @@ export class ContainerLifecycle {
         // conmon is gone without recording an exit (host reboot, or killed): the process is gone too.
         await this.finishRun(c, 255, 'container monitor exited unexpectedly');
       } else {
-        // Still running: healthchecks resume (from `starting`, as dockerd's restore does).
+        // Still running: its published ports are taken and its DNS listener is made again
+        // (not for the exited: the listener's sockets would hold the namespace its exit unpins).
+        this.ctx.networks.adopt(c);
+        // Healthchecks resume (from `starting`, as dockerd's restore does).
         this.ctx.signals.emit('run-started', c);
         this.ctx.logRotation.start(this.ctx.logStorage(c), c.Id, this.ctx.bundleDir(c.Id));
       }

@@ -453,6 +453,12 @@ export class NetworkService {
     ]);
     for (const [key, owner] of this.published) if (owner === c.Id) this.published.delete(key);
     c.NetworkAttachment = undefined;
+    // Once more: an adopt() that ran while this released (a daemon restart's
+    // exit watcher and its restore loop both reach an exited container) may
+    // have opened the TCP listener since; its sockets would hold the unpinned
+    // namespace, and the veth in it, for good. With the attachment gone no
+    // further one can open.
+    await this.dnsTcp.close(c.Id);
     for (const id of dnsOf) await this.user?.refreshDns(id).catch(() => undefined);
   }
 

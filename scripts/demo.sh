@@ -9,7 +9,7 @@ bash scripts/setup.sh
 
 SOCK=${BERTH_SOCK:-/run/berth/berth.sock}
 export BERTH_HOST=unix://$SOCK
-BERTH=(node "$ROOT/dist/src/cli/main.js")
+BERTH=(node "$ROOT/dist/bin/berth.js")
 
 # Start berthd unless one is already answering.
 if ! "${BERTH[@]}" version >/dev/null 2>&1; then

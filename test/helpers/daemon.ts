@@ -16,7 +16,7 @@ const execFileP = promisify(execFile);
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BERTHD = path.join(ROOT, 'dist', 'src', 'daemon', 'main.js');
-export const BERTH = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const BERTH = path.join(ROOT, 'dist', 'bin', 'berth.js');
 export const DOCKER = '/usr/local/bin/docker';
 
 export interface TestDaemon {

@@ -183,7 +183,9 @@ async function parseJsonOrYaml(text: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch {
-    const { parse } = await import('yaml');
-    return parse(text);
+    // yaml is CommonJS: node's import() also names its exports, the CLI bundle's (dist/bin) only
+    // has `default`, which both have.
+    const yaml = (await import('yaml')) as typeof import('yaml') & { default?: typeof import('yaml') };
+    return (yaml.default ?? yaml).parse(text);
   }
 }

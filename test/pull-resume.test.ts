@@ -1,5 +1,7 @@
 /**
- * Pulls that go wrong: a registry that drops the connection mid-layer (the
+ * Pulls that go wrong, and how a layer arrives: unpacked while it
+ * downloads (seen in its work snapshot while the blob is incomplete), a
+ * registry that drops the connection mid-layer (the
  * daemon retries with a Range request and finishes), a registry killed
  * mid-pull (the pull fails, the partial download is kept, and the next pull
  * resumes it with a Range request once the registry is back), and a
@@ -127,6 +129,49 @@ test('a connection dropped mid-layer is retried with a Range request and the pul
   assert.equal(run.stdout.split(/\s+/)[0], bigSum, run.stderr);
   assert.equal((await docker(d, ['rmi', name])).code, 0);
   // The collector may take the blobs now: the next test starts from nothing.
+  await docker(d, ['image', 'prune', '-f']);
+});
+
+test('a layer is unpacked while it downloads: its file grows in a work snapshot before the blob is complete; nothing is left after', async () => {
+  ranges.length = 0;
+  // Past 1.5 MB the proxy slows the layer to 64 KiB every 50 ms: seconds in which to look.
+  fault = { mode: 'slow', after: 1_500_000, min: 3_000_000 };
+  const name = `${proxyHost}/big/img:1`;
+  const pulling = docker(d, ['pull', name]);
+  const ingest = path.join(d.dataRoot, 'content', 'ingest');
+  const rw = path.join(d.dataRoot, 'overlay2', 'rw');
+  const ingestSize = async () => Math.max(0, ...(await Promise.all((await fsp.readdir(ingest).catch(() => [] as string[])).map((n) => fsp.stat(path.join(ingest, n, 'data')).then((x) => x.size, () => 0)))));
+  let seen: { unpacked: number; downloaded: number } | undefined;
+  for (let i = 0; i < 400 && !seen; i++) {
+    for (const key of (await fsp.readdir(rw).catch(() => [] as string[])).filter((k) => k.startsWith('extract-'))) {
+      const unpacked = await fsp.stat(path.join(rw, key, 'diff', 'big')).then((x) => x.size, () => 0);
+      const downloaded = await ingestSize();
+      // The ingest is still there and short: the blob is not complete (once committed, the ingest is gone).
+      if (unpacked > 1_000_000 && downloaded > 0 && downloaded < 6_000_000) seen = { unpacked, downloaded };
+    }
+    if (!seen) await new Promise((res) => setTimeout(res, 50));
+  }
+  fault = undefined;
+  for (const res of slowed) res.destroy();
+  const r = await pulling;
+  assert.ok(seen, `no layer was unpacked while its download was under way (pull: ${r.code} ${r.stderr})`);
+  // The proxy's slowed response was cut once seen: the pull resumes it (Range) and unpacks the blob instead.
+  assert.equal(r.code, 0, r.stderr);
+  const run = await docker(d, ['run', '--rm', name, 'md5sum', '/big']);
+  assert.equal(run.stdout.split(/\s+/)[0], bigSum, run.stderr);
+  assert.deepEqual((await fsp.readdir(rw)).filter((k) => k.startsWith('extract-')), [], 'a work snapshot was left behind');
+  assert.equal((await docker(d, ['rmi', name])).code, 0);
+  await docker(d, ['image', 'prune', '-f']);
+});
+
+test('a layer unpacked while it downloads is the pulled layer', async () => {
+  const name = `${proxyHost}/big/img:1`;
+  const r = await docker(d, ['pull', name]);
+  assert.equal(r.code, 0, r.stderr);
+  const run = await docker(d, ['run', '--rm', name, 'md5sum', '/big']);
+  assert.equal(run.stdout.split(/\s+/)[0], bigSum, run.stderr);
+  assert.deepEqual((await fsp.readdir(path.join(d.dataRoot, 'overlay2', 'rw'))).filter((k) => k.startsWith('extract-')), []);
+  assert.equal((await docker(d, ['rmi', name])).code, 0);
   await docker(d, ['image', 'prune', '-f']);
 });
 

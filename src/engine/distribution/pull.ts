@@ -10,19 +10,22 @@
  *   digest at commit (nothing partial or wrong becomes a blob), resumed with
  *   a Range request after a dropped connection or an earlier interrupted pull,
  *   retried a few times (`Retrying in N seconds`);
- * - each layer is unpacked as soon as it and the one below it are there, so
- *   extraction overlaps the downloads above it; the unpacked tar must hash to
- *   the config's diff ID;
+ * - each layer is unpacked while it downloads, into a snapshot of its own
+ *   with no parent yet (a layer's files are its own diff), hashed on the way;
+ *   once its blob is verified and the layer below is in place, the snapshot
+ *   is committed onto it as the next chain. The unpacked tar must hash to
+ *   the config's diff ID. A download that was resumed, or an unpack that
+ *   failed along the way, falls back to unpacking the stored blob in order;
  * - the image record and its tags are written last. One GC lease holds the
  *   blobs and layers meanwhile, so a collection never takes half a pull.
  */
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Digest } from '../../common/reference/digest.js';
 import type { Descriptor } from '../../common/oci.js';
 import { LABEL_UNCOMPRESSED, type ContentStore, type Writer } from '../content/content.js';
 import type { Lease } from '../gc.js';
 import { decompressStream } from '../layer/index.js';
-import { chainIds, layerInfo, unpackLayer } from '../snapshot/layers.js';
+import { chainIds, layerInfo, placeDetached, unpackDetached, unpackLayer, workKey } from '../snapshot/layers.js';
 import type { ImageService } from '../image/service.js';
 import type { ImageConfigBlob, ImageLayer, ImageRecord } from '../image/types.js';
 import { EngineError, invalid } from '../errors.js';
@@ -120,16 +123,45 @@ export function parseImageConfig(raw: Buffer, digest: string): ImageConfigBlob {
   return c;
 }
 
+/** A layer unpacked while it downloaded: active snapshot `key` (no parent yet) holding the tar that hashes to `diffId`. */
+export interface StagedLayer {
+  key: string;
+  diffId: Digest;
+}
+
+/**
+ * Unpacks what arrives on `input` (the blob's bytes, compressed) into a new
+ * parentless snapshot, leased. Never rejects: a failed unpack removes its
+ * snapshot, destroys `input` (so the download stops feeding it) and gives
+ * undefined, and the layer is unpacked from its blob afterwards.
+ */
+async function stageUnpack(ctx: PullContext, input: PassThrough, lease: Lease): Promise<StagedLayer | undefined> {
+  const key = workKey('extract');
+  lease.addSnapshot(key);
+  try {
+    const { stream } = await decompressStream(input);
+    const diffId = await unpackDetached(ctx.images.snapshots, key, stream, { idMap: ctx.images.idMap });
+    return { key, diffId };
+  } catch {
+    input.destroy();
+    await ctx.images.snapshots.remove(key).catch(() => undefined);
+    return undefined;
+  }
+}
+
 /**
  * Downloads one layer blob into the content store, resuming the ingest
  * `pull-<digest>` with a Range request, retrying after transport failures.
+ * A download that starts from the first byte is unpacked on the way
+ * (stageUnpack); a resumed one is not, and its layer is unpacked from the
+ * stored blob.
  */
-async function downloadBlob(ctx: PullContext, repo: RepositoryClient, desc: Descriptor, id: string, sink: ProgressSink, lease: Lease): Promise<void> {
+async function downloadBlob(ctx: PullContext, repo: RepositoryClient, desc: Descriptor, id: string, sink: ProgressSink, lease: Lease): Promise<StagedLayer | undefined> {
   lease.addContent(desc.digest);
   try {
     await ctx.content.info(desc.digest);
     sink(update(id, 'Download complete'));
-    return;
+    return undefined;
   } catch {
     // not here: download it
   }
@@ -137,6 +169,8 @@ async function downloadBlob(ctx: PullContext, repo: RepositoryClient, desc: Desc
   lease.addIngest(ref);
   for (let attempt = 1; ; attempt++) {
     let w: Writer | undefined;
+    let side: PassThrough | undefined;
+    let staging: Promise<StagedLayer | undefined> | undefined;
     try {
       w = await ctx.content.writer(ref, { expected: desc.digest, total: desc.size });
       if (w.offset > desc.size) {
@@ -150,11 +184,24 @@ async function downloadBlob(ctx: PullContext, repo: RepositoryClient, desc: Desc
           await w.abort();
           w = await ctx.content.writer(ref, { expected: desc.digest, total: desc.size });
         }
+        if (w.offset === 0) {
+          side = new PassThrough({ highWaterMark: 1 << 20 });
+          staging = stageUnpack(ctx, side, lease);
+        }
+        const feed = side;
         const counter = new ProgressCounter(sink, id, 'Downloading', desc.size, w.offset);
         const counting = new Transform({
           transform(c: Buffer, _e, cb) {
             counter.add(c.length);
-            cb(null, c);
+            // The unpack paces the download (its backpressure) until it fails and drops out.
+            if (!feed || feed.destroyed || feed.write(c)) return cb(null, c);
+            const go = (): void => {
+              feed.off('drain', go);
+              feed.off('close', go);
+              cb(null, c);
+            };
+            feed.on('drain', go);
+            feed.on('close', go);
           },
         });
         res.on('error', (err) => counting.destroy(err));
@@ -171,8 +218,15 @@ async function downloadBlob(ctx: PullContext, repo: RepositoryClient, desc: Desc
         throw new BlobDownloadError(`filesystem layer verification failed for digest ${desc.digest}: ${(err as Error).message}`);
       }
       sink(update(id, 'Download complete'));
-      return;
+      // The blob is verified: what the unpack saw was that blob.
+      if (side && !side.destroyed) side.end();
+      return staging ? await staging : undefined;
     } catch (err) {
+      if (side) {
+        side.destroy(new TransportError('the download failed'));
+        const staged = await staging;
+        if (staged) await ctx.images.snapshots.remove(staged.key).catch(() => undefined);
+      }
       // Keep what arrived: the next attempt (or pull) resumes after it.
       if (w) await w.close().catch(() => undefined);
       const retriable = err instanceof TransportError || (err instanceof RegistryError && err.status >= 500) || isNetworkError(err);
@@ -223,6 +277,14 @@ export async function pullResolved(ctx: PullContext, repo: RepositoryClient, sou
   const { images } = ctx;
   const lease = images.gc.lease('pull');
   let unpackFailed = false;
+  // Layers unpacked while downloading and not yet placed: removed if the pull ends without them.
+  const staged = new Set<string>();
+  let over = false;
+  const unplaced = (s: StagedLayer | undefined): void => {
+    if (!s) return;
+    if (over) void images.snapshots.remove(s.key).catch(() => undefined);
+    else staged.add(s.key);
+  };
   try {
     const m = resolved.manifest;
     const rawConfig = await fetchConfig(ctx, repo, m.config, lease);
@@ -253,10 +315,12 @@ export async function pullResolved(ctx: PullContext, repo: RepositoryClient, sou
       sink(update(ids[i]!, 'Pulling fs layer'));
     }
     const limit = limiter(ctx.maxConcurrentDownloads);
-    const downloads = new Map<Digest, { started: Promise<void>; done: Promise<void> }>();
+    const downloads = new Map<Digest, { started: Promise<void>; done: Promise<StagedLayer | undefined> }>();
     for (const l of todo) {
       if (downloads.has(l.digest)) continue;
-      downloads.set(l.digest, limit(() => downloadBlob(ctx, repo, l, shortId(l.digest), sink, lease)));
+      const d = limit(() => downloadBlob(ctx, repo, l, shortId(l.digest), sink, lease));
+      d.done.then(unplaced, () => undefined);
+      downloads.set(l.digest, d);
     }
     // Those the limit holds back say so, as dockerd's transfer manager does.
     await new Promise((r) => setImmediate(r));
@@ -269,9 +333,25 @@ export async function pullResolved(ctx: PullContext, repo: RepositoryClient, sou
     for (let i = present; i < m.layers.length; i++) {
       const l = m.layers[i]!;
       const id = ids[i]!;
-      await downloads.get(l.digest)!.done;
+      let stage = await downloads.get(l.digest)!.done;
       const diffId = diffIds[i]!;
+      // A blob named twice in one manifest is unpacked once while downloading; its second use unpacks the blob.
+      if (stage && !staged.has(stage.key)) stage = undefined;
+      if (stage) staged.delete(stage.key);
+      if (stage && stage.diffId !== diffId) {
+        // The stored blob is unpacked again below and fails there with the mismatch.
+        await images.snapshots.remove(stage.key).catch(() => undefined);
+        stage = undefined;
+      }
       await images.lock.run(async () => {
+        if (stage) {
+          parent = (await placeDetached(images.snapshots, stage.key, parent, diffId)).chainId;
+          lease.addSnapshot(parent);
+          const counter = new ProgressCounter(sink, id, 'Extracting', l.size);
+          counter.add(l.size);
+          counter.flush();
+          return;
+        }
         const reader = await ctx.content.reader(l.digest);
         try {
           const { stream } = await decompressStream(extracting(reader.stream(), sink, id, l.size));
@@ -316,6 +396,8 @@ export async function pullResolved(ctx: PullContext, repo: RepositoryClient, sou
     }
     throw err;
   } finally {
+    over = true;
+    for (const key of staged) await images.snapshots.remove(key).catch(() => undefined);
     lease.release();
   }
 }

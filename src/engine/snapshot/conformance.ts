@@ -115,6 +115,23 @@ export function runSnapshotterConformance(impl: string, make: () => Promise<Conf
       },
     ],
     [
+      'a snapshot prepared without a parent may be committed onto any committed parent',
+      async (sn) => {
+        await layer(sn, 'base', undefined, { f: 'base', g: 'base' });
+        const up = upperDirOf(await sn.prepare('detached'));
+        await fsp.writeFile(path.join(up, 'g'), 'top');
+        const info = await sn.commit('top', 'detached', { parent: 'base' });
+        assert.equal(info.parent, 'base');
+        const v = await sn.view('v', 'top');
+        assert.equal(await readThrough(lowerDirsOf(v), 'g'), 'top');
+        assert.equal(await readThrough(lowerDirsOf(v), 'f'), 'base');
+        await sn.prepare('detached2');
+        await assert.rejects(sn.commit('x', 'detached2', { parent: 'missing' }), (e) => kindOf(e) === 'invalid');
+        await sn.prepare('act', 'base');
+        await assert.rejects(sn.commit('y', 'detached2', { parent: 'act' }), (e) => kindOf(e) === 'invalid', 'an active snapshot is no parent');
+      },
+    ],
+    [
       'a view is a read-only look at a committed snapshot',
       async (sn) => {
         await layer(sn, 'base', undefined, { f: 'base' });

@@ -16,8 +16,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Transform, Writable } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import { pipeline, Transform, Writable } from 'node:stream';
 import type { Digest } from '../../common/reference/digest.js';
 import { applyLayer } from '../layer/index.js';
 import { diffTar } from '../layer/diff.js';
@@ -87,20 +87,58 @@ export async function unpackLayer(
   if (!o.verify) await applyLayer(upperDirOf(mounts), open(), { idMap: o.idMap });
   else {
     // A layer from elsewhere (a registry) is hashed while it is applied and must be the diff ID its config names.
-    const h = createHash('sha256');
-    const src = open();
-    const input = new Transform({
-      transform(c: Buffer, _e, cb) {
-        h.update(c);
-        cb(null, c);
-      },
-    });
-    src.on('error', (err) => input.destroy(err));
-    await applyLayer(upperDirOf(mounts), src.pipe(input), { idMap: o.idMap });
-    const actual = `sha256:${h.digest('hex')}`;
-    if (actual !== diffId) throw new Error(`layer digest mismatch: the layer unpacks to ${actual}, its image config says ${diffId}`);
+    const actual = await applyHashed(upperDirOf(mounts), open(), o.idMap);
+    if (actual !== diffId) throw new Error(layerMismatch(actual, diffId));
   }
   await sn.commit(chainId, key, { labels: { [LABEL_DIFF_ID]: diffId } });
+  return (await layerInfo(sn, chainId))!;
+}
+
+export function layerMismatch(actual: Digest, expected: Digest): string {
+  return `layer digest mismatch: the layer unpacks to ${actual}, its image config says ${expected}`;
+}
+
+/** Applies a layer tar into `dir`, hashing it on the way; resolves to its diff ID. */
+async function applyHashed(dir: string, src: Readable, idMap: IdentityMapping | undefined): Promise<Digest> {
+  const h = createHash('sha256');
+  const input = new Transform({
+    transform(c: Buffer, _e, cb) {
+      h.update(c);
+      cb(null, c);
+    },
+  });
+  // pipeline passes on an error, or a close without one (a download given up), even one that came before this call.
+  await applyLayer(dir, pipeline(src, input, () => {}), { idMap });
+  return `sha256:${h.digest('hex')}`;
+}
+
+/**
+ * Unpacks a layer tar into a new active snapshot `key` with no parent, before
+ * the layers below it are there (a pull unpacks while it downloads): a
+ * layer's files are its own diff, whatever lies beneath. Resolves to the
+ * tar's diff ID; `placeDetached` then puts the snapshot on its parent. On
+ * failure the snapshot stays for the caller to remove (or the collector);
+ * the caller leases `key` first.
+ */
+export async function unpackDetached(sn: Snapshotter, key: string, tar: Readable, o: { idMap?: IdentityMapping } = {}): Promise<Digest> {
+  let mounts: Mount[];
+  try {
+    mounts = await sn.prepare(key);
+  } catch (err) {
+    tar.destroy();
+    throw err;
+  }
+  return applyHashed(upperDirOf(mounts), tar, o.idMap);
+}
+
+/**
+ * Commits a snapshot `unpackDetached` filled as layer `diffId` on `parent`;
+ * if that chain exists already (another pull won), the work is dropped and
+ * the existing layer stands.
+ */
+export async function placeDetached(sn: Snapshotter, key: string, parent: Digest | null, diffId: Digest): Promise<LayerInfo> {
+  const chainId = chainIdOf(parent, diffId);
+  await sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId } });
   return (await layerInfo(sn, chainId))!;
 }
 
@@ -108,7 +146,7 @@ export async function unpackLayer(
 async function digestOf(stream: Readable): Promise<{ digest: Digest; size: number }> {
   const h = createHash('sha256');
   let size = 0;
-  await pipeline(
+  await pipelineAsync(
     stream,
     new Writable({
       highWaterMark: 1 << 20,

@@ -322,7 +322,11 @@ export class OverlaySnapshotter implements Snapshotter {
     if (e.kind !== 'active') throw invalid(`snapshot ${key} is not active`);
     await this.fills.get(key)?.done;
     const parent = opts.parent ?? e.parent;
-    if (opts.parent && !this.isAncestor(opts.parent, e.parent)) throw invalid(`snapshot ${opts.parent} is not below ${key}`);
+    if (opts.parent) {
+      // A parentless active snapshot holds a layer's own diff and may go on any committed parent (CommitOptions.parent).
+      const ok = e.parent === undefined ? this.entries.get(opts.parent)?.kind === 'committed' : this.isAncestor(opts.parent, e.parent);
+      if (!ok) throw invalid(`snapshot ${opts.parent} is not below ${key}`);
+    }
     const existing = this.entries.get(name);
     if (existing && existing !== e) {
       if (existing.kind !== 'committed') throw conflict(`snapshot ${name} already exists and is not committed`);

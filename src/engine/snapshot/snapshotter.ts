@@ -82,7 +82,11 @@ export interface CommitOptions {
    * The committed snapshot's parent when it is not the active snapshot's own:
    * a container's init layer sits between its image and its writable layer
    * and is not part of what `docker commit` records. Must be an ancestor of
-   * the active snapshot.
+   * the active snapshot. An active snapshot prepared without a parent may be
+   * committed onto any committed snapshot: an applier wrote a layer's own
+   * diff into it (whiteouts and all), which does not depend on what lies
+   * below, so a pull unpacks each layer while it downloads, before the
+   * layer beneath it is there.
    */
   parent?: string;
   /**

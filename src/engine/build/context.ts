@@ -5,7 +5,8 @@
  * entry is checked and hashed, so the cache learns a COPY source's checksum
  * without reading files; then written to a directory, unless the previous
  * build's directory holds exactly these entries (a rebuild), which is used
- * again. `.dockerignore`
+ * again, or nearly these (a rebuild after an edit), which is brought up to
+ * date by writing only the entries that changed. `.dockerignore`
  * is the client's to apply (the docker CLI and berth do, before sending);
  * here it only drops the Dockerfile and itself when it names them.
  *
@@ -36,6 +37,8 @@ export type EntryHashes = Map<string, string>;
 interface KeptContext {
   digest: string;
   root: string;
+  /** Relative path → its hash and mtime (what the digest covers), to bring the directory up to date. */
+  state: Map<string, string>;
   users: number;
   /** Replaced, or changed by a build (dropIgnoredDockerfile): removed when its last user is done, never reused. */
   stale: boolean;
@@ -84,14 +87,18 @@ export class BuildContext {
         throw invalid(`Error processing tar file(exit status 1): ${msg}`, err);
       }
       // The same entries (names, metadata, contents and mtimes): the same directory.
+      const state = new Map<string, string>();
+      for (const [k, v] of hashes) state.set(k, `${v}\0${mtimes.get(k) ?? ''}`);
       const h = createHash('sha256');
-      for (const k of [...hashes.keys()].sort()) h.update(`${k}\0${hashes.get(k)}\0${mtimes.get(k) ?? ''}\n`);
+      for (const k of [...state.keys()].sort()) h.update(`${k}\0${state.get(k)}\n`);
       const digest = h.digest('hex');
       const prev = kept.get(tmpBase);
       if (prev && prev.digest === digest && !prev.stale) {
         prev.users++;
         return new BuildContext(prev.root, hashes, prev);
       }
+      const updated = prev ? await update(prev, spool, digest, state) : false;
+      if (updated) return new BuildContext(prev!.root, hashes, prev);
       const root = await fsp.mkdtemp(path.join(tmpBase, 'ctx-'));
       try {
         await extract(createReadStream(spool), root, new Map(), new Map());
@@ -100,7 +107,7 @@ export class BuildContext {
         await dropKept(tmpBase);
         throw invalid(`Error processing tar file(exit status 1): ${(err as Error).message}`, err);
       }
-      const entry: KeptContext = { digest, root, users: 1, stale: false };
+      const entry: KeptContext = { digest, root, state, users: 1, stale: false };
       kept.set(tmpBase, entry);
       if (prev) {
         prev.stale = true;
@@ -167,6 +174,46 @@ export class BuildContext {
   }
 }
 
+/** Entries of other kinds than these, changed, make a fresh directory instead of an update. */
+const UPDATABLE = new Set(['file', 'dir']);
+
+/**
+ * Brings the kept directory of the previous context up to date with a new
+ * one (a rebuild after an edit): entries gone are removed and entries new
+ * or changed (content, metadata or mtime) are written, the rest stays.
+ * Only when no build is using it, and when what changed is plain files and
+ * directories; otherwise (links, a type that changed) resolves false and
+ * the caller writes a new directory. On failure the directory is dropped.
+ */
+async function update(prev: KeptContext, spool: string, digest: string, state: Map<string, string>): Promise<boolean> {
+  if (prev.stale || prev.users > 0) return false;
+  const typeOf = (v: string) => v.slice(0, v.indexOf('\0'));
+  const changed = new Set<string>();
+  for (const [k, v] of state) {
+    const was = prev.state.get(k);
+    if (was === v) continue;
+    if (!UPDATABLE.has(typeOf(v)) || (was !== undefined && typeOf(was) !== typeOf(v))) return false;
+    changed.add(k);
+  }
+  const gone = [...prev.state.keys()].filter((k) => !state.has(k));
+  for (const k of gone) if (!UPDATABLE.has(typeOf(prev.state.get(k)!))) return false;
+  // Claimed before the first await: no other build takes a directory half updated.
+  prev.users = 1;
+  prev.digest = '';
+  try {
+    // Deepest first; a directory goes with what is below it.
+    for (const k of gone.sort((a, b) => b.length - a.length)) await fsp.rm(path.join(prev.root, k), { recursive: true, force: true });
+    if (changed.size > 0) await extract(createReadStream(spool), prev.root, new Map(), new Map(), changed);
+  } catch {
+    prev.users = 0;
+    await dropKept(path.dirname(prev.root));
+    return false;
+  }
+  prev.digest = digest;
+  prev.state = state;
+  return true;
+}
+
 /**
  * The docker CLI's `-f -` context (moby's ReplaceFileTarWrapper) ends after
  * its last file's data, without padding or the end-of-archive blocks, and
@@ -210,9 +257,10 @@ function spoolTo(file: string): Transform {
 
 /**
  * Reads a context tar: checks every name and hashes every entry into
- * `hashes` (and `mtimes`); with `root`, also writes the entries under it.
+ * `hashes` (and `mtimes`); with `root`, also writes the entries under it
+ * (with `only`, just those named there).
  */
-async function extract(stream: Readable, root: string | undefined, hashes: EntryHashes, mtimes: Map<string, number>): Promise<void> {
+async function extract(stream: Readable, root: string | undefined, hashes: EntryHashes, mtimes: Map<string, number>, only?: Set<string>): Promise<void> {
   const reader = new TarReader(stream);
   const symlinks = new Set<string>();
   const dirs = new Set<string>(root ? [root] : []);
@@ -239,8 +287,9 @@ async function extract(stream: Readable, root: string | undefined, hashes: Entry
     dirs.add(dir);
   };
   const finish = async (abs: string, mode: number, mtime: number) => {
-    // open() applies the umask; only modes it took bits from need a chmod.
-    if ((mode & ~umask) !== mode) await fsp.chmod(abs, mode);
+    // open() applies the umask; only modes it took bits from need a chmod. A
+    // file written over (an update) keeps its old mode: always chmod then.
+    if (only || (mode & ~umask) !== mode) await fsp.chmod(abs, mode);
     await fsp.utimes(abs, mtime, mtime);
   };
   try {
@@ -254,6 +303,7 @@ async function extract(stream: Readable, root: string | undefined, hashes: Entry
         if (symlinks.has(parts.slice(0, k).join('/'))) throw invalid(`forbidden path through a symlink in the build context: ${name}`);
       }
       mtimes.set(rel, e.mtime);
+      if (only && !only.has(rel)) continue;
       const abs = root === undefined ? '' : path.join(root, rel);
       if (root !== undefined) await mkdirp(path.dirname(abs));
       if (symlinks.has(rel)) {

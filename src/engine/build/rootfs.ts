@@ -21,6 +21,7 @@ import type { ImageService } from '../image/service.js';
 import { chainIds, commitLayer, workKey, type LayerInfo } from '../snapshot/layers.js';
 import { mountAll, unmount } from '../snapshot/mount.js';
 import { upperDirOf } from '../snapshot/snapshotter.js';
+import { span } from '../trace.js';
 
 export interface StepFs {
   images: ImageService;
@@ -51,16 +52,19 @@ export async function withStepRootfs<T>(fs: StepFs, diffIds: Digest[], fn: (root
   fs.lease.addSnapshot(key);
   fs.workKeys.push(key);
   const parent = topOf(diffIds);
-  const mounts = await sn.prepare(key, parent);
-  const target = sn.target(key);
-  await fsp.mkdir(target, { recursive: true });
-  await mountAll(mounts, target);
+  const target = await span('build-rootfs-mount', async () => {
+    const mounts = await sn.prepare(key, parent);
+    const t = sn.target(key);
+    await fsp.mkdir(t, { recursive: true });
+    await mountAll(mounts, t);
+    return t;
+  });
   let value: T;
   const tidies: UpperTidy[] = [];
   try {
     value = await fn(target, (t) => tidies.push(t));
   } finally {
-    await unmount(target);
+    await span('build-rootfs-unmount', () => unmount(target));
   }
   const upper = upperDirOf(await sn.mounts(key));
   for (const t of tidies) await t(upper);

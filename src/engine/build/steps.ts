@@ -480,7 +480,7 @@ export class StepRunner {
               specMounts.push({ source: src, destination: target, options: ['rbind', 'ro'] });
             }
           }
-          const attached = await this.attachNetwork(network, stepId, cleanups);
+          const attached = await span('build-run-network', () => this.attachNetwork(network, stepId, cleanups));
           const etc = await stepEtcFiles(rootfs, path.join(this.d.tmp, `etc-${stepId.slice(0, 12)}`), stepId.slice(0, 12), attached.step?.NetworkAttachment ?? { mode: network === 'host' ? 'host' : 'none' }, attached.step ? this.d.networks?.dnsServerFor(attached.step) : undefined);
           cleanups.push(etc.done);
           tidy(etc.tidyUpper);
@@ -508,8 +508,10 @@ export class StepRunner {
             throw err;
           }
           const sink = streamTo(w);
-          const task = await this.d.tasks.run({ id: stepId, rootfs, spec, stdout: sink, stderr: sink });
-          const { exitCode } = await task.wait();
+          const { exitCode } = await span('build-run-task', async () => {
+            const task = await this.d.tasks.run({ id: stepId, rootfs, spec, stdout: sink, stderr: sink });
+            return task.wait();
+          });
           if (exitCode !== 0) throw new StepFailedError(`The command '${cmd.join(' ')}' returned a non-zero code: ${exitCode}`, exitCode);
         } finally {
           for (const f of cleanups.reverse()) await f();
@@ -602,11 +604,13 @@ export class StepRunner {
               }
               return path.posix.join(dest, name);
             };
-            for (const s of local) {
-              if (c.kind === 'add' && !s.isDir && (await unpackArchive(s.abs, rootfs, dest, this.d.tmp, chown ? owner : undefined))) continue;
-              if (s.isDir) await copyInto(rootfs, s.abs, dest, { owner, mode });
-              else await copyInto(rootfs, s.abs, await target(s.name), { owner, mode });
-            }
+            await span('build-copy-files', async () => {
+              for (const s of local) {
+                if (c.kind === 'add' && !s.isDir && (await unpackArchive(s.abs, rootfs, dest, this.d.tmp, chown ? owner : undefined))) continue;
+                if (s.isDir) await copyInto(rootfs, s.abs, dest, { owner, mode });
+                else await copyInto(rootfs, s.abs, await target(s.name), { owner, mode });
+              }
+            });
             for (const a of added) await copyInto(rootfs, a.file, await target(a.name), { owner, mode: mode ?? 0o600 });
             for (const h of c.heredocs) {
               const tmpFile = path.join(this.d.tmp, `heredoc-${randomId().slice(0, 12)}`);

@@ -169,13 +169,17 @@ test('COPY rules: wildcards, directories, trailing slash, --chown, --chmod, syml
       'COPY --chown=nobody:nogroup --chmod=640 one.txt /owned/',
       'COPY link /links/',
       'COPY . /all/',
+      'COPY --chown=nobody dir /suid/',
       'RUN ls /multi /copied /into-dir && cat /renamed && stat -c "%U:%G %a" /owned/one.txt /copied/sub/deep && cat /links/link; ls /all',
+      // Set-user-ID survives the copy, with a new owner too (chown clears it; the mode is set again after).
+      'RUN stat -c "suid %U %a" /copied/sub/tool /suid/sub/tool',
       '',
     ].join('\n'),
     'one.txt': '1\n',
     'two.txt': '2\n',
     'dir/a': 'a\n',
     'dir/sub/deep': { content: 'deep\n', mode: 0o600 },
+    'dir/sub/tool': { content: '#!/bin/sh\n', mode: 0o4755 },
     link: { link: 'one.txt' },
     'ignored.log': 'no\n',
     'keep.me': 'yes\n',
@@ -187,6 +191,7 @@ test('COPY rules: wildcards, directories, trailing slash, --chown, --chmod, syml
   assert.match(r.stdout, /\/into-dir:\na\nsub\n/);
   assert.match(r.stdout, /\/multi:\none.txt\ntwo.txt\n/);
   assert.match(r.stdout, /1\nnobody:nogroup 640\nroot:root 600\n1\n/);
+  assert.match(r.stdout, /suid root 4755\nsuid nobody 4755\n/);
   assert.match(r.stdout, /\nkeep.me\n/);
   assert.doesNotMatch(r.stdout, /ignored.log/);
   await noContainers();

@@ -151,39 +151,66 @@ export async function copyInto(rootfs: string, srcAbs: string, dstRel: string, o
   const st = await fsp.lstat(srcAbs);
   await mkdirAllScoped(rootfs, path.posix.dirname(dstRel), o.owner);
   if (st.isDirectory()) {
-    const dst = await mkdirScoped(rootfs, dstRel, st, o);
-    await copyDirContents(srcAbs, dst, rootfs, dstRel, o);
-    await fsp.utimes(dst, st.atime, st.mtime);
+    const { dir, created } = await mkdirScoped(rootfs, dstRel, st, o);
+    await copyDirContents(srcAbs, dir, rootfs, dstRel, o, created);
+    await fsp.utimes(dir, st.atime, st.mtime);
     return;
   }
   const parent = await scopedPath(rootfs, path.posix.dirname(dstRel));
   await copyLeaf(srcAbs, st, path.join(parent, path.posix.basename(dstRel)), o);
 }
 
-async function copyDirContents(srcDir: string, dstDir: string, rootfs: string, dstRel: string, o: CopyOptions): Promise<void> {
-  const entries = await fsp.readdir(srcDir, { withFileTypes: true });
-  // Files of one directory in parallel (small batches): most of a context's time is many small files.
-  const files = entries.filter((e) => !e.isDirectory());
-  for (let i = 0; i < files.length; i += 32) {
-    await Promise.all(
-      files.slice(i, i + 32).map(async (e) => {
-        const s = path.join(srcDir, e.name);
-        await copyLeaf(s, await fsp.lstat(s), path.join(dstDir, e.name), o);
-      }),
-    );
+/** Files copied at once: enough to keep libuv's thread pool busy across directories. */
+const FILES_IN_FLIGHT = 64;
+
+/**
+ * A directory's contents, all the way down. Directories are made in walk
+ * order, files are copied by a pool shared by the whole tree (most of a
+ * context is many small files in many directories), and each directory's
+ * times are set once nothing more is written into it.
+ */
+async function copyDirContents(srcDir: string, dstDir: string, rootfs: string, dstRel: string, o: CopyOptions, fresh = false): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const start = async (work: () => Promise<void>) => {
+    const p = work().catch((err: unknown) => void (failure ??= err));
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= FILES_IN_FLIGHT) await Promise.race(inFlight);
+    if (failure) throw failure;
+  };
+  const made: { dir: string; st: Stats }[] = [];
+  const walk = async (src: string, dst: string, rel: string, empty: boolean): Promise<void> => {
+    const entries = await fsp.readdir(src, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.isDirectory()) continue;
+      const s = path.join(src, e.name);
+      await start(async () => copyLeaf(s, await fsp.lstat(s), path.join(dst, e.name), o, empty));
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const s = path.join(src, e.name);
+      const st = await fsp.lstat(s);
+      const childRel = `${rel.replace(/\/+$/, '')}/${e.name}`;
+      const { dir, created } = await mkdirScoped(rootfs, childRel, st, o);
+      made.push({ dir, st });
+      await walk(s, dir, childRel, created);
+    }
+  };
+  try {
+    await walk(srcDir, dstDir, dstRel, fresh);
+  } finally {
+    await Promise.all(inFlight);
   }
-  for (const e of entries.filter((x) => x.isDirectory())) {
-    const s = path.join(srcDir, e.name);
-    const st = await fsp.lstat(s);
-    const childRel = `${dstRel.replace(/\/+$/, '')}/${e.name}`;
-    const d = await mkdirScoped(rootfs, childRel, st, o);
-    await copyDirContents(s, d, rootfs, childRel, o);
-    await fsp.utimes(d, st.atime, st.mtime);
-  }
+  if (failure) throw failure;
+  for (const { dir, st } of made.reverse()) await fsp.utimes(dir, st.atime, st.mtime);
 }
 
-/** Makes (or reuses) the directory `rel` in the rootfs, resolving symlinks in scope; returns its host path. */
-async function mkdirScoped(rootfs: string, rel: string, st: Stats, o: CopyOptions): Promise<string> {
+/**
+ * Makes (or reuses) the directory `rel` in the rootfs, resolving symlinks in
+ * scope; returns its host path and whether it was made here (then empty).
+ */
+async function mkdirScoped(rootfs: string, rel: string, st: Stats, o: CopyOptions): Promise<{ dir: string; created: boolean }> {
   const dst = await scopedPath(rootfs, rel);
   const cur = await fsp.lstat(dst).catch(() => undefined);
   if (cur && !cur.isDirectory()) await fsp.rm(dst, { force: true });
@@ -192,10 +219,10 @@ async function mkdirScoped(rootfs: string, rel: string, st: Stats, o: CopyOption
     await fsp.chmod(dst, o.mode ?? st.mode & 0o7777);
     const own = o.owner ?? { uid: st.uid, gid: st.gid };
     await fsp.lchown(dst, own.uid, own.gid);
-  } else if (o.mode !== undefined) {
-    await fsp.chmod(dst, o.mode);
+    return { dir: dst, created: true };
   }
-  return dst;
+  if (o.mode !== undefined) await fsp.chmod(dst, o.mode);
+  return { dir: dst, created: false };
 }
 
 async function mkdirAllScoped(rootfs: string, rel: string, owner?: { uid: number; gid: number }): Promise<void> {
@@ -213,9 +240,13 @@ async function mkdirAllScoped(rootfs: string, rel: string, owner?: { uid: number
   }
 }
 
-/** A file or symlink to `dst` (a host path whose parent is resolved): never written through a symlink. */
-async function copyLeaf(src: string, st: Stats, dst: string, o: CopyOptions): Promise<void> {
-  const cur = await fsp.lstat(dst).catch(() => undefined);
+/**
+ * A file or symlink to `dst` (a host path whose parent is resolved): never
+ * written through a symlink. `fresh`: the parent was just made, so nothing
+ * is there to replace.
+ */
+async function copyLeaf(src: string, st: Stats, dst: string, o: CopyOptions, fresh = false): Promise<void> {
+  const cur = fresh ? undefined : await fsp.lstat(dst).catch(() => undefined);
   if (cur) await fsp.rm(dst, { recursive: cur.isDirectory(), force: true });
   const own = o.owner ?? { uid: st.uid, gid: st.gid };
   if (st.isSymbolicLink()) {
@@ -225,9 +256,12 @@ async function copyLeaf(src: string, st: Stats, dst: string, o: CopyOptions): Pr
     return;
   }
   if (!st.isFile()) return;
-  await fsp.copyFile(src, dst, fsc.COPYFILE_FICLONE);
+  // COPYFILE_EXCL: a file that appeared meanwhile is an error, not something written through.
+  await fsp.copyFile(src, dst, fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL);
   await fsp.chown(dst, own.uid, own.gid);
-  await fsp.chmod(dst, o.mode ?? st.mode & 0o7777);
+  // copyFile gives the copy its source's mode; chown then clears set-user/group-ID bits, which need it again.
+  const mode = o.mode ?? st.mode & 0o7777;
+  if (o.mode !== undefined || (mode & 0o6000) !== 0) await fsp.chmod(dst, mode);
   await fsp.utimes(dst, st.atime, st.mtime);
 }
 

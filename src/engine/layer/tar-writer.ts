@@ -150,24 +150,61 @@ function needsPax(s: string, max: number): boolean {
   return false;
 }
 
-function ustarBlock(h: TarHeader, name: string, linkname: string, typeflag: string = h.type): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  b.write(name, 0, 100, 'latin1');
-  writeOctal(b, 100, 8, h.mode);
-  writeOctal(b, 108, 8, h.uid <= MAX_OCTAL_7 ? h.uid : 0);
-  writeOctal(b, 116, 8, h.gid <= MAX_OCTAL_7 ? h.gid : 0);
-  writeOctal(b, 124, 12, h.size <= MAX_OCTAL_11 ? h.size : 0);
-  writeOctal(b, 136, 12, h.mtime <= MAX_OCTAL_11 ? h.mtime : 0);
-  b.fill(0x20, 148, 156);
-  b.write(typeflag, 156, 1, 'latin1');
-  b.write(linkname, 157, 100, 'latin1');
-  b.write('ustar\x0000', 257, 8, 'latin1');
-  writeOctal(b, 329, 8, h.devmajor ?? 0);
-  writeOctal(b, 337, 8, h.devminor ?? 0);
+/**
+ * `value` in octal, '0'-padded to `len - 1` digits, at `off` (the field's
+ * last byte stays NUL). A value with more digits keeps its leading ones, as
+ * a string write cut at the field's end would.
+ */
+function putOctal(b: Buffer, off: number, len: number, value: number): void {
+  let v = Math.max(0, Math.trunc(value));
+  for (let i = off + len - 2; i >= off; i--) {
+    b[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  if (v > 0) writeOctal(b, off, len, value);
+}
+
+const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1');
+
+/** One USTAR header block at `b[off…off+512]`, which it overwrites whole. */
+function ustarInto(b: Buffer, off: number, h: TarHeader, name: string, linkname: string, typeflag: string = h.type): void {
+  b.fill(0, off, off + BLOCK);
+  b.write(name, off, 100, 'latin1');
+  putOctal(b, off + 100, 8, h.mode);
+  putOctal(b, off + 108, 8, h.uid <= MAX_OCTAL_7 ? h.uid : 0);
+  putOctal(b, off + 116, 8, h.gid <= MAX_OCTAL_7 ? h.gid : 0);
+  putOctal(b, off + 124, 12, h.size <= MAX_OCTAL_11 ? h.size : 0);
+  putOctal(b, off + 136, 12, h.mtime <= MAX_OCTAL_11 ? h.mtime : 0);
+  b.fill(0x20, off + 148, off + 156);
+  b[off + 156] = typeflag.charCodeAt(0);
+  if (linkname !== '') b.write(linkname, off + 157, 100, 'latin1');
+  USTAR_MAGIC.copy(b, off + 257);
+  putOctal(b, off + 329, 8, h.devmajor ?? 0);
+  putOctal(b, off + 337, 8, h.devminor ?? 0);
   let sum = 0;
-  for (const x of b) sum += x;
-  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  for (let i = off; i < off + BLOCK; i++) sum += b[i]!;
+  // Six digits, NUL, space.
+  putOctal(b, off + 148, 7, sum);
+  b[off + 154] = 0;
+  b[off + 155] = 0x20;
+}
+
+function ustarBlock(h: TarHeader, name: string, linkname: string, typeflag: string = h.type): Buffer {
+  const b = Buffer.allocUnsafe(BLOCK);
+  ustarInto(b, 0, h, name, linkname, typeflag);
   return b;
+}
+
+/**
+ * encodeHeader's bytes written straight into `b` at `off` (at least BLOCK
+ * bytes free) when they are one USTAR block; false, with nothing written,
+ * when the header needs a PAX entry (then use encodeHeader).
+ */
+export function writeUstarHeader(b: Buffer, off: number, h: TarHeader): boolean {
+  const linkname = h.linkname ?? '';
+  if (needsPax(h.name, 100) || needsPax(linkname, 100) || h.size > MAX_OCTAL_11 || h.uid > MAX_OCTAL_7 || h.gid > MAX_OCTAL_7 || h.mtime > MAX_OCTAL_11) return false;
+  ustarInto(b, off, h, h.name, linkname);
+  return true;
 }
 
 /** A header as Go's tar writer in PAX format writes it: USTAR, preceded by a PAX entry for what USTAR cannot hold. */

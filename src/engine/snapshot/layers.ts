@@ -6,7 +6,7 @@
  * - `unpackLayer`: a layer tar becomes a committed snapshot (import, load,
  *   and later pull), unpacked once per chain ID;
  * - `commitLayer`: an active snapshot's changes become a layer (docker commit,
- *   a build step). The diff tar is streamed once, only to learn its digest;
+ *   a build step). The diff tar is made once, only to learn its digest;
  *   the layer's files are the active snapshot's upper directory itself,
  *   moved (a build step; a stopped container, whose upper the snapshotter
  *   then restores in the background) or, for a running container, copied
@@ -16,11 +16,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline as pipelineAsync } from 'node:stream/promises';
-import { pipeline, Transform, Writable } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../../common/reference/digest.js';
 import { applyLayer } from '../layer/index.js';
-import { diffTar } from '../layer/diff.js';
+import { diffDigest, diffTar } from '../layer/diff.js';
 import { run } from '../../util/exec.js';
 import type { IdentityMapping } from '../idmap.js';
 import { LABEL_DIFF_ID } from './overlay.js';
@@ -142,24 +141,6 @@ export async function placeDetached(sn: Snapshotter, key: string, parent: Digest
   return (await layerInfo(sn, chainId))!;
 }
 
-/** Digest of a stream's bytes, read once and kept nowhere. */
-async function digestOf(stream: Readable): Promise<{ digest: Digest; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  await pipelineAsync(
-    stream,
-    new Writable({
-      highWaterMark: 1 << 20,
-      write(chunk: Buffer, _enc, cb) {
-        h.update(chunk);
-        size += chunk.length;
-        cb();
-      },
-    }),
-  );
-  return { digest: `sha256:${h.digest('hex')}`, size };
-}
-
 /**
  * How commitLayer treats the active snapshot:
  * - 'move': it is done with (a build step): its upper becomes the layer;
@@ -185,7 +166,7 @@ export async function commitLayer(
   const upper = upperDirOf(await sn.mounts(key));
   const usage = { size: 0 };
   if (o.mode !== 'copy') {
-    const { digest: diffId } = await span('diff-digest', () => digestOf(diffTar(upper, { idMap: o.idMap, usage })));
+    const { digest: diffId } = await span('diff-digest', () => diffDigest(upper, { idMap: o.idMap, usage }));
     const chainId = chainIdOf(parent, diffId);
     await span('snapshot-commit', () => sn.commit(chainId, key, { ...(parent ? { parent } : {}), labels: { [LABEL_DIFF_ID]: diffId }, keep: o.mode === 'keep', size: usage.size }));
     return (await layerInfo(sn, chainId))!;
@@ -195,7 +176,7 @@ export async function commitLayer(
   const copy = await sn.prepare(copyKey, parent ?? undefined);
   {
     const [{ digest: diffId }] = await Promise.all([
-      digestOf(diffTar(upper, { idMap: o.idMap, usage })),
+      diffDigest(upper, { idMap: o.idMap, usage }),
       // cp -a keeps what the tar records (modes, owners, times, hard links,
       // devices, overlay's opaque xattr), so the copy packs to the same diff
       // ID; reflinks make it free where the file system has them.

@@ -39,6 +39,12 @@ export function registerRegistryServerCommands(program: Command, cli: Cli): void
     registry,
     { name: 'serve', use: 'serve [OPTIONS]', description: 'Serve a registry', args: { max: 0 } },
     async (_args, o) => {
+      // No optimizing compiler in the server: its hot paths are native
+      // (sockets, hashing, files), and the first TurboFan compile (module
+      // resolution at start triggers one) pages in ~3.5 MB of node's code:
+      // 49.6 instead of 53.5 MB at rest, throughput unchanged (README).
+      // Set before the server's modules load; V8 reads it at each tier-up.
+      (await import('node:v8')).setFlagsFromString('--no-opt');
       // Loaded here, not at the top: the rest of the CLI never pays for the server's modules.
       const { loadConfig } = await import('../../registry/config.js');
       const { Registry } = await import('../../registry/registry.js');

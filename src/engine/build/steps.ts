@@ -9,6 +9,12 @@
  * recorded in the cache. History entries carry Docker's created-by text
  * (`/bin/sh -c #(nop)  CMD ["sh"]`), steps without a layer are marked
  * empty_layer.
+ *
+ * Why one file of ~700 lines: it is one class, StepRunner, whose methods
+ * all share the stage state, the cache step (commitStep) and the writer;
+ * the file work of each instruction lives in its own module (copy.ts,
+ * add.ts, rootfs.ts, etc-files.ts). RUN's mounts and network are the part
+ * to move out first if it grows.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';

@@ -14,13 +14,14 @@
  *
  * Releasing a container does not run the bridge plugin's DEL: the container's
  * namespace is destroyed right after (taking the veth pair with it), so only
- * the address lease (host-local) and published ports (portmap) are undone.
+ * the address lease (host-local's file, removed by berth itself) and
+ * published ports (portmap) are undone.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { leaseLeftovers } from './user-bridge.js';
+import { leaseLeftovers, releaseLeases } from './user-bridge.js';
 import type { Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
@@ -310,7 +311,7 @@ export class BridgeNetwork {
    * the bridge plugin removes the interface too. Safe to repeat; works after
    * a daemon restart.
    */
-  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports' | 'ifName'>, live = false): Promise<void> {
+  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports' | 'ifName'> & { ip?: string }, live = false): Promise<void> {
     const list = this.configList(ep.ports.length > 0);
     const req = {
       containerId,
@@ -326,7 +327,7 @@ export class BridgeNetwork {
     const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
     await Promise.all([
       portmap.plugins.length > 0 ? cniDel(portmap, req) : Promise.resolve(),
-      execPlugin('DEL', 'host-local', bridgeConf, req),
+      releaseLeases(path.join(this.opts.ipamDir, list.name), containerId, req.ifName, [ep.ip]).then((done) => (done ? null : execPlugin('DEL', 'host-local', bridgeConf, req))),
     ]);
   }
 }

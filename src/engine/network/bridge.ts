@@ -3,8 +3,9 @@
  * The default `bridge` network, as dockerd's docker0: a Linux bridge on the
  * host with the gateway address, each container a veth on it with an address
  * from the subnet, and published ports (`-p`) forwarded to it. The wiring is
- * done by CNI plugins: `loopback` (lo up), `bridge` with `host-local` IPAM
- * (veth, address, default route) and `portmap` (iptables DNAT for `-p`).
+ * done by CNI plugins: `bridge` with `host-local` IPAM (veth, address,
+ * default route) and `portmap` (iptables DNAT for `-p`); the namespace's
+ * loopback is its maker's (./netns.ts, or ./service.ts for one runc made).
  *
  * berth creates and addresses the bridge itself and runs the bridge plugin
  * with isGateway=false, so the plugin never switches on IP forwarding: the
@@ -231,14 +232,10 @@ export class BridgeNetwork {
     return { cniVersion: CNI_VERSION, name: `berth-${this.opts.bridge}`, plugins };
   }
 
-  private static loopbackList(): NetworkConfigList {
-    return { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
-  }
-
   /**
    * Wires a container's namespace onto the bridge and publishes its ports.
    * `secondary`: the container is on a user network first (`network connect
-   * bridge`): the interface is `ifName`, without the default route, and lo is up already.
+   * bridge`): the interface is `ifName`, without the default route.
    */
   async connect(containerId: string, netns: string, ports: PortBinding[], mac?: string, secondary?: { ifName: string }): Promise<BridgeEndpoint> {
     const ifName = secondary?.ifName ?? 'eth0';
@@ -247,21 +244,12 @@ export class BridgeNetwork {
     }
     const resolved: PortBinding[] = [];
     for (const p of ports) resolved.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIP)) });
-    // lo and eth0 are independent: wire them at once (this is on the path of every start).
-    const [lo, main] = await Promise.allSettled([
-      secondary ? Promise.resolve() : cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }),
-      cniAdd(this.configList(resolved.length > 0, mac, !secondary), {
-        containerId,
-        netns,
-        ifName,
-        runtimeConfig: { portMappings: resolved.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
-      }),
-    ]);
-    if (lo.status === 'rejected' || main.status === 'rejected') {
-      if (main.status === 'fulfilled') await this.disconnect(containerId, netns, { ports: resolved, ifName }, !!secondary).catch(() => undefined);
-      throw lo.status === 'rejected' ? lo.reason : (main as PromiseRejectedResult).reason;
-    }
-    const result: CniResult = main.value;
+    const result: CniResult = await cniAdd(this.configList(resolved.length > 0, mac, !secondary), {
+      containerId,
+      netns,
+      ifName,
+      runtimeConfig: { portMappings: resolved.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
+    });
     const addr = result.ips?.[0];
     if (!addr) throw new Error('the bridge plugin gave the container no address');
     const [ip, prefix] = addr.address.split('/');

@@ -23,8 +23,9 @@ import { labelsExclude, labelsMatch } from '../filters.js';
 import type { EndpointConfig, UserNetworks } from './networks.js';
 import { endpointAdd, endpointDel, type UserEndpoint } from './user-bridge.js';
 import { cniAdd, CNI_VERSION } from './cni.js';
-import { EMBEDDED_DNS, pointEmbeddedDns } from './embedded-dns.js';
+import { EMBEDDED_DNS, embeddedDnsSetup, pointEmbeddedDns } from './embedded-dns.js';
 import { EmbeddedDnsTcp } from './embedded-dns-tcp.js';
+import { span } from '../trace.js';
 import type { NetworkRecord } from './store.js';
 
 /** The predefined networks. */
@@ -367,12 +368,13 @@ export class NetworkService {
       c.NetworkAttachment = { mode: 'bridge', pendingPorts: ports };
       return undefined;
     }
-    const netnsPath = await this.netns.create(c.Id);
+    const dnsVia = this.embeddedDnsVia(c);
+    const netnsPath = await span('netns', () => this.netns.create(c.Id, dnsVia ? embeddedDnsSetup(dnsVia.IPAM.Config[0]!.Gateway) : undefined));
     c.NetworkAttachment = { mode: 'bridge', netns: netnsPath };
     // CNI runs while the caller mounts, writes the bundle and has runc create
     // the container (which joins the namespace by path): ready() waits for it
     // before the process is started.
-    const wiring = this.wire(c, netnsPath, ports);
+    const wiring = this.wire(c, netnsPath, ports, true);
     wiring.catch(() => undefined);
     this.wiring.set(c.Id, wiring);
     return netnsPath;
@@ -420,7 +422,7 @@ export class NetworkService {
         this.wiring.delete(c.Id);
         Object.assign(a, await inFlight);
       } else if (a.pendingPorts) {
-        Object.assign(a, await this.wire(c, `/proc/${pid}/ns/net`, a.pendingPorts));
+        Object.assign(a, await this.wire(c, `/proc/${pid}/ns/net`, a.pendingPorts, false));
         delete a.pendingPorts;
       }
     } catch (err) {
@@ -466,28 +468,24 @@ export class NetworkService {
    * Wires a new namespace: the default bridge (eth0) or the container's
    * primary user network (eth0, with the default route and the published
    * ports), then every other user network it is configured for (eth1, …).
-   * A failure undoes what was wired.
+   * `made`: ./netns.ts made the namespace, with lo up and the embedded DNS
+   * rules set; one runc made gets them here, beside the interfaces (lo from
+   * CNI's loopback plugin). A failure undoes what was wired.
    */
-  private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[]): Promise<Wired> {
+  private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[], made: boolean): Promise<Wired> {
     const out: Wired = { endpoints: {} };
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
-    // /etc/resolv.conf says 127.0.0.11 (dnsServerFor()): its rules, to aardvark on the first user
-    // network's gateway, are set while CNI works (they need no address of the container's).
-    const dnsVia = this.dnsServerFor(c) === EMBEDDED_DNS ? this.dnsNetworkOf(c) : undefined;
-    const dnsRules = dnsVia ? pointEmbeddedDns(netns, dnsVia.IPAM.Config[0]!.Gateway) : Promise.resolve();
+    const dnsVia = this.embeddedDnsVia(c);
+    const dnsRules = dnsVia && !made ? pointEmbeddedDns(netns, dnsVia.IPAM.Config[0]!.Gateway) : Promise.resolve();
     dnsRules.catch(() => undefined);
-    let loopback: Promise<unknown> = Promise.resolve();
+    const loopback = made ? Promise.resolve() : cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
+    loopback.catch(() => undefined);
     try {
       // A container made on the bridge and disconnected from it since (`network disconnect bridge`) stays off it.
       if (mode === 'bridge' && (!c.EndpointsConfig || c.EndpointsConfig.bridge)) {
         const cfg = c.EndpointsConfig?.bridge;
         out.endpoint = await this.bridge!.connect(c.Id, netns, ports, cfg?.MacAddress || undefined);
         await endpointExtras(netns, 'eth0', cfg);
-      }
-      // The default bridge's connect brings lo up; on a user network it is done here, beside the interfaces.
-      else {
-        loopback = cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
-        loopback.catch(() => undefined);
       }
       const primary = mode === 'bridge' ? undefined : this.user!.get(mode);
       const nets = this.configuredNetworks(c).filter((n) => n.Id !== primary?.Id);
@@ -562,6 +560,15 @@ export class NetworkService {
    */
   dnsServerFor(c: NetworkedContainer): string | undefined {
     return this.dnsNetworkOf(c) && this.user?.dnsAvailable ? EMBEDDED_DNS : undefined;
+  }
+
+  /**
+   * The user network whose gateway a new namespace's 127.0.0.11 rules point
+   * at, when /etc/resolv.conf will say 127.0.0.11 (dnsServerFor()); they
+   * need no address of the container's.
+   */
+  private embeddedDnsVia(c: NetworkedContainer): NetworkRecord | undefined {
+    return this.dnsServerFor(c) === EMBEDDED_DNS ? this.dnsNetworkOf(c) : undefined;
   }
 
   /** The user network whose aardvark a container's 127.0.0.11 goes to: its first. */

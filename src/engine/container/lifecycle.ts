@@ -238,6 +238,7 @@ export class ContainerLifecycle {
         await span('record', () => this.ctx.store.save(c));
         this.ctx.signals.emit(`started:${c.Id}`);
         this.ctx.signals.emit('run-started', c);
+        this.ctx.networks.started(c);
         this.ctx.publish(c, 'start');
         // A process that exits at once may have written its exit file before the watcher could act on it.
         setImmediate(() => void this.handleExit(c.Id));

@@ -303,14 +303,33 @@ export class NetworkService {
     parsePortBindings(c as NetworkedContainer);
   }
 
-  /** Learns which host ports running containers hold (after a daemon restart). */
+  /** Learns which host ports a running container holds and opens its DNS over TCP (after a daemon restart). */
   adopt(c: NetworkedContainer): void {
-    const eps = [c.NetworkAttachment?.endpoint, ...Object.values(c.NetworkAttachment?.endpoints ?? {})];
-    for (const p of eps.flatMap((e) => e?.ports ?? [])) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
+    this.holdPorts(c);
     this.listenDnsTcp(c);
   }
 
-  /** DNS over TCP on 127.0.0.11 for a container whose 127.0.0.11 goes to aardvark (./embedded-dns-tcp.ts); off the start's path. */
+  /** Records the host ports a container publishes as taken. */
+  private holdPorts(c: NetworkedContainer): void {
+    const eps = [c.NetworkAttachment?.endpoint, ...Object.values(c.NetworkAttachment?.endpoints ?? {})];
+    for (const p of eps.flatMap((e) => e?.ports ?? [])) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
+  }
+
+  /**
+   * Told once a container's process runs (its start is recorded): what can
+   * come after the start, the DNS over TCP listener, is made now.
+   */
+  started(c: NetworkedContainer): void {
+    // After the start's response: spawning blocks the event loop for the fork.
+    setImmediate(() => this.listenDnsTcp(c));
+  }
+
+  /**
+   * DNS over TCP on 127.0.0.11 for a container whose 127.0.0.11 goes to
+   * aardvark (./embedded-dns-tcp.ts). Its helper is a Node process (~100 ms
+   * of CPU here), so it is made after the start, at low priority: it must not
+   * take the CPU from the starts and exits a client is waiting for.
+   */
   private listenDnsTcp(c: NetworkedContainer): void {
     const a = c.NetworkAttachment;
     if (a?.mode === 'bridge' && a.netns && a.dnsNetwork) void this.dnsTcp.open(c.Id, a.netns).catch(() => undefined);
@@ -428,7 +447,7 @@ export class NetworkService {
     } catch (err) {
       throw new EngineError('system', `failed to set up container networking: ${(err as Error).message}`, { cause: err });
     }
-    this.adopt(c);
+    this.holdPorts(c);
     await this.refreshDns(c);
     return a.endpoint !== undefined || Object.keys(a.endpoints ?? {}).length > 0;
   }

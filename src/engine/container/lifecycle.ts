@@ -333,13 +333,29 @@ export class ContainerLifecycle {
    * restart policy (→ scheduleRestart) or AutoRemove (→ removeNow).
    */
   private async finishRun(c: ContainerRecord, code: number, error: string): Promise<void> {
+    // --rm: the client waits for the removal; the network's second half (unpinning the namespace,
+    // then freeing the addresses) follows it, rather than vying with the rest for the CPU.
+    let finishNetwork: (() => void) | undefined;
+    try {
+      await this.finishRunNow(c, code, error, (f) => (finishNetwork = f));
+    } finally {
+      // After this turn's I/O, the answer to the client among it (spawning blocks the event loop).
+      if (finishNetwork) setImmediate(finishNetwork);
+    }
+  }
+
+  /** finishRun() but for the network's second half, which it hands to `deferNetwork` when there is one. */
+  private async finishRunNow(c: ContainerRecord, code: number, error: string, deferNetwork: (finish: () => void) => void): Promise<void> {
     // Independent cleanups: run them together, this is on the path of every `run --rm`.
     const [oomKilled] = await span('cleanup', () => Promise.all([
       this.ctx.runtime.oomKilled(this.ctx.bundleDir(c.Id)),
       span('runc-delete', () => this.ctx.runtime.deleteStopped(c.Id)),
       span('snapshot-unmount', () => this.unmountRootfs(c)),
       this.ctx.runtime.clearExit(c.Id),
-      span('cni-release', () => this.ctx.networks.release(c)),
+      span('cni-release', async () => {
+        if (c.HostConfig.AutoRemove) deferNetwork(await this.ctx.networks.releaseDeferred(c));
+        else await this.ctx.networks.release(c);
+      }),
       this.ctx.logRotation.stop(c.Id),
     ]));
     await span('cleanup', () => fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true }));

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { leaseLeftovers, releaseLeases } from './user-bridge.js';
+import { leaseLeftovers, releaseLeases, type ReleasePart } from './user-bridge.js';
 import type { Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
@@ -294,12 +294,12 @@ export class BridgeNetwork {
 
   /**
    * Undoes connect() for a namespace about to be destroyed: published ports
-   * (portmap) and the address lease (host-local); the veth pair goes with the
-   * namespace. `live`: the namespace stays (`network disconnect bridge`), so
-   * the bridge plugin removes the interface too. Safe to repeat; works after
-   * a daemon restart.
+   * (portmap) and the address lease (host-local), or only one of them
+   * (`part`); the veth pair goes with the namespace. `live`: the namespace
+   * stays (`network disconnect bridge`), so the bridge plugin removes the
+   * interface too. Safe to repeat; works after a daemon restart.
    */
-  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports' | 'ifName'> & { ip?: string }, live = false): Promise<void> {
+  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports' | 'ifName'> & { ip?: string }, live = false, part: ReleasePart = 'both'): Promise<void> {
     const list = this.configList(ep.ports.length > 0);
     const req = {
       containerId,
@@ -314,8 +314,8 @@ export class BridgeNetwork {
     const portmap = { ...list, plugins: list.plugins.filter((p) => p.type === 'portmap') };
     const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
     await Promise.all([
-      portmap.plugins.length > 0 ? cniDel(portmap, req) : Promise.resolve(),
-      releaseLeases(path.join(this.opts.ipamDir, list.name), containerId, req.ifName, [ep.ip]).then((done) => (done ? null : execPlugin('DEL', 'host-local', bridgeConf, req))),
+      portmap.plugins.length > 0 && part !== 'address' ? cniDel(portmap, req) : Promise.resolve(),
+      part === 'ports' ? null : releaseLeases(path.join(this.opts.ipamDir, list.name), containerId, req.ifName, [ep.ip]).then((done) => (done ? null : execPlugin('DEL', 'host-local', bridgeConf, req))),
     ]);
   }
 }

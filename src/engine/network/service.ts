@@ -21,7 +21,7 @@ import { networkId, networkResource, type NetworkMember } from './inspect.js';
 import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkCreateRequest, type NetworkPruneResponse } from '../../common/api/index.js';
 import { labelsExclude, labelsMatch } from '../filters.js';
 import type { EndpointConfig, UserNetworks } from './networks.js';
-import { endpointAdd, endpointDel, type UserEndpoint } from './user-bridge.js';
+import { endpointAdd, endpointDel, type ReleasePart, type UserEndpoint } from './user-bridge.js';
 import { cniAdd, CNI_VERSION } from './cni.js';
 import { EMBEDDED_DNS, embeddedDnsSetup, pointEmbeddedDns } from './embedded-dns.js';
 import { EmbeddedDnsTcp } from './embedded-dns-tcp.js';
@@ -153,6 +153,8 @@ export class NetworkService {
   private readonly published = new Map<string, string>();
   /** Bridge wiring in flight for containers being started, settled by ready(). */
   private readonly wiring = new Map<string, Promise<Wired>>();
+  /** Second halves of releaseDeferred() still to run or running: a new attach of the same container waits for them. */
+  private readonly releasing = new Map<string, Promise<void>>();
   /** The TCP side of 127.0.0.11 in containers on user networks. */
   readonly dnsTcp = new EmbeddedDnsTcp();
   /** User-defined networks; set once opened (engine.ts). */
@@ -360,6 +362,7 @@ export class NetworkService {
       return `/proc/${other.Pid}/ns/net`;
     }
     if (mode === 'bridge' ? !this.bridge : !this.userNetwork(mode)) throw notFound(`network ${mode} not found`);
+    await this.releasing.get(c.Id)?.catch(() => undefined);
     const ports: PortBinding[] = [];
     for (const want of parsePortBindings(c)) {
       const { hostPortEnd, ...p } = want;
@@ -454,6 +457,37 @@ export class NetworkService {
 
   /** Releases what attach() set up. Safe to call again, and for containers that never attached. */
   async release(c: NetworkedContainer): Promise<void> {
+    await (await this.releaseFirst(c))();
+  }
+
+  /**
+   * release() in two halves, for a caller whose client waits for something
+   * else (`run --rm` waits for the removal): the published ports, DNS entries
+   * and the record's attachment are undone before this returns; the
+   * returned `finish` unpins the namespace (a umount) and then frees the
+   * addresses, to be called once the client has its answer (a daemon that
+   * dies first leaves them to its start's sweep). A new attach of the
+   * container waits for it.
+   */
+  async releaseDeferred(c: NetworkedContainer): Promise<() => void> {
+    const rest = await this.releaseFirst(c);
+    let finish!: () => void;
+    const p = new Promise<void>((resolve) => (finish = resolve)).then(rest);
+    // Registered now, not at finish(): whatever attaches the container next waits for all of it.
+    this.releasing.set(c.Id, p);
+    void p.catch(() => undefined).finally(() => {
+      if (this.releasing.get(c.Id) === p) this.releasing.delete(c.Id);
+    });
+    return finish;
+  }
+
+  /**
+   * What both halves of a release share: the first half done, the second
+   * returned. The namespace is unpinned before the addresses are freed: its
+   * interfaces answer for them until it is gone, and no other container may
+   * get one meanwhile.
+   */
+  private async releaseFirst(c: NetworkedContainer): Promise<() => Promise<void>> {
     const a = c.NetworkAttachment;
     // A start that failed before ready(): let its wiring settle, then undo it.
     const inFlight = this.wiring.get(c.Id);
@@ -463,15 +497,14 @@ export class NetworkService {
     }
     const dnsOf = Object.keys(a?.endpoints ?? {});
     await this.dnsTcp.close(c.Id);
-    await Promise.all([
-      a?.mode === 'bridge' && a.endpoint && this.bridge ? this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined) : undefined,
+    const each = (part: ReleasePart) => Promise.all([
+      a?.mode === 'bridge' && a.endpoint && this.bridge ? this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint, false, part).catch(() => undefined) : undefined,
       ...Object.values(a?.endpoints ?? {}).map((ep) => {
         const n = this.user?.store.get(ep.networkId);
-        return n ? endpointDel(n, this.ipamDir, c.Id, a!.netns ?? '', ep, false).catch(() => undefined) : undefined;
+        return n ? endpointDel(n, this.ipamDir, c.Id, a!.netns ?? '', ep, false, part).catch(() => undefined) : undefined;
       }),
-      // Unpinning destroys the namespace, and the container's veth pair with it.
-      a?.mode === 'bridge' && a.netns ? this.netns.remove(c.Id) : undefined,
     ]);
+    await each('ports');
     for (const [key, owner] of this.published) if (owner === c.Id) this.published.delete(key);
     c.NetworkAttachment = undefined;
     // Once more: an adopt() that ran while this released (a daemon restart's
@@ -481,6 +514,11 @@ export class NetworkService {
     // further one can open.
     await this.dnsTcp.close(c.Id);
     for (const id of dnsOf) await this.user?.refreshDns(id).catch(() => undefined);
+    return async () => {
+      // Unpinning destroys the namespace, and the container's veth pair with it.
+      if (a?.mode === 'bridge' && a.netns) await this.netns.remove(c.Id);
+      await each('address');
+    };
   }
 
   /**

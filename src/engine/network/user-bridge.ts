@@ -299,12 +299,16 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
   };
 }
 
+/** What of an endpoint a release undoes: its published ports, its address, or both. */
+export type ReleasePart = 'ports' | 'address' | 'both';
+
 /**
  * Undoes endpointAdd(). `live`: the namespace stays (disconnect from a
  * running container), so the bridge plugin removes the veth too; otherwise
- * the namespace is about to go and only the lease and port rules need undoing.
+ * the namespace is about to go and only the lease and port rules need
+ * undoing, or one of them (`part`).
  */
-export async function endpointDel(n: NetworkRecord, ipamDir: string, containerId: string, netns: string, ep: UserEndpoint, live: boolean): Promise<void> {
+export async function endpointDel(n: NetworkRecord, ipamDir: string, containerId: string, netns: string, ep: UserEndpoint, live: boolean, part: ReleasePart = 'both'): Promise<void> {
   const list = configList(n, ipamDir, { defaultRoute: false }, ep.ports.length > 0);
   const req = { containerId, netns, ifName: ep.ifName, runtimeConfig: portMappings(ep.ports) };
   if (live) {
@@ -314,7 +318,7 @@ export async function endpointDel(n: NetworkRecord, ipamDir: string, containerId
   const portmap = { ...list, plugins: list.plugins.filter((p) => p.type === 'portmap') };
   const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
   await Promise.all([
-    portmap.plugins.length > 0 ? cniDel(portmap, req) : Promise.resolve(),
-    releaseLeases(leaseDir(n, ipamDir), containerId, ep.ifName, [ep.ip, ...(n.IPAM.Config[1] ? [ep.ipv6] : [])]).then((done) => (done ? null : execPlugin('DEL', 'host-local', bridgeConf, req))),
+    portmap.plugins.length > 0 && part !== 'address' ? cniDel(portmap, req) : Promise.resolve(),
+    part === 'ports' ? null : releaseLeases(leaseDir(n, ipamDir), containerId, ep.ifName, [ep.ip, ...(n.IPAM.Config[1] ? [ep.ipv6] : [])]).then((done) => (done ? null : execPlugin('DEL', 'host-local', bridgeConf, req))),
   ]);
 }

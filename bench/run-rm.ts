@@ -21,7 +21,10 @@
  *
  * BENCH_NETWORK=bridge runs both on their default bridge network (berth with
  * a bridge of its own, no masquerading or forwarding); otherwise both run
- * with --network none. The peer needs a `busybox` image already (e.g.
+ * with --network none. BENCH_NETWORK=both: berth alone, `run --rm` with
+ * --network none and on the bridge one after the other in the same daemon,
+ * N of each; the median of the pairs' differences is what the bridge costs,
+ * with little of the drift a shared machine's load gives two separate runs. The peer needs a `busybox` image already (e.g.
  * `docker import rootfs.tar busybox`) and, for the bridge, its docker0.
  */
 import { performance } from 'node:perf_hooks';
@@ -58,17 +61,25 @@ async function measure(host: string, runs: number, extra: string[] = []): Promis
   return times;
 }
 
-/** N detached `sleep` containers started one CLI call after another; the total time. They are removed afterwards. */
-async function detached(host: string, n: number, extra: string[]): Promise<number> {
+/**
+ * N detached `sleep` containers started one CLI call after another; the total
+ * time, and the median start of the first and of the last tenth (does a start
+ * slow as containers accumulate?). They are removed afterwards.
+ */
+async function detached(host: string, n: number, extra: string[]): Promise<{ total: number; first: number; last: number }> {
   const ids: string[] = [];
+  const each: number[] = [];
   try {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
+      const t1 = performance.now();
       const r = await docker({ host }, ['run', '-d', ...extra, 'busybox', 'sleep', '3600']);
       if (r.code !== 0) throw new Error(`run -d failed on ${host}: ${r.stderr}`);
+      each.push(performance.now() - t1);
       ids.push(r.stdout.trim());
     }
-    return performance.now() - t0;
+    const tenth = Math.max(1, Math.floor(n / 10));
+    return { total: performance.now() - t0, first: median(each.slice(0, tenth)), last: median(each.slice(-tenth)) };
   } finally {
     if (ids.length) await docker({ host }, ['rm', '-f', ...ids]);
   }
@@ -167,8 +178,56 @@ function breakdown(log: string, runs: number): Map<string, { total: number; coun
   return out;
 }
 
+/** BENCH_NETWORK=both: none and bridge alternating in one daemon; what the bridge adds, pair by pair. */
+async function both(runs: number): Promise<void> {
+  const hostNet = await snapshotHostNet();
+  const d = await startDaemon(['--bridge', 'btbench0', '--bip', '10.239.0.1/24', '--ip-masq=false', '--ip-forward=false']);
+  try {
+    const { tar } = await busyboxRootfs();
+    await docker(d, ['import', tar, 'busybox']);
+    await measure(d.host, 0, ['--network', 'none']);
+    await measure(d.host, 0, ['--network', 'bridge']);
+    const load = (await fsp.readFile('/proc/loadavg', 'utf8')).split(' ')[0];
+    const none: number[] = [];
+    const bridge: number[] = [];
+    // Each run's trace lines (its requests, and its exit, logged before the CLI sees the removal), by network.
+    const logs: Record<string, string> = { none: '', bridge: '' };
+    let mark = (await d.log()).length;
+    for (let i = 0; i < runs; i++) {
+      // Which goes first alternates too: a pair's second run follows its first's cleanup.
+      const order = i % 2 === 0 ? ['none', 'bridge'] : ['bridge', 'none'];
+      for (const net of order) {
+        const t0 = performance.now();
+        const r = await docker(d, ['run', '--rm', '--network', net, 'busybox', 'true']);
+        if (r.code !== 0) throw new Error(`run failed: ${r.stderr}`);
+        (net === 'none' ? none : bridge).push(performance.now() - t0);
+        const log = await d.log();
+        logs[net] += log.slice(mark);
+        mark = log.length;
+      }
+    }
+    console.log(`machine load (1 min): ${load} at the start, ${(await fsp.readFile('/proc/loadavg', 'utf8')).split(' ')[0]} at the end`);
+    console.log(`berth   run --rm --network none busybox true:   ${fmt(none)}`);
+    console.log(`berth   run --rm --network bridge busybox true: ${fmt(bridge)}`);
+    const diff = median(bridge.map((b, i) => b - none[i]!));
+    console.log(`bridge - none: ${diff >= 0 ? '+' : ''}${diff.toFixed(0)} ms (median of ${runs} pairs; difference of medians ${(median(bridge) - median(none)).toFixed(0)} ms)`);
+    for (const net of ['none', 'bridge']) {
+      console.log(`berthd's start and exit on ${net} (ms, mean of ${runs} runs):`);
+      for (const [name, e] of breakdown(logs[net]!, runs)) {
+        if (!/start|exit/.test(name)) continue;
+        const phases = Object.entries(e.phases).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+        console.log(`  ${name.padEnd(32)} ${e.total.toFixed(1).padStart(6)}  ${phases}`);
+      }
+    }
+  } finally {
+    await d.cleanup();
+    await restoreHostNet(hostNet, 'btbench0');
+  }
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 20);
+  if (process.env.BENCH_NETWORK === 'both') return both(runs);
   const nDetached = Number(process.env.BENCH_DETACHED ?? 50);
   const bridge = process.env.BENCH_NETWORK === 'bridge';
   const hostNet = await snapshotHostNet();
@@ -222,11 +281,12 @@ async function main(): Promise<void> {
       console.log(`ratio berth/peer: ${(median(berth) / median(p)).toFixed(2)}; peer/floor: ${(median(p) / median(floor)).toFixed(2)}`);
     }
     if (nDetached > 0) {
+      const each = (x: { first: number; last: number }) => `(first tenth ${x.first.toFixed(0)} ms each, last tenth ${x.last.toFixed(0)} ms)`;
       const b = await detached(d.host, nDetached, ['--network', net]);
-      console.log(`berth   ${nDetached} × run -d --network ${net}, one after another: ${(b / 1000).toFixed(2)} s`);
+      console.log(`berth   ${nDetached} × run -d --network ${net}, one after another: ${(b.total / 1000).toFixed(2)} s ${each(b)}`);
       if (peer) {
         const p = await detached(peer, nDetached, ['--network', net]);
-        console.log(`peer    ${nDetached} × run -d --network ${net}, one after another: ${(p / 1000).toFixed(2)} s; ratio berth/peer ${(b / p).toFixed(2)}`);
+        console.log(`peer    ${nDetached} × run -d --network ${net}, one after another: ${(p.total / 1000).toFixed(2)} s ${each(p)}; ratio berth/peer ${(b.total / p.total).toFixed(2)}`);
       }
     }
     if (!peer) {

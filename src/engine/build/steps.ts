@@ -558,6 +558,7 @@ export class StepRunner {
       const netns = await networks.attach(step, noContainers);
       cleanups.push(() => networks.release(step));
       await networks.ready(step, 0);
+      networks.started(step);
       return { netns, step };
     } catch (err) {
       await networks.release(step).catch(() => undefined);

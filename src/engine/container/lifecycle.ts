@@ -129,21 +129,16 @@ export class ContainerLifecycle {
       if (c.State.Running) throw new EngineError('notmodified', 'container already started');
       if (c.State.Status === 'removing') throw conflict('container is marked for removal and cannot be started');
       const bundle = this.ctx.bundleDir(c.Id);
+      let attaching: Promise<unknown> | undefined;
       try {
         // Leftovers of an earlier run (only after a crash): checking is cheaper than a runc spawn on every start.
         await span('runtime-leftovers', async () => {
           if (await this.ctx.runtime.known(c.Id)) await this.ctx.runtime.delete(c.Id, true);
           await this.ctx.runtime.clearExit(c.Id);
         });
-        // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
-        const rootfs = await span('snapshot-mount', () => this.mountRootfs(c));
-        crashPoint('container.mounted');
-        // Volumes with driver options are mounts of their device, made at first use.
-        for (const m of c.UserMounts ?? []) if (m.Type === 'volume' && m.Name) await this.ctx.volumes.mountIfNeeded(m.Name);
-        // Legacy links: the children must be running; their addresses go into env and /etc/hosts.
-        const links = linkSetup(c, this.ctx.store);
         const userns = this.usernsMappings(c);
-        const specNetwork = await span('cni', () => this.ctx.networks.attach(
+        // The network namespace is made (and CNI set going) while the rootfs is mounted: both are on the path of every start.
+        const network = span('cni', () => this.ctx.networks.attach(
           c,
           (x) => {
             const o = this.ctx.store.resolve(x);
@@ -151,6 +146,15 @@ export class ContainerLifecycle {
           },
           userns !== undefined,
         ));
+        attaching = network.catch(() => undefined);
+        // Volumes got the image's files at create (./create.ts populateVolumes), as in dockerd.
+        const rootfs = await span('snapshot-mount', () => this.mountRootfs(c));
+        crashPoint('container.mounted');
+        // Volumes with driver options are mounts of their device, made at first use.
+        for (const m of c.UserMounts ?? []) if (m.Type === 'volume' && m.Name) await this.ctx.volumes.mountIfNeeded(m.Name);
+        // Legacy links: the children must be running; their addresses go into env and /etc/hosts.
+        const links = linkSetup(c, this.ctx.store);
+        const specNetwork = await network;
         await span('etc-files', () => writeEtcFiles(c, this.ctx.networks.dnsServerFor(c), links.hosts));
         const spec = await span('spec', () => buildSpec(
           {
@@ -222,9 +226,7 @@ export class ContainerLifecycle {
         this.ctx.logRotation.start(logs, c.Id, bundle);
         crashPoint('container.runtime-created');
         // The network is wired by now (or now, in a namespace runc made); /etc/hosts then learns the address.
-        await span('cni', async () => {
-          if (await this.ctx.networks.ready(c, pid)) await writeHosts(c, links.hosts);
-        });
+        if (await span('cni', () => this.ctx.networks.ready(c, pid))) await span('etc-files', () => writeHosts(c, links.hosts));
         await span('attach-connect', () => this.streams.connectPendingAttach(c.Id));
         await span('runtime-start', () => this.ctx.runtime.start(c.Id));
         crashPoint('container.runtime-started');
@@ -236,6 +238,7 @@ export class ContainerLifecycle {
         await span('record', () => this.ctx.store.save(c));
         this.ctx.signals.emit(`started:${c.Id}`);
         this.ctx.signals.emit('run-started', c);
+        this.ctx.networks.started(c);
         this.ctx.publish(c, 'start');
         // A process that exits at once may have written its exit file before the watcher could act on it.
         setImmediate(() => void this.handleExit(c.Id));
@@ -243,6 +246,8 @@ export class ContainerLifecycle {
         this.streams.failPendingAttach(c.Id);
         await this.ctx.runtime.delete(c.Id, true);
         await this.unmountRootfs(c);
+        // What an attach still under way sets up is released with the rest.
+        await attaching;
         await this.ctx.networks.release(c);
         await this.releaseVolumes(c);
         let e = err;
@@ -328,13 +333,29 @@ export class ContainerLifecycle {
    * restart policy (→ scheduleRestart) or AutoRemove (→ removeNow).
    */
   private async finishRun(c: ContainerRecord, code: number, error: string): Promise<void> {
+    // --rm: the client waits for the removal; the network's second half (unpinning the namespace,
+    // then freeing the addresses) follows it, rather than vying with the rest for the CPU.
+    let finishNetwork: (() => void) | undefined;
+    try {
+      await this.finishRunNow(c, code, error, (f) => (finishNetwork = f));
+    } finally {
+      // After this turn's I/O, the answer to the client among it (spawning blocks the event loop).
+      if (finishNetwork) setImmediate(finishNetwork);
+    }
+  }
+
+  /** finishRun() but for the network's second half, which it hands to `deferNetwork` when there is one. */
+  private async finishRunNow(c: ContainerRecord, code: number, error: string, deferNetwork: (finish: () => void) => void): Promise<void> {
     // Independent cleanups: run them together, this is on the path of every `run --rm`.
     const [oomKilled] = await span('cleanup', () => Promise.all([
       this.ctx.runtime.oomKilled(this.ctx.bundleDir(c.Id)),
       span('runc-delete', () => this.ctx.runtime.deleteStopped(c.Id)),
       span('snapshot-unmount', () => this.unmountRootfs(c)),
       this.ctx.runtime.clearExit(c.Id),
-      span('cni-release', () => this.ctx.networks.release(c)),
+      span('cni-release', async () => {
+        if (c.HostConfig.AutoRemove) deferNetwork(await this.ctx.networks.releaseDeferred(c));
+        else await this.ctx.networks.release(c);
+      }),
       this.ctx.logRotation.stop(c.Id),
     ]));
     await span('cleanup', () => fsp.rm(this.ctx.bundleDir(c.Id), { recursive: true, force: true }));

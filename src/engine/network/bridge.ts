@@ -3,8 +3,9 @@
  * The default `bridge` network, as dockerd's docker0: a Linux bridge on the
  * host with the gateway address, each container a veth on it with an address
  * from the subnet, and published ports (`-p`) forwarded to it. The wiring is
- * done by CNI plugins: `loopback` (lo up), `bridge` with `host-local` IPAM
- * (veth, address, default route) and `portmap` (iptables DNAT for `-p`).
+ * done by CNI plugins: `bridge` with `host-local` IPAM (veth, address,
+ * default route) and `portmap` (iptables DNAT for `-p`); the namespace's
+ * loopback is its maker's (./netns.ts, or ./service.ts for one runc made).
  *
  * berth creates and addresses the bridge itself and runs the bridge plugin
  * with isGateway=false, so the plugin never switches on IP forwarding: the
@@ -14,13 +15,14 @@
  *
  * Releasing a container does not run the bridge plugin's DEL: the container's
  * namespace is destroyed right after (taking the veth pair with it), so only
- * the address lease (host-local) and published ports (portmap) are undone.
+ * the address lease (host-local's file, removed by berth itself) and
+ * published ports (portmap) are undone.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { leaseLeftovers } from './user-bridge.js';
+import { leaseLeftovers, releaseLeases, type ReleasePart } from './user-bridge.js';
 import type { Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { cniAdd, cniDel, CNI_VERSION, execPlugin, type CniResult, type NetworkConfigList } from './cni.js';
@@ -230,14 +232,10 @@ export class BridgeNetwork {
     return { cniVersion: CNI_VERSION, name: `berth-${this.opts.bridge}`, plugins };
   }
 
-  private static loopbackList(): NetworkConfigList {
-    return { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
-  }
-
   /**
    * Wires a container's namespace onto the bridge and publishes its ports.
    * `secondary`: the container is on a user network first (`network connect
-   * bridge`): the interface is `ifName`, without the default route, and lo is up already.
+   * bridge`): the interface is `ifName`, without the default route.
    */
   async connect(containerId: string, netns: string, ports: PortBinding[], mac?: string, secondary?: { ifName: string }): Promise<BridgeEndpoint> {
     const ifName = secondary?.ifName ?? 'eth0';
@@ -246,21 +244,12 @@ export class BridgeNetwork {
     }
     const resolved: PortBinding[] = [];
     for (const p of ports) resolved.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIP)) });
-    // lo and eth0 are independent: wire them at once (this is on the path of every start).
-    const [lo, main] = await Promise.allSettled([
-      secondary ? Promise.resolve() : cniAdd(BridgeNetwork.loopbackList(), { containerId, netns, ifName: 'lo' }),
-      cniAdd(this.configList(resolved.length > 0, mac, !secondary), {
-        containerId,
-        netns,
-        ifName,
-        runtimeConfig: { portMappings: resolved.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
-      }),
-    ]);
-    if (lo.status === 'rejected' || main.status === 'rejected') {
-      if (main.status === 'fulfilled') await this.disconnect(containerId, netns, { ports: resolved, ifName }, !!secondary).catch(() => undefined);
-      throw lo.status === 'rejected' ? lo.reason : (main as PromiseRejectedResult).reason;
-    }
-    const result: CniResult = main.value;
+    const result: CniResult = await cniAdd(this.configList(resolved.length > 0, mac, !secondary), {
+      containerId,
+      netns,
+      ifName,
+      runtimeConfig: { portMappings: resolved.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP })) },
+    });
     const addr = result.ips?.[0];
     if (!addr) throw new Error('the bridge plugin gave the container no address');
     const [ip, prefix] = addr.address.split('/');
@@ -305,12 +294,12 @@ export class BridgeNetwork {
 
   /**
    * Undoes connect() for a namespace about to be destroyed: published ports
-   * (portmap) and the address lease (host-local); the veth pair goes with the
-   * namespace. `live`: the namespace stays (`network disconnect bridge`), so
-   * the bridge plugin removes the interface too. Safe to repeat; works after
-   * a daemon restart.
+   * (portmap) and the address lease (host-local), or only one of them
+   * (`part`); the veth pair goes with the namespace. `live`: the namespace
+   * stays (`network disconnect bridge`), so the bridge plugin removes the
+   * interface too. Safe to repeat; works after a daemon restart.
    */
-  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports' | 'ifName'>, live = false): Promise<void> {
+  async disconnect(containerId: string, netns: string, ep: Pick<BridgeEndpoint, 'ports' | 'ifName'> & { ip?: string }, live = false, part: ReleasePart = 'both'): Promise<void> {
     const list = this.configList(ep.ports.length > 0);
     const req = {
       containerId,
@@ -325,8 +314,8 @@ export class BridgeNetwork {
     const portmap = { ...list, plugins: list.plugins.filter((p) => p.type === 'portmap') };
     const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
     await Promise.all([
-      portmap.plugins.length > 0 ? cniDel(portmap, req) : Promise.resolve(),
-      execPlugin('DEL', 'host-local', bridgeConf, req),
+      portmap.plugins.length > 0 && part !== 'address' ? cniDel(portmap, req) : Promise.resolve(),
+      part === 'ports' ? null : releaseLeases(path.join(this.opts.ipamDir, list.name), containerId, req.ifName, [ep.ip]).then((done) => (done ? null : execPlugin('DEL', 'host-local', bridgeConf, req))),
     ]);
   }
 }

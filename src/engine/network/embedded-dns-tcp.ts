@@ -21,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import type dgram from 'node:dgram';
 import type net from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_DNS } from './embedded-dns.js';
 
@@ -31,6 +32,8 @@ const QUERY_TIMEOUT_MS = 10_000;
 const IDLE_MS = 30_000;
 const MAX_MESSAGE = 65_535;
 const RESEND_MS = 1000;
+/** The helper's nice value: below the daemon's, above idle. */
+const HELPER_PRIORITY = 10;
 
 interface Relay {
   server: net.Server;
@@ -42,23 +45,32 @@ interface Relay {
 
 export class EmbeddedDnsTcp {
   private readonly relays = new Map<string, Relay>();
-  /** Containers whose sockets are being made, so that a second open() waits for the first. */
-  private readonly opening = new Map<string, Promise<void>>();
+  /** Containers whose sockets are being made, so that a second open() waits for the first, and close() can call it off. */
+  private readonly opening = new Map<string, { done: Promise<void>; abort: AbortController }>();
 
   /** Makes the container's listener unless it has one. Errors are the caller's to log or drop. */
   open(containerId: string, netns: string): Promise<void> {
     if (this.relays.has(containerId)) return Promise.resolve();
-    let p = this.opening.get(containerId);
-    if (!p) {
-      p = this.make(containerId, netns).finally(() => this.opening.delete(containerId));
-      this.opening.set(containerId, p);
+    let o = this.opening.get(containerId);
+    if (!o) {
+      const abort = new AbortController();
+      o = { abort, done: this.make(containerId, netns, abort.signal).finally(() => this.opening.delete(containerId)) };
+      this.opening.set(containerId, o);
     }
-    return p;
+    return o.done;
   }
 
-  /** Closes the container's listener and socket (it stops, or its namespace goes). */
+  /**
+   * Closes the container's listener and socket (it stops, or its namespace
+   * goes). A helper still making them is killed rather than waited for: a
+   * container that exits at once does not wait for a Node start.
+   */
   async close(containerId: string): Promise<void> {
-    await this.opening.get(containerId)?.catch(() => undefined);
+    const o = this.opening.get(containerId);
+    if (o) {
+      o.abort.abort();
+      await o.done.catch(() => undefined);
+    }
     const r = this.relays.get(containerId);
     if (!r) return;
     this.relays.delete(containerId);
@@ -73,8 +85,13 @@ export class EmbeddedDnsTcp {
     return this.relays.has(containerId);
   }
 
-  private async make(containerId: string, netns: string): Promise<void> {
-    const { server, udp } = await sockets(netns);
+  private async make(containerId: string, netns: string, signal: AbortSignal): Promise<void> {
+    const { server, udp } = await sockets(netns, signal);
+    if (signal.aborted) {
+      server.close();
+      udp.close();
+      return;
+    }
     const relay: Relay = { server, udp, pending: new Map(), next: Math.floor(Math.random() * 0x10000) };
     udp.on('message', (msg) => {
       if (msg.length < 2) return;
@@ -94,14 +111,27 @@ export class EmbeddedDnsTcp {
 }
 
 /** Has the helper make the two sockets in `netns` and hand them over. */
-function sockets(netns: string): Promise<{ server: net.Server; udp: dgram.Socket }> {
+function sockets(netns: string, signal: AbortSignal): Promise<{ server: net.Server; udp: dgram.Socket }> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Error('closed before it was open'));
+      return;
+    }
     const child = spawn('nsenter', [`--net=${netns}`, process.execPath, HELPER, EMBEDDED_DNS], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // A Node start is ~100 ms of CPU: it yields to the work clients wait for (nsenter's exec keeps the priority).
+    if (child.pid) {
+      try {
+        os.setPriority(child.pid, HELPER_PRIORITY);
+      } catch {
+        // exited already, or not allowed: it runs at the daemon's priority
+      }
+    }
     let server: net.Server | undefined;
     let done = false;
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    signal.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
     child.on('message', (m, handle) => {
       if (m === 'server') server = handle as net.Server;
       else if (m === 'udp' && server) {

@@ -22,10 +22,12 @@
  * container's loopback services. The rules are one `iptables-restore` run in
  * the namespace (the nat and raw tables there are berth's alone), repeated
  * to re-point them when the network they use is disconnected. They need
- * only the gateway, so they are set while CNI wires the interfaces (a run
- * costs tens of ms; it is on the path of every start).
+ * only the gateway, so a new namespace gets them from the process that
+ * makes it, before CNI wires the interfaces (a process of its own costs
+ * ~10 ms on the path of every start).
  */
 import { run } from '../../util/exec.js';
+import type { NetnsSetup } from './netns.js';
 
 /** The address dockerd's embedded resolver has in every container on a user-defined network. */
 export const EMBEDDED_DNS = '127.0.0.11';
@@ -40,12 +42,19 @@ function ruleset(gateway: string | undefined): string {
   return lines.join('\n');
 }
 
+/** The script that sets the rules (ruleset() on its standard input) in the namespace it runs in. */
+const SET_RULES = 'echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && exec iptables-restore -w';
+
+/**
+ * The rules for a namespace being made (./netns.ts NetnsStore.create): set
+ * by the process that makes it, which spares a process on every start.
+ */
+export function embeddedDnsSetup(gateway: string): NetnsSetup {
+  return { script: SET_RULES, input: ruleset(gateway) };
+}
+
 /** Points 127.0.0.11 in the namespace at aardvark on `gateway` (or nowhere, when the container has left every user network). */
 export async function pointEmbeddedDns(netns: string, gateway: string | undefined): Promise<void> {
-  const r = await run(
-    'nsenter',
-    [`--net=${netns}`, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && exec iptables-restore -w'],
-    { input: ruleset(gateway), allowFailure: true },
-  );
+  const r = await run('nsenter', [`--net=${netns}`, 'sh', '-c', SET_RULES], { input: ruleset(gateway), allowFailure: true });
   if (r.code !== 0) throw new Error(`setting up the embedded DNS address ${EMBEDDED_DNS}: ${r.stderr.trim() || `exit status ${r.code}`}`);
 }

@@ -21,10 +21,11 @@ import { networkId, networkResource, type NetworkMember } from './inspect.js';
 import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkCreateRequest, type NetworkPruneResponse } from '../../common/api/index.js';
 import { labelsExclude, labelsMatch } from '../filters.js';
 import type { EndpointConfig, UserNetworks } from './networks.js';
-import { endpointAdd, endpointDel, type UserEndpoint } from './user-bridge.js';
+import { endpointAdd, endpointDel, type ReleasePart, type UserEndpoint } from './user-bridge.js';
 import { cniAdd, CNI_VERSION } from './cni.js';
-import { EMBEDDED_DNS, pointEmbeddedDns } from './embedded-dns.js';
+import { EMBEDDED_DNS, embeddedDnsSetup, pointEmbeddedDns } from './embedded-dns.js';
 import { EmbeddedDnsTcp } from './embedded-dns-tcp.js';
+import { span } from '../trace.js';
 import type { NetworkRecord } from './store.js';
 
 /** The predefined networks. */
@@ -152,6 +153,8 @@ export class NetworkService {
   private readonly published = new Map<string, string>();
   /** Bridge wiring in flight for containers being started, settled by ready(). */
   private readonly wiring = new Map<string, Promise<Wired>>();
+  /** Second halves of releaseDeferred() still to run or running: a new attach of the same container waits for them. */
+  private readonly releasing = new Map<string, Promise<void>>();
   /** The TCP side of 127.0.0.11 in containers on user networks. */
   readonly dnsTcp = new EmbeddedDnsTcp();
   /** User-defined networks; set once opened (engine.ts). */
@@ -302,14 +305,33 @@ export class NetworkService {
     parsePortBindings(c as NetworkedContainer);
   }
 
-  /** Learns which host ports running containers hold (after a daemon restart). */
+  /** Learns which host ports a running container holds and opens its DNS over TCP (after a daemon restart). */
   adopt(c: NetworkedContainer): void {
-    const eps = [c.NetworkAttachment?.endpoint, ...Object.values(c.NetworkAttachment?.endpoints ?? {})];
-    for (const p of eps.flatMap((e) => e?.ports ?? [])) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
+    this.holdPorts(c);
     this.listenDnsTcp(c);
   }
 
-  /** DNS over TCP on 127.0.0.11 for a container whose 127.0.0.11 goes to aardvark (./embedded-dns-tcp.ts); off the start's path. */
+  /** Records the host ports a container publishes as taken. */
+  private holdPorts(c: NetworkedContainer): void {
+    const eps = [c.NetworkAttachment?.endpoint, ...Object.values(c.NetworkAttachment?.endpoints ?? {})];
+    for (const p of eps.flatMap((e) => e?.ports ?? [])) this.published.set(`${p.hostIP}:${p.hostPort}/${p.protocol}`, c.Id);
+  }
+
+  /**
+   * Told once a container's process runs (its start is recorded): what can
+   * come after the start, the DNS over TCP listener, is made now.
+   */
+  started(c: NetworkedContainer): void {
+    // After the start's response: spawning blocks the event loop for the fork.
+    setImmediate(() => this.listenDnsTcp(c));
+  }
+
+  /**
+   * DNS over TCP on 127.0.0.11 for a container whose 127.0.0.11 goes to
+   * aardvark (./embedded-dns-tcp.ts). Its helper is a Node process (~100 ms
+   * of CPU here), so it is made after the start, at low priority: it must not
+   * take the CPU from the starts and exits a client is waiting for.
+   */
   private listenDnsTcp(c: NetworkedContainer): void {
     const a = c.NetworkAttachment;
     if (a?.mode === 'bridge' && a.netns && a.dnsNetwork) void this.dnsTcp.open(c.Id, a.netns).catch(() => undefined);
@@ -340,6 +362,7 @@ export class NetworkService {
       return `/proc/${other.Pid}/ns/net`;
     }
     if (mode === 'bridge' ? !this.bridge : !this.userNetwork(mode)) throw notFound(`network ${mode} not found`);
+    await this.releasing.get(c.Id)?.catch(() => undefined);
     const ports: PortBinding[] = [];
     for (const want of parsePortBindings(c)) {
       const { hostPortEnd, ...p } = want;
@@ -367,12 +390,13 @@ export class NetworkService {
       c.NetworkAttachment = { mode: 'bridge', pendingPorts: ports };
       return undefined;
     }
-    const netnsPath = await this.netns.create(c.Id);
+    const dnsVia = this.embeddedDnsVia(c);
+    const netnsPath = await span('netns', () => this.netns.create(c.Id, dnsVia ? embeddedDnsSetup(dnsVia.IPAM.Config[0]!.Gateway) : undefined));
     c.NetworkAttachment = { mode: 'bridge', netns: netnsPath };
     // CNI runs while the caller mounts, writes the bundle and has runc create
     // the container (which joins the namespace by path): ready() waits for it
     // before the process is started.
-    const wiring = this.wire(c, netnsPath, ports);
+    const wiring = this.wire(c, netnsPath, ports, true);
     wiring.catch(() => undefined);
     this.wiring.set(c.Id, wiring);
     return netnsPath;
@@ -420,19 +444,50 @@ export class NetworkService {
         this.wiring.delete(c.Id);
         Object.assign(a, await inFlight);
       } else if (a.pendingPorts) {
-        Object.assign(a, await this.wire(c, `/proc/${pid}/ns/net`, a.pendingPorts));
+        Object.assign(a, await this.wire(c, `/proc/${pid}/ns/net`, a.pendingPorts, false));
         delete a.pendingPorts;
       }
     } catch (err) {
       throw new EngineError('system', `failed to set up container networking: ${(err as Error).message}`, { cause: err });
     }
-    this.adopt(c);
+    this.holdPorts(c);
     await this.refreshDns(c);
     return a.endpoint !== undefined || Object.keys(a.endpoints ?? {}).length > 0;
   }
 
   /** Releases what attach() set up. Safe to call again, and for containers that never attached. */
   async release(c: NetworkedContainer): Promise<void> {
+    await (await this.releaseFirst(c))();
+  }
+
+  /**
+   * release() in two halves, for a caller whose client waits for something
+   * else (`run --rm` waits for the removal): the published ports, DNS entries
+   * and the record's attachment are undone before this returns; the
+   * returned `finish` unpins the namespace (a umount) and then frees the
+   * addresses, to be called once the client has its answer (a daemon that
+   * dies first leaves them to its start's sweep). A new attach of the
+   * container waits for it.
+   */
+  async releaseDeferred(c: NetworkedContainer): Promise<() => void> {
+    const rest = await this.releaseFirst(c);
+    let finish!: () => void;
+    const p = new Promise<void>((resolve) => (finish = resolve)).then(rest);
+    // Registered now, not at finish(): whatever attaches the container next waits for all of it.
+    this.releasing.set(c.Id, p);
+    void p.catch(() => undefined).finally(() => {
+      if (this.releasing.get(c.Id) === p) this.releasing.delete(c.Id);
+    });
+    return finish;
+  }
+
+  /**
+   * What both halves of a release share: the first half done, the second
+   * returned. The namespace is unpinned before the addresses are freed: its
+   * interfaces answer for them until it is gone, and no other container may
+   * get one meanwhile.
+   */
+  private async releaseFirst(c: NetworkedContainer): Promise<() => Promise<void>> {
     const a = c.NetworkAttachment;
     // A start that failed before ready(): let its wiring settle, then undo it.
     const inFlight = this.wiring.get(c.Id);
@@ -442,15 +497,14 @@ export class NetworkService {
     }
     const dnsOf = Object.keys(a?.endpoints ?? {});
     await this.dnsTcp.close(c.Id);
-    await Promise.all([
-      a?.mode === 'bridge' && a.endpoint && this.bridge ? this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint).catch(() => undefined) : undefined,
+    const each = (part: ReleasePart) => Promise.all([
+      a?.mode === 'bridge' && a.endpoint && this.bridge ? this.bridge.disconnect(c.Id, a.netns ?? '', a.endpoint, false, part).catch(() => undefined) : undefined,
       ...Object.values(a?.endpoints ?? {}).map((ep) => {
         const n = this.user?.store.get(ep.networkId);
-        return n ? endpointDel(n, this.ipamDir, c.Id, a!.netns ?? '', ep, false).catch(() => undefined) : undefined;
+        return n ? endpointDel(n, this.ipamDir, c.Id, a!.netns ?? '', ep, false, part).catch(() => undefined) : undefined;
       }),
-      // Unpinning destroys the namespace, and the container's veth pair with it.
-      a?.mode === 'bridge' && a.netns ? this.netns.remove(c.Id) : undefined,
     ]);
+    await each('ports');
     for (const [key, owner] of this.published) if (owner === c.Id) this.published.delete(key);
     c.NetworkAttachment = undefined;
     // Once more: an adopt() that ran while this released (a daemon restart's
@@ -460,34 +514,35 @@ export class NetworkService {
     // further one can open.
     await this.dnsTcp.close(c.Id);
     for (const id of dnsOf) await this.user?.refreshDns(id).catch(() => undefined);
+    return async () => {
+      // Unpinning destroys the namespace, and the container's veth pair with it.
+      if (a?.mode === 'bridge' && a.netns) await this.netns.remove(c.Id);
+      await each('address');
+    };
   }
 
   /**
    * Wires a new namespace: the default bridge (eth0) or the container's
    * primary user network (eth0, with the default route and the published
    * ports), then every other user network it is configured for (eth1, …).
-   * A failure undoes what was wired.
+   * `made`: ./netns.ts made the namespace, with lo up and the embedded DNS
+   * rules set; one runc made gets them here, beside the interfaces (lo from
+   * CNI's loopback plugin). A failure undoes what was wired.
    */
-  private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[]): Promise<Wired> {
+  private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[], made: boolean): Promise<Wired> {
     const out: Wired = { endpoints: {} };
     const mode = c.HostConfig.NetworkMode || this.defaultMode();
-    // /etc/resolv.conf says 127.0.0.11 (dnsServerFor()): its rules, to aardvark on the first user
-    // network's gateway, are set while CNI works (they need no address of the container's).
-    const dnsVia = this.dnsServerFor(c) === EMBEDDED_DNS ? this.dnsNetworkOf(c) : undefined;
-    const dnsRules = dnsVia ? pointEmbeddedDns(netns, dnsVia.IPAM.Config[0]!.Gateway) : Promise.resolve();
+    const dnsVia = this.embeddedDnsVia(c);
+    const dnsRules = dnsVia && !made ? pointEmbeddedDns(netns, dnsVia.IPAM.Config[0]!.Gateway) : Promise.resolve();
     dnsRules.catch(() => undefined);
-    let loopback: Promise<unknown> = Promise.resolve();
+    const loopback = made ? Promise.resolve() : cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
+    loopback.catch(() => undefined);
     try {
       // A container made on the bridge and disconnected from it since (`network disconnect bridge`) stays off it.
       if (mode === 'bridge' && (!c.EndpointsConfig || c.EndpointsConfig.bridge)) {
         const cfg = c.EndpointsConfig?.bridge;
         out.endpoint = await this.bridge!.connect(c.Id, netns, ports, cfg?.MacAddress || undefined);
         await endpointExtras(netns, 'eth0', cfg);
-      }
-      // The default bridge's connect brings lo up; on a user network it is done here, beside the interfaces.
-      else {
-        loopback = cniAdd({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId: c.Id, netns, ifName: 'lo' });
-        loopback.catch(() => undefined);
       }
       const primary = mode === 'bridge' ? undefined : this.user!.get(mode);
       const nets = this.configuredNetworks(c).filter((n) => n.Id !== primary?.Id);
@@ -562,6 +617,15 @@ export class NetworkService {
    */
   dnsServerFor(c: NetworkedContainer): string | undefined {
     return this.dnsNetworkOf(c) && this.user?.dnsAvailable ? EMBEDDED_DNS : undefined;
+  }
+
+  /**
+   * The user network whose gateway a new namespace's 127.0.0.11 rules point
+   * at, when /etc/resolv.conf will say 127.0.0.11 (dnsServerFor()); they
+   * need no address of the container's.
+   */
+  private embeddedDnsVia(c: NetworkedContainer): NetworkRecord | undefined {
+    return this.dnsServerFor(c) === EMBEDDED_DNS ? this.dnsNetworkOf(c) : undefined;
   }
 
   /** The user network whose aardvark a container's 127.0.0.11 goes to: its first. */

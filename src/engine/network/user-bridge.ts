@@ -206,6 +206,26 @@ export async function leaseLeftovers(dir: string, live: Set<string>): Promise<Fi
   return out;
 }
 
+/**
+ * Releases a container's leases on one interface as host-local's DEL does
+ * (the files named by its addresses that say `<container ID>\r\n<ifName>`),
+ * without running the plugin: a Go binary's start is ~15 ms of CPU on the
+ * path of every exit. Removing a lease cannot collide with host-local
+ * allocating another: it only ever creates files (O_EXCL) and never
+ * rewrites one. False when an address is not known (a record from before
+ * addresses were kept): the caller runs host-local then.
+ */
+export async function releaseLeases(dir: string, containerId: string, ifName: string, addresses: (string | undefined)[]): Promise<boolean> {
+  if (addresses.length === 0 || addresses.some((a) => !a)) return false;
+  for (const a of addresses as string[]) {
+    const f = path.join(dir, a);
+    const owner = (await fsp.readFile(f, 'utf8').catch(() => '')).trim();
+    // An older host-local wrote the container ID alone.
+    if (owner === `${containerId}\r\n${ifName}` || owner === containerId) await fsp.rm(f, { force: true });
+  }
+  return true;
+}
+
 /** The lease directory of a user network. */
 export function leaseDir(n: NetworkRecord, ipamDir: string): string {
   return path.join(ipamDir, cniName(n.Id));
@@ -279,12 +299,16 @@ export async function endpointAdd(n: NetworkRecord, ipamDir: string, containerId
   };
 }
 
+/** What of an endpoint a release undoes: its published ports, its address, or both. */
+export type ReleasePart = 'ports' | 'address' | 'both';
+
 /**
  * Undoes endpointAdd(). `live`: the namespace stays (disconnect from a
  * running container), so the bridge plugin removes the veth too; otherwise
- * the namespace is about to go and only the lease and port rules need undoing.
+ * the namespace is about to go and only the lease and port rules need
+ * undoing, or one of them (`part`).
  */
-export async function endpointDel(n: NetworkRecord, ipamDir: string, containerId: string, netns: string, ep: UserEndpoint, live: boolean): Promise<void> {
+export async function endpointDel(n: NetworkRecord, ipamDir: string, containerId: string, netns: string, ep: UserEndpoint, live: boolean, part: ReleasePart = 'both'): Promise<void> {
   const list = configList(n, ipamDir, { defaultRoute: false }, ep.ports.length > 0);
   const req = { containerId, netns, ifName: ep.ifName, runtimeConfig: portMappings(ep.ports) };
   if (live) {
@@ -293,5 +317,8 @@ export async function endpointDel(n: NetworkRecord, ipamDir: string, containerId
   }
   const portmap = { ...list, plugins: list.plugins.filter((p) => p.type === 'portmap') };
   const bridgeConf = { ...list.plugins[0]!, cniVersion: list.cniVersion, name: list.name };
-  await Promise.all([portmap.plugins.length > 0 ? cniDel(portmap, req) : Promise.resolve(), execPlugin('DEL', 'host-local', bridgeConf, req)]);
+  await Promise.all([
+    portmap.plugins.length > 0 && part !== 'address' ? cniDel(portmap, req) : Promise.resolve(),
+    part === 'ports' ? null : releaseLeases(leaseDir(n, ipamDir), containerId, ep.ifName, [ep.ip, ...(n.IPAM.Config[1] ? [ep.ipv6] : [])]).then((done) => (done ? null : execPlugin('DEL', 'host-local', bridgeConf, req))),
+  ]);
 }

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { restoreHostNet, snapshotHostNet, type HostNetSnapshot } from './helpers/network.js';
 import { berth, docker, DOCKER, startDaemon, startDaemonWithBusybox, type TestDaemon } from './helpers/daemon.js';
+import { startRegistry } from './helpers/distribution-registry.js';
 
 const execFileP = promisify(execFile);
 
@@ -125,6 +126,35 @@ test('commit and export write container IDs; whiteouts survive', async () => {
   assert.match(all, /^drwxr-xr-x 5\/6 .* d\/$/m);
   await docker(d, ['rm', 'u2']);
   await docker(d, ['rmi', 'userns-committed']);
+});
+
+test('a pull unpacks layers with the remapped owners', async () => {
+  const reg = await startRegistry();
+  try {
+    const name = `${reg.host}/userns/img:1`;
+    let r = await docker(d, ['run', '--name', 'u-pull', 'busybox', 'sh', '-c', 'mkdir /d && chown 5:6 /d && echo x > /d/f']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await docker(d, ['commit', 'u-pull', name])).code, 0);
+    await docker(d, ['rm', 'u-pull']);
+    r = await docker(d, ['push', name]);
+    assert.equal(r.code, 0, r.stderr);
+    // Gone here: the pull unpacks the layer again.
+    assert.equal((await docker(d, ['rmi', name])).code, 0);
+    await docker(d, ['image', 'prune', '-f']);
+    r = await docker(d, ['pull', name]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Pull complete/);
+    // Container IDs inside (host IDs outside the range would show as nobody)…
+    const check = await docker(d, ['run', '--rm', name, 'stat', '-c', '%u:%g', '/d', '/d/f']);
+    assert.equal(check.stdout, '5:6\n0:0\n', check.stderr);
+    // …because the layer on disk holds the remapped host IDs.
+    const layer = (await docker(d, ['image', 'inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', name])).stdout.trim();
+    const st = await fsp.stat(path.join(layer, 'd'));
+    assert.deepEqual([st.uid, st.gid], [START + 5, START + 6]);
+    await docker(d, ['rmi', name]);
+  } finally {
+    await reg.cleanup();
+  }
 });
 
 test('cp into a running container and exec see container owners', async () => {

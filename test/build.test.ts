@@ -197,7 +197,7 @@ test('COPY rules: wildcards, directories, trailing slash, --chown, --chmod, syml
   await noContainers();
 });
 
-test('berth build: same steps, -q, --iidfile, several -t, --label, -f elsewhere, - as tarball and as Dockerfile', async () => {
+test('berth build: same steps, -q, --iidfile, several -t, --label, -f elsewhere, - as tarball and as Dockerfile', async (t) => {
   const ctx = await makeContext({ Dockerfile: 'FROM busybox\nRUN echo built-by-berth\nCMD ["echo", "hi"]\n' });
   const r = await berth(d, ['build', '-t', 'bb:1', '-t', 'bb:2', '--label', 'k=v', ctx]);
   assert.equal(r.code, 0, r.stderr);
@@ -206,7 +206,9 @@ test('berth build: same steps, -q, --iidfile, several -t, --label, -f elsewhere,
   assert.match(r.stdout, /Successfully tagged bb:1\nSuccessfully tagged bb:2\n/);
   assert.deepEqual((await inspect('bb:2')).Config.Labels, { k: 'v' });
 
-  const iid = path.join(await fsp.mkdtemp(path.join(os.tmpdir(), 'bt-iid-')), 'iid');
+  const iidDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bt-iid-'));
+  t.after(() => fsp.rm(iidDir, { recursive: true, force: true }));
+  const iid = path.join(iidDir, 'iid');
   const q = await berth(d, ['build', '-q', '--iidfile', iid, ctx]);
   assert.equal(q.code, 0, q.stderr);
   assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);

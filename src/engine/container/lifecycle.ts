@@ -10,6 +10,11 @@
  * waiting attach clients, runc start. The exit file conmon writes ends a run:
  * handleExit() records the code, deletes runc state, unmounts, wakes waiters
  * and honours the restart policy and AutoRemove.
+ *
+ * Why one file of ~660 lines: these are the transitions of one state
+ * machine, and they share its lock, the start's undo and the exit's
+ * cleanup. What each step needs lives in its own module: restart.ts (the
+ * policy), etc-files.ts, links.ts, mounts.ts, signals.ts, and the runtime.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';

@@ -19,6 +19,7 @@ import { ImageService } from '../engine/image/service.js';
 import { ImageStore } from '../engine/image/store.js';
 import { BridgeNetwork } from '../engine/network/bridge.js';
 import { DnsServer } from '../engine/network/dns.js';
+import { NetworkCatalogue } from '../engine/network/catalogue.js';
 import { NetnsStore } from '../engine/network/netns.js';
 import { UserNetworks } from '../engine/network/networks.js';
 import { NetworkService } from '../engine/network/service.js';
@@ -54,9 +55,10 @@ export async function checkOffline(o: OfflineCheckOptions): Promise<CheckReport>
     const ipamDir = path.join(execRoot, 'ipam');
     const bridgeOpts = { bridge: o.bridge ?? 'berth0', ipMasq: true, ipForward: true, iptables: true, ipamDir };
     const bridge = o.bridge === 'none' ? undefined : await BridgeNetwork.forCheck(bridgeOpts, path.join(dataRoot, 'network', 'bridge-id'));
-    const networks = new NetworkService(bridge, new NetnsStore(path.join(execRoot, 'netns')), () => containers.list());
+    const catalogue = new NetworkCatalogue(bridge, () => containers.list());
+    const networks = new NetworkService(catalogue, new NetnsStore(path.join(execRoot, 'netns')));
     networks.ipamDir = ipamDir;
-    networks.user = await UserNetworks.open(path.join(dataRoot, 'network', 'networks'), {
+    catalogue.user = await UserNetworks.open(path.join(dataRoot, 'network', 'networks'), {
       ipamDir,
       iptables: true,
       dns: new DnsServer(path.join(execRoot, 'aardvark')),

@@ -219,7 +219,7 @@ async function main(): Promise<number> {
       s.close();
       s.closeAllConnections();
     }
-    engine.close();
+    await engine.close().catch(() => undefined);
     for (const c of closers) await c();
     await fsp.rm(cfg.pidfile, { force: true });
     log.info('daemon shut down; containers keep running');

@@ -21,6 +21,7 @@ import { ExecSessions } from './exec/sessions.js';
 import { imageUsers, volumeUsers } from './container/users.js';
 import type { IdentityMapping } from './idmap.js';
 import { BridgeNetwork, type BridgeOptions } from './network/bridge.js';
+import { NetworkCatalogue } from './network/catalogue.js';
 import { NetnsStore } from './network/netns.js';
 import { NetworkService } from './network/service.js';
 import { UserNetworks } from './network/networks.js';
@@ -108,10 +109,11 @@ export class Engine {
       events,
       users: volumeUsers(containerStore),
     });
-    const networks = new NetworkService(bridge, new NetnsStore(path.join(opts.execRoot, 'netns')), () => containerStore.list());
+    const catalogue = new NetworkCatalogue(bridge, () => containerStore.list());
+    const networks = new NetworkService(catalogue, new NetnsStore(path.join(opts.execRoot, 'netns'), { spares: true }));
     // User-defined networks: records under the data root; leases and DNS state under the exec root.
     networks.ipamDir = path.join(opts.execRoot, 'ipam');
-    networks.user = await UserNetworks.open(path.join(opts.dataRoot, 'network', 'networks'), {
+    catalogue.user = await UserNetworks.open(path.join(opts.dataRoot, 'network', 'networks'), {
       ipamDir: networks.ipamDir,
       iptables: opts.bridge?.iptables ?? true,
       dns: new DnsServer(path.join(opts.execRoot, 'aardvark')),
@@ -134,7 +136,7 @@ export class Engine {
     // Healthchecks run as execs while a container runs (container/health.ts).
     const health = new HealthMonitor({ get: (id) => containerStore.get(id), setHealth: (c, h, changed) => containers.setHealth(c, h, changed) }, (id, cmd, timeoutMs, signal) => exec.probe(id, cmd, timeoutMs, signal));
     // A --link alias on a user network follows its child (container/links.ts).
-    networks.user.membersChanged = (id) => followNetworkLinks(id, containerStore);
+    catalogue.user.membersChanged = (id) => followNetworkLinks(id, containerStore);
     containers.onRuns((c) => void health.started(c).catch(() => undefined), (id) => health.stopped(id));
     // The build cache's records are the collector's "build-cache" roots.
     const buildCache = await BuildCache.open(path.join(opts.dataRoot, 'builder'));
@@ -179,11 +181,12 @@ export class Engine {
     return new Engine(opts, images, containers, exec, events, tasks, networks, volumes, runtime, new Date(), builder, distribution, health, checkTarget, startup.Findings);
   }
 
-  /** Stops watching; running containers are left to their conmon. */
-  close(): void {
+  /** Stops watching; running containers are left to their conmon. The spare network namespaces go. */
+  async close(): Promise<void> {
     this.health.close();
     this.exec.close();
     this.containers.close();
     this.runtime.close();
+    await this.networks.close();
   }
 }

@@ -216,3 +216,24 @@ export async function startResolver(addresses: string[], answers: Record<string,
   await stop();
   throw new Error(`dnsmasq did not start: ${why}`);
 }
+
+/**
+ * What containers hold on the default bridge `bridge` of the daemon whose
+ * exec root is `execRoot`: address leases of containers (by address), and
+ * the veths on the bridge beyond those of the daemon's spare namespaces,
+ * which are wired ahead and hold a lease of their own under a
+ * `berth-spare-` ID (engine/network/netns-kinds.ts). Both empty once every
+ * container is gone.
+ */
+export async function bridgeHeld(execRoot: string, bridge: string): Promise<{ leases: string[]; veths: number }> {
+  const dir = path.join(execRoot, 'ipam', `berth-${bridge}`);
+  const leases: string[] = [];
+  let spares = 0;
+  for (const f of (await fsp.readdir(dir).catch(() => [] as string[])).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))) {
+    const owner = (await fsp.readFile(path.join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!;
+    if (owner.startsWith('berth-spare-')) spares++;
+    else leases.push(f);
+  }
+  const { stdout } = await execFileP('ip', ['-o', 'link', 'show', 'master', bridge]);
+  return { leases, veths: stdout.split('\n').filter(Boolean).length - spares };
+}

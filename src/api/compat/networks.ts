@@ -14,29 +14,30 @@ import type { Router } from '../router.js';
 
 export function networkRoutes(router: Router, engine: Engine): void {
   const networks = engine.networks;
+  const catalogue = networks.catalogue;
 
   router.on('GET', '/networks', async ({ res, query }) => {
-    sendJson(res, 200, networks.list(filtersParam(query)));
+    sendJson(res, 200, catalogue.list(filtersParam(query)));
   });
 
   router.on('GET', '/networks/{id}', async ({ res, params }) => {
-    sendJson(res, 200, networks.inspect(params.id!));
+    sendJson(res, 200, catalogue.inspect(params.id!));
   });
 
   router.on('DELETE', '/networks/{id}', async ({ res, params }) => {
-    await networks.remove(params.id!);
+    await catalogue.remove(params.id!);
     sendEmpty(res, 204);
   });
 
   router.on('POST', '/networks/prune', async ({ req, res, query }) => {
     await drain(req);
-    sendJson(res, 200, await networks.prune(filtersParam(query)));
+    sendJson(res, 200, await catalogue.prune(filtersParam(query)));
   });
 
   router.on('POST', '/networks/create', async ({ req, res }) => {
     const body = await readJsonBody<NetworkCreateRequest>(req, networkCreateBody);
     if (!body) throw invalid('network name cannot be empty');
-    sendJson(res, 201, await networks.create(body));
+    sendJson(res, 201, await catalogue.create(body));
   });
 
   router.on('POST', '/networks/{id}/connect', async ({ req, res, params }) => {

@@ -534,7 +534,7 @@ export class StepRunner {
    */
   private buildNetwork(): string {
     const m = this.d.req.network;
-    if (!m || m === 'default') return this.d.networks?.defaultMode() ?? 'none';
+    if (!m || m === 'default') return this.d.networks?.catalogue.defaultMode() ?? 'none';
     return m;
   }
 

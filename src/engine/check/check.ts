@@ -97,7 +97,8 @@ export async function runCheck(t: CheckTarget, o: CheckOptions = {}): Promise<Ch
         .filter((c) => (c.State.Running && !dead.has(c.Id)) || t.busy(c.Id))
         .map((c) => c.Id),
     );
-    await step(() => mountLeftovers([t.dataRoot, t.execRoot], expectedMount(t, live)));
+    const spares = await t.networks.netnsMountsInUse(live);
+    await step(() => mountLeftovers([t.dataRoot, t.execRoot], expectedMount(t, live, spares)));
     await step(() => t.networks.leftovers(live));
 
     // Reachability: what no image, container, build cache entry or lease uses.
@@ -220,7 +221,7 @@ async function containerProblems(t: CheckTarget, dead: Set<string>, checked: Rec
 }
 
 /** Mounts in use: live containers' root filesystems, namespaces and volumes; online, work in progress too. */
-function expectedMount(t: CheckTarget, live: Set<string>): (mp: string) => boolean {
+function expectedMount(t: CheckTarget, live: Set<string>, spares: Set<string>): (mp: string) => boolean {
   const active = t.snapshots.activeDirs();
   const leased = t.gc.inProgress().snapshots;
   const liveShort = new Set([...live].map((id) => id.slice(0, 12)));
@@ -235,6 +236,8 @@ function expectedMount(t: CheckTarget, live: Set<string>): (mp: string) => boole
     const key = active.get(mp);
     if (key !== undefined) return live.has(key) || leased.has(key) || (t.liveSince !== undefined && !t.containers.get(key));
     if (path.dirname(mp) === netns) return liveShort.has(path.basename(mp));
+    // Namespaces made ahead of demand (network/netns.ts): the daemon's own, or taken by a live container.
+    if (path.dirname(mp) === `${netns}-spare`) return spares.has(mp);
     if (volumesInUse.has(mp)) return true;
     // Online, build steps and tasks mount their roots under builder/tmp and the exec root's tasks/.
     if (t.liveSince !== undefined && (mp.startsWith(path.join(t.dataRoot, 'builder', 'tmp') + '/') || mp.startsWith(path.join(t.execRoot, 'tasks') + '/'))) return true;

@@ -51,7 +51,7 @@ export class ContainerCreator {
     const logDriver = logRotation(hostConfig.LogConfig.Type, hostConfig.LogConfig.Config).driver;
     await span('validate', () => checkContainerSettings(hostConfig, body.StopSignal));
     this.ctx.networks.validatePorts({ HostConfig: hostConfig, Config: { ExposedPorts: body.ExposedPorts } });
-    const normalizedMode = !hostConfig.NetworkMode || hostConfig.NetworkMode === 'default' ? this.ctx.networks.defaultMode() : hostConfig.NetworkMode;
+    const normalizedMode = !hostConfig.NetworkMode || hostConfig.NetworkMode === 'default' ? this.ctx.networks.catalogue.defaultMode() : hostConfig.NetworkMode;
     const endpointsConfig = endpointsAtCreate(this.ctx.networks, normalizedMode, body.NetworkingConfig?.EndpointsConfig, body.MacAddress);
     // --volumes-from: a missing container is dockerd's 404, before anything is made.
     const inherited = mountsFrom(hostConfig.VolumesFrom ?? [], (x) => {
@@ -118,7 +118,7 @@ export class ContainerCreator {
           Name: fullName,
           RestartCount: 0,
           Config: config,
-          HostConfig: { ...normalizeHostConfig(hostConfig, this.ctx.networks.defaultMode()), Links: normalizeLinks(hostConfig.Links, fullName, this.ctx.store, normalizedMode) },
+          HostConfig: { ...normalizeHostConfig(hostConfig, this.ctx.networks.catalogue.defaultMode()), Links: normalizeLinks(hostConfig.Links, fullName, this.ctx.store, normalizedMode) },
           ...(endpointsConfig ? { EndpointsConfig: endpointsConfig } : {}),
           UserMounts: await resolveMounts(
             hostConfig,

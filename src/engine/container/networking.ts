@@ -15,7 +15,7 @@ export class ContainerNetworking {
   constructor(private readonly ctx: ContainerContext) {}
 
   async connect(network: string, container: string, cfg: EndpointConfig = {}): Promise<void> {
-    const target = this.ctx.networks.resolveForEndpoint(network);
+    const target = this.ctx.networks.catalogue.resolveForEndpoint(network);
     const c = this.resolve(container);
     if (typeof target === 'string') {
       // The predefined networks: only the default bridge takes endpoints.
@@ -76,9 +76,9 @@ export class ContainerNetworking {
 
   async disconnect(network: string, container: string, force = false): Promise<void> {
     const c = this.resolve(container);
-    let n: ReturnType<ContainerContext['networks']['resolveForEndpoint']> | undefined;
+    let n: ReturnType<ContainerContext['networks']['catalogue']['resolveForEndpoint']> | undefined;
     try {
-      n = this.ctx.networks.resolveForEndpoint(network);
+      n = this.ctx.networks.catalogue.resolveForEndpoint(network);
     } catch (err) {
       // dockerd: a forced disconnect from a network that is gone just forgets it.
       if (!force || !c.EndpointsConfig?.[network]) throw err;
@@ -152,7 +152,7 @@ export function endpointsAtCreate(
     out.bridge = { ...normalize({ ...cfg, MacAddress: cfg.MacAddress || containerMac }), NetworkID: networks.bridge?.id ?? '' };
   } else {
     // A missing network fails the start, not the create, as with dockerd (the docker CLI would take a 404 here for a missing image).
-    const n = networks.userNetwork(mode);
+    const n = networks.catalogue.userNetwork(mode);
     if (!n) return undefined;
     const cfg = given[mode] ?? given[n.Name] ?? given[n.Id] ?? {};
     for (const k of [mode, n.Name, n.Id]) delete given[k];
@@ -166,7 +166,7 @@ export function endpointsAtCreate(
       out.bridge = { ...normalize(cfg), NetworkID: networks.bridge.id };
       continue;
     }
-    const n = networks.userNetwork(name);
+    const n = networks.catalogue.userNetwork(name);
     if (!n) throw invalid(`network ${name} not found`);
     networks.user!.validateEndpoint(n, cfg);
     out[n.Name] = { ...normalize(cfg), NetworkID: n.Id };

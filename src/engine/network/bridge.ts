@@ -232,6 +232,11 @@ export class BridgeNetwork {
     return { cniVersion: CNI_VERSION, name: `berth-${this.opts.bridge}`, plugins };
   }
 
+  /** Where host-local keeps the bridge's address leases. */
+  leaseDir(): string {
+    return path.join(this.opts.ipamDir, this.configList(false).name);
+  }
+
   /**
    * Wires a container's namespace onto the bridge and publishes its ports.
    * `secondary`: the container is on a user network first (`network connect

@@ -6,9 +6,9 @@
  * (another running container's namespace). attach() runs before the
  * container's process starts and returns what the OCI spec should join;
  * release() undoes it when the process has ended, also after a daemon
- * restart, from what attach() recorded. It also answers /networks for the
- * predefined networks: list (with dockerd's filters), inspect, and the
- * refusals for what is not built yet.
+ * restart, from what attach() recorded; connect and disconnect of a
+ * running container; what a crashed daemon left (sweep, leftovers). The
+ * networks themselves, as `/networks` lists them, are ./catalogue.ts's.
  */
 import net from 'node:net';
 import path from 'node:path';
@@ -16,20 +16,16 @@ import { fixAll, type Finding } from '../check/finding.js';
 import { run } from '../../util/exec.js';
 import { conflict, EngineError, invalid, notFound } from '../errors.js';
 import { freePort, type BridgeEndpoint, type BridgeNetwork, type PortBinding } from './bridge.js';
-import type { NetnsStore } from './netns.js';
-import { networkId, networkResource, type NetworkMember } from './inspect.js';
-import { NETWORK_LIST_FILTERS, type Filters, type Network, type NetworkCreateRequest, type NetworkPruneResponse } from '../../common/api/index.js';
-import { labelsExclude, labelsMatch } from '../filters.js';
+import type { NetnsKind, NetnsStore } from './netns.js';
+import { dnsKind, handOver, PLAIN, spareOwner, takesWired, wiredBridgeKind, type PrewiredBridge } from './netns-kinds.js';
+import type { NetworkCatalogue } from './catalogue.js';
 import type { EndpointConfig, UserNetworks } from './networks.js';
 import { endpointAdd, endpointDel, type ReleasePart, type UserEndpoint } from './user-bridge.js';
 import { cniAdd, CNI_VERSION } from './cni.js';
-import { EMBEDDED_DNS, embeddedDnsSetup, pointEmbeddedDns } from './embedded-dns.js';
+import { EMBEDDED_DNS, pointEmbeddedDns } from './embedded-dns.js';
 import { EmbeddedDnsTcp } from './embedded-dns-tcp.js';
 import { span } from '../trace.js';
 import type { NetworkRecord } from './store.js';
-
-/** The predefined networks. */
-export type PredefinedName = 'bridge' | 'host' | 'none';
 
 /**
  * What EndpointSettings ask beyond an address: link-local addresses
@@ -53,21 +49,6 @@ async function endpointExtras(netns: string, ifName: string, cfg: EndpointConfig
     await inNs(['sysctl', '-w', `${parts.join('.')}=${value}`]);
   }
 }
-
-/** `until`: a Unix time, an RFC 3339 time, or a duration before now (10m, 1h30m). */
-function untilTime(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v);
-  if (d && v) return Date.now() - ((Number(d[1] ?? 0) * 60 + Number(d[2] ?? 0)) * 60 + Number(d[3] ?? 0)) * 1000;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalid(`invalid filter 'until=${v}'`);
-  return t;
-}
-
-const LIST_FILTERS = new Set<string>(NETWORK_LIST_FILTERS);
-
-/** The containers a network's inspect lists; provided by whoever holds the container records. */
-export type NetworkMembers = () => NetworkMember[];
 
 /** What a container is attached to; stored in its record. */
 export interface NetworkAttachment {
@@ -148,6 +129,9 @@ function portInUse(p: PortBinding): Promise<boolean> {
   });
 }
 
+/** The longest a start or exit holds back the making of spare namespaces. */
+const BUSY_MAX_MS = 10_000;
+
 export class NetworkService {
   /** Host ports published by running containers: `<ip>:<port>/<proto>` → container ID. */
   private readonly published = new Map<string, string>();
@@ -157,147 +141,27 @@ export class NetworkService {
   private readonly releasing = new Map<string, Promise<void>>();
   /** The TCP side of 127.0.0.11 in containers on user networks. */
   readonly dnsTcp = new EmbeddedDnsTcp();
-  /** User-defined networks; set once opened (engine.ts). */
-  user?: UserNetworks;
   /** Where the addresses of user networks' endpoints are leased (host-local's data dir). */
   ipamDir = '';
+  /** Starts between attach() and started(): spare namespaces are not made meanwhile (./netns.ts busy()). */
+  private readonly starting = new Map<string, () => void>();
+  /** The default bridge's kind of spare namespace, wired ahead (./netns-kinds.ts). */
+  private readonly wiredBridge?: NetnsKind<PrewiredBridge>;
 
   constructor(
-    readonly bridge: BridgeNetwork | undefined,
+    /** The networks there are: the default bridge and the user-defined ones. */
+    readonly catalogue: NetworkCatalogue,
     private readonly netns: NetnsStore,
-    /** The containers to list in a network's inspect. */
-    private readonly members: NetworkMembers = () => [],
-    /** When the predefined networks came to be, for their `Created`. */
-    private readonly created = new Date().toISOString(),
-  ) {}
-
-  /** The predefined networks (`bridge` only when the daemon has one), by name. */
-  names(): PredefinedName[] {
-    return this.bridge ? ['bridge', 'host', 'none'] : ['host', 'none'];
+  ) {
+    if (catalogue.bridge) this.wiredBridge = wiredBridgeKind(catalogue.bridge);
   }
 
-  /**
-   * GET /networks: the networks matching `filters`, as dockerd filters them
-   * (name: substring, id: prefix, label: all given); an unknown filter is invalid.
-   */
-  list(f: Filters = {}): Network[] {
-    for (const k of Object.keys(f)) if (!LIST_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
-    const all: { r: Network; builtin: boolean; dangling: boolean }[] = this.names().map((n) => ({ r: this.resource(n, null), builtin: true, dangling: false }));
-    for (const n of this.user?.list() ?? []) all.push({ r: this.user!.resource(n, false), builtin: false, dangling: this.user!.members(n).length === 0 });
-    return all
-      .filter(({ r, builtin, dangling }) => {
-        if (f.name?.length && !f.name.some((v) => r.Name.includes(v))) return false;
-        if (f.id?.length && !f.id.some((v) => r.Id.startsWith(v))) return false;
-        if (f.driver?.length && !f.driver.includes(r.Driver)) return false;
-        if (f.scope?.length && !f.scope.includes('local')) return false;
-        if (f.type?.length && !f.type.includes(builtin ? 'builtin' : 'custom')) return false;
-        if (!labelsMatch(r.Labels ?? {}, f.label)) return false;
-        if (f.dangling?.length) {
-          const want = f.dangling.some((v) => v === 'true' || v === '1');
-          if (builtin || dangling !== want) return false;
-        }
-        return true;
-      })
-      .map(({ r }) => r);
+  get bridge(): BridgeNetwork | undefined {
+    return this.catalogue.bridge;
   }
 
-  /** GET /networks/{id}: a network with the running containers on it. */
-  inspect(idOrName: string): Network {
-    const u = this.userNetwork(idOrName);
-    if (u) return this.user!.resource(u, true);
-    return this.resource(this.find(idOrName), this.members());
-  }
-
-  /** DELETE /networks/{id}: the predefined networks cannot be removed (dockerd's 403). */
-  async remove(idOrName: string): Promise<void> {
-    if (!this.isPredefinedRef(idOrName) && this.userNetwork(idOrName)) {
-      await this.user!.remove(idOrName);
-      return;
-    }
-    const name = this.find(idOrName);
-    throw new EngineError('forbidden', `${name} is a pre-defined network and cannot be removed`);
-  }
-
-  /** POST /networks/prune: user-defined networks no running container uses (with dockerd's label/until filters). */
-  async prune(f: Filters = {}): Promise<NetworkPruneResponse> {
-    for (const k of Object.keys(f)) if (!['label', 'label!', 'until'].includes(k)) throw invalid(`invalid filter '${k}'`);
-    const deleted: string[] = [];
-    for (const n of this.user?.list() ?? []) {
-      if (this.user!.members(n).length) continue;
-      if (!labelsMatch(n.Labels, f.label)) continue;
-      if (!labelsExclude(n.Labels, f['label!'])) continue;
-      if (f.until?.length && !f.until.every((u) => Date.parse(n.Created) < untilTime(u))) continue;
-      await this.user!.remove(n.Id).then(() => deleted.push(n.Name), () => undefined);
-    }
-    return { NetworksDeleted: deleted.length ? deleted : null };
-  }
-
-  /** POST /networks/create. */
-  async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
-    if (!this.user) throw new EngineError('notimplemented', 'user-defined networks are not available');
-    return this.user.create(req, ['bridge', 'host', 'none', 'default']);
-  }
-
-  /** A user-defined network by name/ID/prefix, unless the name is a predefined one's. */
-  userNetwork(idOrName: string): NetworkRecord | undefined {
-    if ((this.names() as string[]).includes(idOrName)) return undefined;
-    return this.user?.lookup(idOrName);
-  }
-
-  /** A network for connect/disconnect: user-defined, or a predefined one (which dockerd refuses for most). */
-  resolveForEndpoint(idOrName: string): NetworkRecord | PredefinedName {
-    return this.userNetwork(idOrName) ?? this.find(idOrName);
-  }
-
-  private isPredefinedRef(idOrName: string): boolean {
-    try {
-      this.find(idOrName);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Docker's NetworkResource for a predefined network; `members` fills `Containers` (inspect), null leaves it empty (list). */
-  resource(name: PredefinedName, members: NetworkMember[] | null): Network {
-    const b = this.bridge;
-    return networkResource(
-      name,
-      {
-        created: this.created,
-        bridge: b ? { id: b.id, name: b.opts.bridge, subnet: b.subnet, gateway: b.gateway, created: b.created, ipMasq: b.opts.ipMasq } : undefined,
-      },
-      members,
-    );
-  }
-
-  /** A predefined network by name, full ID or unique ID prefix, as dockerd resolves them. */
-  find(idOrName: string): PredefinedName {
-    const names = this.names();
-    const byName = names.find((n) => n === idOrName);
-    if (byName) return byName;
-    const ids = names.map((n) => ({ n, id: networkId(n, this.bridge?.id) }));
-    const full = ids.find((x) => x.id === idOrName);
-    if (full) return full.n;
-    const prefixed = idOrName.length > 0 ? ids.filter((x) => x.id.startsWith(idOrName)) : [];
-    if (prefixed.length === 1) return prefixed[0]!.n;
-    throw notFound(`network ${idOrName} not found`);
-  }
-
-  /** What "default" (or no mode) means: the bridge, unless the daemon runs with --bridge none. */
-  defaultMode(): string {
-    return this.bridge ? 'bridge' : 'none';
-  }
-
-  /** Create-time check of HostConfig.NetworkMode, with dockerd's not-found message. */
-  validateMode(mode: string): void {
-    if (mode === 'none' || mode === 'host' || mode.startsWith('container:')) {
-      if (mode === 'container:') throw invalid('invalid container format container:<name|id>');
-      return;
-    }
-    if (mode === 'bridge' && this.bridge) return;
-    if (this.userNetwork(mode)) return;
-    throw notFound(`network ${mode} not found`);
+  get user(): UserNetworks | undefined {
+    return this.catalogue.user;
   }
 
   /** Create-time check of PortBindings (dockerd refuses malformed ones then, not at start). */
@@ -322,6 +186,7 @@ export class NetworkService {
    * come after the start, the DNS over TCP listener, is made now.
    */
   started(c: NetworkedContainer): void {
+    this.starting.get(c.Id)?.();
     // After the start's response: spawning blocks the event loop for the fork.
     setImmediate(() => this.listenDnsTcp(c));
   }
@@ -345,7 +210,7 @@ export class NetworkService {
    * (dockerd does this wiring in a prestart hook for the same reason).
    */
   async attach(c: NetworkedContainer, lookup: ContainerLookup, ownNetns = false): Promise<SpecNetwork> {
-    const mode = c.HostConfig.NetworkMode || this.defaultMode();
+    const mode = c.HostConfig.NetworkMode || this.catalogue.defaultMode();
     if (mode === 'none') {
       c.NetworkAttachment = { mode: 'none' };
       return undefined;
@@ -361,7 +226,9 @@ export class NetworkService {
       c.NetworkAttachment = { mode: 'container', container: other.Id };
       return `/proc/${other.Pid}/ns/net`;
     }
-    if (mode === 'bridge' ? !this.bridge : !this.userNetwork(mode)) throw notFound(`network ${mode} not found`);
+    if (mode === 'bridge' ? !this.bridge : !this.catalogue.userNetwork(mode)) throw notFound(`network ${mode} not found`);
+    // Until started() (or a release after a failed start).
+    this.starting.set(c.Id, this.busy(c.Id));
     await this.releasing.get(c.Id)?.catch(() => undefined);
     const ports: PortBinding[] = [];
     for (const want of parsePortBindings(c)) {
@@ -391,12 +258,24 @@ export class NetworkService {
       return undefined;
     }
     const dnsVia = this.embeddedDnsVia(c);
-    const netnsPath = await span('netns', () => this.netns.create(c.Id, dnsVia ? embeddedDnsSetup(dnsVia.IPAM.Config[0]!.Gateway) : undefined));
+    const wired = mode === 'bridge' && this.wiredBridge && takesWired(c.EndpointsConfig, ports) ? this.wiredBridge : undefined;
+    const kind = dnsVia ? dnsKind(dnsVia.IPAM.Config[0]!.Gateway) : (wired ?? PLAIN);
+    const made = await span('netns', () => this.netns.create(c.Id, kind));
+    const netnsPath = made.path;
     c.NetworkAttachment = { mode: 'bridge', netns: netnsPath };
     // CNI runs while the caller mounts, writes the bundle and has runc create
     // the container (which joins the namespace by path): ready() waits for it
-    // before the process is started.
-    const wiring = this.wire(c, netnsPath, ports, true);
+    // before the process is started. A spare wired ahead needs none.
+    const pre = wired && (made.prepared as PrewiredBridge | undefined);
+    const wiring: Promise<Wired> = pre
+      ? handOver(this.bridge!, pre, c.Id).then(
+          (endpoint) => ({ endpoint, endpoints: {} }),
+          async (err) => {
+            await this.bridge!.disconnect(pre.owner, netnsPath, pre.endpoint).catch(() => undefined);
+            throw err;
+          },
+        )
+      : this.wire(c, netnsPath, ports, true);
     wiring.catch(() => undefined);
     this.wiring.set(c.Id, wiring);
     return netnsPath;
@@ -410,6 +289,36 @@ export class NetworkService {
   async sweep(running: Set<string>): Promise<void> {
     await fixAll(await this.leftovers(running, { userNetworks: false }));
     await this.user?.sweep(running);
+    // Most containers start on the default bridge: have its spare namespace ready for the first.
+    if (this.wiredBridge) this.netns.want(this.wiredBridge);
+  }
+
+  /** The spare namespaces' mount points that are in use: held by this daemon or taken by a container in `live`. */
+  async netnsMountsInUse(live: Set<string>): Promise<Set<string>> {
+    return this.netns.sparesInUse(new Set([...live].map((id) => id.slice(0, 12))));
+  }
+
+  /**
+   * Marks a start or an exit of container `id` as in hand (see NetnsStore.busy);
+   * the returned function ends it, as does a release of the container, and
+   * at the latest BUSY_MAX_MS later, whatever went wrong in between.
+   */
+  private busy(id: string): () => void {
+    const end = this.netns.busy();
+    const timer = setTimeout(() => done(), BUSY_MAX_MS);
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      if (this.starting.get(id) === done) this.starting.delete(id);
+      end();
+    };
+    this.starting.get(id)?.();
+    return done;
+  }
+
+  /** Daemon shutdown: the spare namespaces go (containers keep theirs). */
+  async close(): Promise<void> {
+    await this.netns.close();
   }
 
   /**
@@ -424,7 +333,11 @@ export class NetworkService {
       if (short.has(f)) continue;
       out.push({ kind: 'netns-leftover', subject: path.join(this.netns.dir, f), message: `the network namespace of container ${f}, which is not running`, action: 'unpin it (its interfaces go with it)', fix: () => this.netns.removeFile(f) });
     }
-    if (this.bridge) out.push(...(await this.bridge.leftovers(live)));
+    for (const p of await this.netns.strayedSpares(short)) {
+      out.push({ kind: 'netns-leftover', subject: p, message: 'a spare network namespace no container took and no daemon holds', action: 'unpin it', fix: () => this.netns.removeSpare(p) });
+    }
+    // The default bridge's spares hold addresses under IDs of their own (./netns-kinds.ts).
+    if (this.bridge) out.push(...(await this.bridge.leftovers(new Set([...live, ...this.netns.held().map(spareOwner)]))));
     if (this.user && o.userNetworks !== false) out.push(...(await this.user.leftovers(live)));
     return out;
   }
@@ -457,7 +370,12 @@ export class NetworkService {
 
   /** Releases what attach() set up. Safe to call again, and for containers that never attached. */
   async release(c: NetworkedContainer): Promise<void> {
-    await (await this.releaseFirst(c))();
+    const done = this.busy(c.Id);
+    try {
+      await (await this.releaseFirst(c))();
+    } finally {
+      done();
+    }
   }
 
   /**
@@ -470,9 +388,13 @@ export class NetworkService {
    * container waits for it.
    */
   async releaseDeferred(c: NetworkedContainer): Promise<() => void> {
-    const rest = await this.releaseFirst(c);
+    const done = this.busy(c.Id);
+    const rest = await this.releaseFirst(c).catch((err) => {
+      done();
+      throw err;
+    });
     let finish!: () => void;
-    const p = new Promise<void>((resolve) => (finish = resolve)).then(rest);
+    const p = new Promise<void>((resolve) => (finish = resolve)).then(rest).finally(done);
     // Registered now, not at finish(): whatever attaches the container next waits for all of it.
     this.releasing.set(c.Id, p);
     void p.catch(() => undefined).finally(() => {
@@ -531,7 +453,7 @@ export class NetworkService {
    */
   private async wire(c: NetworkedContainer, netns: string, ports: PortBinding[], made: boolean): Promise<Wired> {
     const out: Wired = { endpoints: {} };
-    const mode = c.HostConfig.NetworkMode || this.defaultMode();
+    const mode = c.HostConfig.NetworkMode || this.catalogue.defaultMode();
     const dnsVia = this.embeddedDnsVia(c);
     const dnsRules = dnsVia && !made ? pointEmbeddedDns(netns, dnsVia.IPAM.Config[0]!.Gateway) : Promise.resolve();
     dnsRules.catch(() => undefined);
@@ -578,7 +500,7 @@ export class NetworkService {
   private configuredNetworks(c: NetworkedContainer): NetworkRecord[] {
     const out: NetworkRecord[] = [];
     for (const name of Object.keys(c.EndpointsConfig ?? {})) {
-      const n = this.userNetwork(name);
+      const n = this.catalogue.userNetwork(name);
       if (n) out.push(n);
     }
     return out;
@@ -630,8 +552,8 @@ export class NetworkService {
 
   /** The user network whose aardvark a container's 127.0.0.11 goes to: its first. */
   private dnsNetworkOf(c: NetworkedContainer): NetworkRecord | undefined {
-    const mode = c.HostConfig.NetworkMode || this.defaultMode();
-    return mode === 'bridge' ? this.configuredNetworks(c)[0] : this.userNetwork(mode);
+    const mode = c.HostConfig.NetworkMode || this.catalogue.defaultMode();
+    return mode === 'bridge' ? this.configuredNetworks(c)[0] : this.catalogue.userNetwork(mode);
   }
 
   /** Rewrites the DNS entries of every user network the container is on. */

@@ -226,6 +226,21 @@ export async function releaseLeases(dir: string, containerId: string, ifName: st
   return true;
 }
 
+/**
+ * Gives the lease of `address` held by `from` on `ifName` to `to` (a spare
+ * namespace's address to the container that takes it). The file is
+ * replaced by rename, so host-local, which only ever creates lease files,
+ * always sees one owner or the other.
+ */
+export async function reassignLease(dir: string, address: string, from: string, to: string, ifName: string): Promise<void> {
+  const f = path.join(dir, address);
+  const owner = (await fsp.readFile(f, 'utf8')).trim();
+  if (owner !== `${from}\r\n${ifName}`) throw new Error(`address ${address} is not leased to ${from}`);
+  const tmp = path.join(dir, `.${address}.${to.slice(0, 12)}`);
+  await fsp.writeFile(tmp, `${to}\r\n${ifName}`);
+  await fsp.rename(tmp, f);
+}
+
 /** The lease directory of a user network. */
 export function leaseDir(n: NetworkRecord, ipamDir: string): string {
   return path.join(ipamDir, cniName(n.Id));

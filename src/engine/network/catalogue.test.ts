@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineError } from '../errors.js';
-import { NetnsStore } from './netns.js';
-import { NetworkService } from './service.js';
+import { NetworkCatalogue } from './catalogue.js';
 
 // Without a bridge (dockerd's --bridge none) the predefined networks are host and none; nothing here touches the host.
-const service = () => new NetworkService(undefined, new NetnsStore('/nonexistent'));
-const names = (s: NetworkService, f: Record<string, string[]>) => s.list(f).map((n) => n.Name);
+const service = () => new NetworkCatalogue(undefined);
+const names = (s: NetworkCatalogue, f: Record<string, string[]>) => s.list(f).map((n) => n.Name);
 
 test('list filters the predefined networks as dockerd does', () => {
   const s = service();
